@@ -1,0 +1,274 @@
+"""Load and validate `config/*.toml` once, at the edge.
+
+Defaults live in the models, so a partial file overrides only what it sets. Any unknown key or bad value
+raises `ConfigError` with one line naming the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# A wheel carries config/ and warehouse/ under monitor/_data (see pyproject force-include); a checkout
+# or an editable install finds them at the repository root.
+RESOURCE_ROOTS = (PACKAGE_DIR / "_data", PACKAGE_DIR.parent.parent)
+ENV_CONFIG_DIR = "MONITOR_CONFIG_DIR"
+ENV_WAREHOUSE = "MONITOR_WAREHOUSE"
+_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+class ConfigError(Exception):
+    """A config file is missing, unreadable or invalid; the message is one line naming the fix."""
+
+
+def resource_path(relative: str) -> Path:
+    """Find a bundled resource (`config/...`, `warehouse/...`) in a wheel or a checkout."""
+    for root in RESOURCE_ROOTS:
+        candidate = root / relative
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"bundled resource {relative!r} not found under {[str(r) for r in RESOURCE_ROOTS]}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Strict):
+    path: str = "warehouse/monitor.duckdb"  # relative paths resolve against the project root
+
+
+class HttpSettings(_Strict):
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor; media monitoring)"
+    connect_timeout: float = Field(5.0, gt=0)  # seconds to open a connection
+    read_timeout: float = Field(15.0, gt=0)  # seconds between bytes
+    total_timeout: float = Field(30.0, gt=0)  # seconds for a whole response, slow bodies included
+    max_bytes: int = Field(10_000_000, gt=0)  # response size cap: a 10 MB page is never an article
+    max_redirects: int = Field(5, ge=0)
+    per_host_limit: int = Field(2, ge=1)  # concurrent requests to one host
+    max_connections: int = Field(16, ge=1)  # concurrent requests in all
+    retries: int = Field(2, ge=0)  # Prefect retries of a feed fetch after a transient failure
+    retry_delay_seconds: float = Field(5.0, ge=0)  # wait before each retry (doubles each time)
+
+
+class PipelineSettings(_Strict):
+    page_batch_size: int = Field(25, ge=1)  # pages per fetch/extract task: big enough to amortise task overhead
+    min_body_chars: int = Field(200, ge=0)  # shorter bodies are rejected as "too-short"
+    max_entries_per_feed: int = Field(500, ge=1)
+
+
+class DedupSettings(_Strict):
+    shingle_size: int = Field(3, ge=1, le=8)  # word n-grams; 3 measured best on wire copies (see issue 5)
+    near_threshold: float = Field(0.6, gt=0, le=1)  # containment at which two bodies are copies
+    min_shingles: int = Field(20, ge=1)  # bodies shorter than this are never near-matched
+    window_days: int = Field(30, ge=1)  # how far back a new article is compared
+
+
+class TaggingSettings(_Strict):
+    about_min_share: float = Field(0.2, gt=0, le=1)  # a country is "about" at this share of weighted mentions
+    title_weight: float = Field(3.0, ge=0)
+    lead_weight: float = Field(2.0, ge=0)
+    max_topics: int = Field(3, ge=1)
+    min_topic_score: float = Field(0.15, ge=0, le=1)
+
+
+class Settings(_Strict):
+    warehouse: WarehouseSettings = WarehouseSettings()
+    http: HttpSettings = HttpSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    dedup: DedupSettings = DedupSettings()
+    tagging: TaggingSettings = TaggingSettings()
+
+
+class Schedule(_Strict):
+    interval_minutes: int | None = Field(None, ge=1)
+    cron: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "Schedule":
+        if (self.interval_minutes is None) == (self.cron is None):
+            raise ValueError("set exactly one of interval_minutes or cron")
+        return self
+
+
+class Source(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url: str = Field(pattern=r"^https?://")
+    site: str = ""
+    language: str = Field("en", pattern=r"^[a-z]{2}$")
+    country: str | None = None
+    tags: tuple[str, ...] = ()
+    schedule: str = "hourly"
+
+    @field_validator("country")
+    @classmethod
+    def _iso2(cls, value: str | None) -> str | None:
+        if value is not None and not _CODE.match(value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code such as 'GB'")
+        return value
+
+
+class Sources(_Strict):
+    schedule: dict[str, Schedule] = {"hourly": Schedule(interval_minutes=60)}
+    source: tuple[Source, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Sources":
+        seen_names: set[str] = set()
+        seen_urls: set[str] = set()
+        for src in self.source:
+            if src.name in seen_names:
+                raise ValueError(f"duplicate source name {src.name!r}; names must be unique")
+            if src.url in seen_urls:
+                raise ValueError(f"duplicate feed url {src.url!r} (source {src.name!r})")
+            if src.schedule not in self.schedule:
+                raise ValueError(
+                    f"source {src.name!r} uses schedule {src.schedule!r}; defined: {', '.join(sorted(self.schedule))}"
+                )
+            seen_names.add(src.name)
+            seen_urls.add(src.url)
+        return self
+
+
+class M49Region(_Strict):
+    parent: str | None = None  # the continent-level region of a sub-region
+    countries: tuple[str, ...]
+
+
+class Group(_Strict):
+    countries: tuple[str, ...]
+    description: str = ""
+
+
+class Regions(_Strict):
+    m49: dict[str, M49Region] = {}
+    group: dict[str, Group] = {}
+
+    @model_validator(mode="after")
+    def _codes(self) -> "Regions":
+        for name, region in [*self.m49.items(), *self.group.items()]:
+            bad = [c for c in region.countries if not _CODE.match(c)]
+            if bad:
+                raise ValueError(f"region {name!r} has codes that are not ISO alpha-2: {bad}")
+        return self
+
+
+class Topic(_Strict):
+    code: str = Field(pattern=r"^medtop:\d{8}$")
+    label: str
+    parent: str | None = Field(None, pattern=r"^medtop:\d{8}$")
+    keywords: tuple[str, ...] = ()
+    # Words that add weight but are too loose to decide a topic alone.
+    weak_keywords: tuple[str, ...] = ()
+
+
+class Topics(_Strict):
+    taxonomy: str = "IPTC Media Topics"
+    version: str = ""
+    topic: tuple[Topic, ...] = ()
+
+
+class Config(_Strict):
+    """Everything under `config/`, validated."""
+
+    root: Path
+    settings: Settings
+    sources: Sources
+    regions: Regions
+    topics: Topics
+
+    def warehouse_path(self, override: str | Path | None = None) -> Path:
+        """The warehouse file: the CLI override, then $MONITOR_WAREHOUSE, then settings (relative to the project)."""
+        chosen = override or os.environ.get(ENV_WAREHOUSE) or self.settings.warehouse.path
+        path = Path(chosen).expanduser()
+        return path if path.is_absolute() else (self.root.parent / path)
+
+    def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[Source]:
+        """The sources named (all when none); an unknown name raises ConfigError."""
+        if not names:
+            return list(self.sources.source)
+        by_name = {s.name: s for s in self.sources.source}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ConfigError(
+                f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(by_name)) or '(none)'}"
+            )
+        return [by_name[n] for n in names]
+
+
+FILES: dict[str, type[_Strict]] = {
+    "settings.toml": Settings,
+    "sources.toml": Sources,
+    "regions.toml": Regions,
+    "topics.toml": Topics,
+}
+
+
+def default_config_dir() -> Path:
+    """$MONITOR_CONFIG_DIR, else ./config when present, else the bundled config."""
+    env = os.environ.get(ENV_CONFIG_DIR)
+    if env:
+        return Path(env)
+    local = Path.cwd() / "config"
+    return local if local.is_dir() else resource_path("config")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk `loc` through nested models to list the keys allowed where an unknown key was found."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            break
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        nested = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = nested[-1] if nested else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def format_error(filename: str, model: type[BaseModel], err: ValidationError) -> str:
+    """One line for the first validation error: file, dotted key, what is wrong and what is allowed."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(model, loc)) or "none"
+        return f"{filename}: unknown key '{key}'; allowed keys here: {allowed}"
+    message = first["msg"].removeprefix("Value error, ")
+    value = first.get("input")
+    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict | list | tuple) else ""
+    return f"{filename}: bad value for '{key}'{shown}: {message}"
+
+
+def load_file(path: Path, model: type[_Strict]) -> _Strict:
+    """Parse one TOML file into its model; a missing file yields the defaults."""
+    if not path.exists():
+        return model()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_error(str(path), model, exc)) from None
+
+
+def load(config_dir: str | Path | None = None) -> Config:
+    """Load and validate every file under the config directory."""
+    root = Path(config_dir) if config_dir else default_config_dir()
+    if not root.is_dir():
+        raise ConfigError(f"config directory {root} does not exist; pass --config DIR or set {ENV_CONFIG_DIR}")
+    parts = {name.removesuffix(".toml"): load_file(root / name, model) for name, model in FILES.items()}
+    return Config(root=root.resolve(), **parts)
