@@ -1,0 +1,202 @@
+"""Frozen records that cross stage boundaries.
+
+Every stage takes and returns these; no stage imports another stage. Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def stable_id(*parts: str) -> str:
+    """Return a short, stable hex id for the given parts (sha1, first 16 hex chars)."""
+    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    # 64 bits is plenty for collision-freedom at news scale (1e9 items -> p ~ 3e-2 over a lifetime
+    # would be too high for 32 bits, negligible for 64) and keeps ids readable in SQL output.
+    return digest[:16]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def text_hash(text: str) -> str:
+    """sha1 of the text with case, punctuation and whitespace normalised: equal for the same text reformatted."""
+    return hashlib.sha1(" ".join(_WORD.findall(text.lower())).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A page to fetch, with what its feed entry told us about it."""
+
+    url: str
+    source: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFetch:
+    """What one feed request returned: bytes plus validators, or a status with a reason."""
+
+    source: str
+    url: str
+    status: str  # "ok" | "not-modified" | "unchanged" | "error"
+    http_status: int | None = None
+    content: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error: str | None = None
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, its link resolved against the feed URL and normalised."""
+
+    entry_id: str
+    source: str
+    guid: str
+    link: str | None  # normalised; None when the item had no usable link
+    raw_link: str | None
+    title: str
+    published: datetime | None
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedParse:
+    """The result of parsing one fetched feed."""
+
+    source: str
+    entries: tuple[Entry, ...]
+    bozo: bool = False
+    bozo_reason: str | None = None
+    error: str | None = None  # set when the feed yielded nothing usable
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An article page as fetched: the final URL after redirects and the decoded HTML."""
+
+    url: str  # the normalised URL we asked for
+    final_url: str
+    html: str
+    http_status: int = 200
+    request: PageRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    """An image caption with its photo credit split off."""
+
+    text: str
+    credit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A clean article extracted from a page."""
+
+    article_id: str  # stable_id(canonical_url)
+    url: str
+    canonical_url: str
+    title: str
+    body: str
+    captions: tuple[Caption, ...] = ()
+    published: datetime | None = None
+    language: str | None = None
+    author: str | None = None
+    site_name: str | None = None
+    extraction_method: str = "trafilatura"
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An expected failure, recorded with a short label instead of raised."""
+
+    url: str
+    stage: str  # "feed" | "fetch" | "extract" | "dedup" | ...
+    reason: str  # short label: "http-404", "bozo", "too-short", ...
+    detail: str = ""
+    source: str | None = None
+    transient: bool = False  # True when a later run should try again
+
+
+@dataclass(frozen=True, slots=True)
+class DedupResult:
+    """Where one document landed: its cluster, what it duplicates and how it matched."""
+
+    doc_id: str
+    cluster: str
+    duplicate_of: str | None = None
+    match: str | None = None  # "url" | "canonical" | "exact" | "near" | None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """One IPTC Media Topic with a score in [0, 1]."""
+
+    code: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tags:
+    """Countries, regions and topics for one document."""
+
+    doc_id: str
+    countries: tuple[str, ...] = ()
+    about: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    topics: tuple[TopicScore, ...] = ()
+    mentions: dict[str, int] = field(default_factory=dict)
+    caption_countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DedupDoc:
+    """What deduplication needs of a document; `cluster` is set for documents already clustered."""
+
+    doc_id: str
+    text: str
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str = ""
+    published: datetime | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One ingest run's outcome, as loaded into the warehouse in a single transaction."""
+
+    run_id: str
+    flow_run_id: str | None
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    sources: tuple[str, ...]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBatch:
+    """Everything one run writes; the warehouse loads it in one short transaction."""
+
+    run: RunRecord
+    feed_fetches: tuple[tuple[FeedFetch, FeedParse | None], ...] = ()
+    entries: tuple[tuple[Entry, str | None], ...] = ()  # with the article id the entry became, if any
+    articles: tuple[Article, ...] = ()
+    clusters: tuple[DedupResult, ...] = ()
+    tags: tuple[Tags, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    taxonomy: str = "IPTC Media Topics"
+    taxonomy_version: str = ""
