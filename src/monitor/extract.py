@@ -1,0 +1,348 @@
+"""Turn page HTML into an Article (clean body, captions with credits, metadata) or a Rejection.
+
+trafilatura extracts the body; around it we (1) harvest image captions ourselves, because trafilatura drops
+<figure>, (2) prune related-link, newsletter, share and cookie blocks before it sees the page, and (3) read
+metadata from JSON-LD and meta tags first. When trafilatura yields too little, a paragraph fallback runs and
+the method is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from trafilatura.metadata import extract_metadata
+
+from monitor.models import Article, Caption, Page, Rejection, stable_id
+from monitor.urls import normalize_url
+
+log = logging.getLogger(__name__)
+
+# A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
+MAX_HTML_CHARS = 10_000_000
+# Captions shorter than this are labels ("Photo", "Getty"), not captions.
+MIN_CAPTION_CHARS = 25
+# An alt text is taken as a caption only when it reads like a sentence of at least this many words.
+MIN_ALT_CAPTION_WORDS = 8
+# A block opening with "Read more", "Related", "Also read" is a link block when this share of it is links,
+# or when it is this short (a label over a list).
+LEADIN_LINK_DENSITY = 0.3
+LEADIN_MAX_CHARS = 120
+# A block marked "share"/"related"/... by its class is removed only if it holds at most this share of the
+# page's prose: wrappers such as <div class="article share-enabled"> must survive.
+BOILERPLATE_MAX_PROSE_SHARE = 0.2
+
+# Class or id tokens of blocks that are never article text. Measured on fundus-dev: broader lists ("tags",
+# "social", "comments", "share") and removing <aside>/<form> cost body recall (ASP.NET pages wrap the whole
+# page in a <form>; some CMSs put the standfirst in an <aside>).
+_BOILERPLATE_TOKENS = re.compile(
+    r"(?:^|[\s_-])(related|read-?more|readmore|also-?read|more-?stories|recommended|newsletter|subscribe|"
+    r"subscription|signup|sign-up|cookie|consent|gdpr|promo|advert|outbrain|taboola|most-?read|trending|"
+    r"share-?bar|share-?buttons|social-?share)(?:$|[\s_-])",
+    re.I,
+)
+_LEADIN = re.compile(
+    r"^\s*(read more|related|also read|see also|more on this|more from|recommended|you may also like|"
+    r"read also|related stories|related articles|related coverage|sign up|subscribe)\b[:\s]*",
+    re.I,
+)
+_CAPTION_CLASS = re.compile(r"caption|image-desc|img-desc|photo-desc|wp-caption-text|figure-text", re.I)
+_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|byline|source", re.I)
+# "(AP Photo/Jane Doe)", "(Photo: X)", "[Reuters]" at the end.
+_CREDIT_PAREN = re.compile(
+    r"\s*[\(\[]\s*((?:[^()\[\]]*\b(?:photo|foto|image|picture|credit|getty|reuters|ap|afp|epa|xinhua|tass|"
+    r"anadolu|shutterstock|alamy|pool)\b[^()\[\]]*))[\)\]]\s*$",
+    re.I,
+)
+# "Photo: X", "Photograph by X", "Credit: X", "Image: X" at the end (or the whole tail).
+_CREDIT_LABEL = re.compile(
+    r"(?:^|\s+|\|)\s*(?:photo(?:graph)?s?|foto|bild|picture|pic|image|credit|source)\s*(?::|by\b)\s*(.+)$",
+    re.I,
+)
+# "... Sussex. © Victoria Jones/PA Wire/dpa", "... officer - Copyright Fredrik Persson/AP".
+_CREDIT_COPYRIGHT = re.compile(r"(?:\s+[-–|]?\s*)(?:©|\(c\)|copyright\b)\s*:?\s*(.+)$", re.I)
+# " /Reuters/Aziz Karimov", " / AFP", at the end: CGTN, Xinhua and others.
+_CREDIT_SLASH = re.compile(r"\s+/\s?([A-Z][^/]{1,60}(?:/[^/]{1,60})*)\s*$")
+# Trailing agency names after the caption's last sentence: "... on Monday. AFP via Getty Images".
+_CREDIT_TRAILING = re.compile(
+    r"(?<=[.!?\"'”])\s+((?:[A-Z][\w.'-]*\s){0,4}(?:Getty Images|Reuters|AFP|AP|EPA|Xinhua|Shutterstock|"
+    r"Alamy|Bloomberg|Anadolu Agency|Sputnik|TASS)(?:\s(?:via|/)\s[\w .'-]+)?)\s*$"
+)
+_COPYRIGHT = re.compile(r"^\s*(?:©|\(c\)|copyright)\s*", re.I)
+# A credit element's own label: "Photo: ", "Credit - ", "Image by ".
+_CREDIT_PREFIX = re.compile(r"^\s*(?:photo(?:graph)?s?|foto|picture|image|credit|source)\s*(?:[:\-–]|by\b)\s*", re.I)
+_WS = re.compile(r"\s+")
+
+
+def _text(element: etree._Element) -> str:
+    return _WS.sub(" ", element.text_content()).strip()
+
+
+def _classes(element: etree._Element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def split_credit(raw: str) -> Caption:
+    """Split a photo credit off a caption: '/Reuters/X', '(AP Photo/X)', 'Photo: X', trailing agency names."""
+    text = _WS.sub(" ", raw).strip()
+    for pattern in (_CREDIT_COPYRIGHT, _CREDIT_SLASH, _CREDIT_PAREN, _CREDIT_LABEL, _CREDIT_TRAILING):
+        match = pattern.search(text)
+        if match and match.start() > 0:
+            credit = _COPYRIGHT.sub("", match.group(1)).strip(" .;,|")
+            caption = text[: match.start()].strip(" |-–—")
+            if credit and len(caption) >= MIN_CAPTION_CHARS // 2:
+                return Caption(caption, credit)
+    return Caption(text, None)
+
+
+def _caption_key(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def harvest_captions(tree: etree._Element) -> tuple[Caption, ...]:
+    """Captions from figcaption, caption-class elements and sentence-like alt texts; a repeat counts once."""
+    found: list[Caption] = []
+    seen: set[str] = set()
+
+    def add(raw: str, credit: str | None = None) -> None:
+        caption = split_credit(raw)
+        if credit and not caption.credit:
+            cleaned = _CREDIT_PREFIX.sub("", _COPYRIGHT.sub("", credit)).strip(" .;,|()")
+            caption = Caption(caption.text, cleaned or None)
+        key = _caption_key(caption.text)
+        if len(caption.text) < MIN_CAPTION_CHARS or any(key in s or s in key for s in seen):
+            return
+        seen.add(key)
+        found.append(caption)
+
+    for element in tree.iter("figcaption", "div", "p", "span", "small", "cite"):
+        is_caption = element.tag == "figcaption" or bool(_CAPTION_CLASS.search(_classes(element)))
+        if not is_caption or any(_CAPTION_CLASS.search(_classes(a)) or a.tag == "figcaption"
+                                 for a in element.iterancestors()):
+            continue
+        credit_el = next((d for d in element.iterdescendants() if _CREDIT_CLASS.search(_classes(d))), None)
+        credit = _text(credit_el) if credit_el is not None else None
+        text = _text(element)
+        if credit and text.endswith(credit):
+            text = text[: -len(credit)].strip()
+        add(text, credit)
+    for img in tree.iter("img"):
+        alt = _WS.sub(" ", img.get("alt", "")).strip()
+        if _is_sentence(alt):
+            add(alt)
+    return tuple(found)
+
+
+def _is_sentence(alt: str) -> bool:
+    """An alt text that reads like a caption: enough words and a sentence end or a trailing credit."""
+    if len(alt.split()) < MIN_ALT_CAPTION_WORDS:
+        return False
+    return alt[-1:] in ".!?\"”)" or split_credit(alt).credit is not None
+
+
+def _link_density(element: etree._Element) -> float:
+    total = len(_text(element)) or 1
+    linked = sum(len(_text(a)) for a in element.iter("a"))
+    return linked / total
+
+
+def _prose(element: etree._Element) -> int:
+    """Characters of paragraph text that is not mostly links."""
+    return sum(len(_text(p)) for p in element.iter("p") if _link_density(p) < 0.5)
+
+
+def prune_boilerplate(tree: etree._Element) -> None:
+    """Remove figures, navigation, related/read-more link blocks, newsletter, share and cookie boxes in place.
+
+    Caption blocks outside <figure> stay in the tree (removing them moved trafilatura off the article on some
+    pages); their lines are filtered from the body after extraction instead.
+    """
+    doomed: list[etree._Element] = list(tree.iter("figure", "figcaption", "nav", "footer", "button", "noscript"))
+    page_prose = _prose(tree) or 1
+    for element in tree.iter("div", "section", "ul", "ol", "p", "span", "dl", "table"):
+        text = _text(element)
+        # A class name alone never removes the block that holds most of the article's prose.
+        if _BOILERPLATE_TOKENS.search(_classes(element)) and _prose(element) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose:
+            doomed.append(element)
+        elif _LEADIN.match(text) and (_link_density(element) > LEADIN_LINK_DENSITY or len(text) < LEADIN_MAX_CHARS):
+            doomed.append(element)
+    for element in doomed:
+        _drop(element)
+
+
+def _drop(element: etree._Element) -> None:
+    """Remove an element but keep its tail text."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _json_ld(tree: etree._Element) -> dict:
+    """The first NewsArticle-like JSON-LD object on the page ({} if none)."""
+    for script in tree.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if not isinstance(item, dict):
+                continue
+            stack.extend(item.get("@graph", []) if isinstance(item.get("@graph"), list) else [])
+            kind = item.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(k, str) and k.endswith(("Article", "Posting", "Report")) for k in kinds):
+                return item
+    return {}
+
+
+def _meta(tree: etree._Element, *names: str) -> str | None:
+    for name in names:
+        for element in tree.xpath(f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]'):
+            content = (element.get("content") or "").strip()
+            if content:
+                return content
+    return None
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An ISO 8601 date or datetime as aware UTC (naive values are taken as UTC)."""
+    if not value:
+        return None
+    value = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _canonical(tree: etree._Element, url: str) -> str:
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            return normalize_url(link.get("href"), base=url)
+    og = _meta(tree, "og:url")
+    return normalize_url(og, base=url) if og else normalize_url(url)
+
+
+def _language(tree: etree._Element) -> str | None:
+    declared = tree.get("lang") or _meta(tree, "og:locale", "content-language", "language", "inLanguage")
+    if not declared:
+        return None
+    code = declared.strip().replace("_", "-").split("-")[0].lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
+def _strip_title_line(body: str, title: str) -> str:
+    """trafilatura keeps the <h1>; the body should start with the text."""
+    lines = body.split("\n")
+    if lines and title and _caption_key(lines[0]) == _caption_key(title):
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
+def _paragraph_fallback(tree: etree._Element) -> str:
+    """Every substantial <p> in the main/article container (or the page), one per line."""
+    scope = next(iter(tree.xpath("//article | //main")), tree)
+    lines = [_text(p) for p in scope.iter("p")]
+    return "\n".join(line for line in lines if len(line) > 40)
+
+
+def parse_html(html: str) -> etree._Element:
+    """Parse HTML (str) into an lxml tree; raises ValueError when there is nothing to parse."""
+    data = html.encode("utf-8", errors="replace")
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
+    tree = lxml.html.fromstring(data, parser=parser)
+    if tree is None:
+        raise ValueError("no document")
+    return tree.getroottree().getroot()
+
+
+def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | None = None,
+            fallback_published: datetime | None = None, fallback_language: str | None = None) -> Article | Rejection:
+    """Extract an Article from page HTML, or say why not."""
+    if not html or not html.strip():
+        return Rejection(url, "extract", "empty-page", source=source)
+    if len(html) > MAX_HTML_CHARS:
+        return Rejection(url, "extract", "too-large", detail=f"{len(html)} chars > {MAX_HTML_CHARS}", source=source)
+    if "\x00" in html[:4096] or "<" not in html[:65536]:
+        return Rejection(url, "extract", "not-html", source=source)
+    try:
+        tree = parse_html(html)
+    except (ValueError, etree.ParserError) as exc:
+        return Rejection(url, "extract", "unparseable", detail=str(exc)[:200], source=source)
+    ld = _json_ld(tree)
+    title = (ld.get("headline") if isinstance(ld.get("headline"), str) else None) or _meta(tree, "og:title")
+    published = parse_date(ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None) \
+        or parse_date(_meta(tree, "article:published_time", "datePublished", "pubdate", "date"))
+    canonical = _canonical(tree, url)
+    language = _language(tree)
+    site_name = _meta(tree, "og:site_name")
+    author = _meta(tree, "author", "article:author")
+    captions = harvest_captions(tree)
+    prune_boilerplate(tree)
+    if not title or not published:
+        meta = extract_metadata(tree, default_url=url, extensive=False)
+        title = title or meta.title
+        published = published or parse_date(meta.date)
+        site_name = site_name or meta.sitename
+        author = author or meta.author
+    title = _WS.sub(" ", title or "").strip()
+    body = trafilatura.extract(tree, url=url, include_comments=False, include_tables=False,
+                               include_images=False, output_format="txt") or ""
+    method = "trafilatura"
+    body = _strip_title_line(body, title)
+    if len(body) < min_body_chars:
+        fallback = _paragraph_fallback(tree)
+        if len(fallback) > len(body):
+            body, method = fallback, "paragraphs"
+    if len(body) < min_body_chars:
+        return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
+    caption_keys = {_caption_key(c.text) for c in captions}
+    body = "\n".join(line for line in body.split("\n") if _caption_key(split_credit(line).text) not in caption_keys)
+    return Article(
+        article_id=stable_id(canonical),
+        url=normalize_url(url),
+        canonical_url=canonical,
+        title=title,
+        body=body,
+        captions=captions,
+        published=published or fallback_published,
+        language=language or fallback_language,
+        author=author,
+        site_name=site_name,
+        extraction_method=method,
+        source=source,
+    )
+
+
+def extract_pages(pages: list[Page], min_body_chars: int = 200) -> list[Article | Rejection]:
+    """Extract every fetched page, using what its feed entry said as the fallback date, language and source."""
+    results: list[Article | Rejection] = []
+    for page in pages:
+        hint = page.request
+        results.append(extract(
+            page.html, page.url, min_body_chars=min_body_chars,
+            source=hint.source if hint else None,
+            fallback_published=hint.published if hint else None,
+            fallback_language=hint.language if hint else None,
+        ))
+    return results
