@@ -1,0 +1,146 @@
+-- monitor warehouse schema. Idempotent: every statement can run on an existing warehouse.
+-- Identity comes from the data: article_id = stable hash of the canonical URL, entry_id = hash of
+-- (source, guid), so loading the same run twice adds no rows.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    applied_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sources (
+    name        TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    site        TEXT,
+    language    TEXT,
+    country     TEXT,
+    tags        TEXT[],
+    schedule    TEXT,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- One row per run of the ingest flow, with its counts per (stage, outcome).
+CREATE TABLE IF NOT EXISTS runs (
+    run_id       TEXT PRIMARY KEY,
+    flow_run_id  TEXT,
+    started_at   TIMESTAMPTZ NOT NULL,
+    finished_at  TIMESTAMPTZ NOT NULL,
+    status       TEXT NOT NULL,
+    sources      TEXT[],
+    counts       JSON
+);
+
+-- One row per feed request: a log, so feed health is a query.
+CREATE TABLE IF NOT EXISTS feed_fetches (
+    run_id         TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    fetched_at     TIMESTAMPTZ NOT NULL,
+    status         TEXT NOT NULL,   -- ok | not-modified | unchanged | error
+    http_status    INTEGER,
+    etag           TEXT,
+    last_modified  TEXT,
+    body_hash      TEXT,
+    entries        INTEGER,
+    new_entries    INTEGER,
+    bozo           BOOLEAN,
+    error          TEXT,
+    elapsed_ms     INTEGER,
+    PRIMARY KEY (run_id, source)
+);
+
+CREATE TABLE IF NOT EXISTS entries (
+    entry_id    TEXT PRIMARY KEY,
+    source      TEXT NOT NULL,
+    guid        TEXT NOT NULL,
+    link        TEXT,             -- normalised; NULL when the item had no usable link
+    raw_link    TEXT,
+    title       TEXT,
+    published   TIMESTAMPTZ,
+    first_seen  TIMESTAMPTZ NOT NULL,
+    article_id  TEXT              -- set once the page became an article
+);
+
+CREATE TABLE IF NOT EXISTS articles (
+    article_id         TEXT PRIMARY KEY,
+    url                TEXT NOT NULL,
+    canonical_url      TEXT NOT NULL,
+    source             TEXT,
+    title              TEXT,
+    published          TIMESTAMPTZ,
+    first_seen         TIMESTAMPTZ NOT NULL,
+    language           TEXT,
+    author             TEXT,
+    site_name          TEXT,
+    body               TEXT NOT NULL,
+    body_hash          TEXT NOT NULL,
+    extraction_method  TEXT NOT NULL,
+    run_id             TEXT
+);
+
+CREATE TABLE IF NOT EXISTS captions (
+    article_id  TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    credit      TEXT,
+    PRIMARY KEY (article_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS article_countries (
+    article_id  TEXT NOT NULL,
+    country     TEXT NOT NULL,     -- ISO 3166-1 alpha-2
+    mentions    DOUBLE NOT NULL,   -- weighted: title and lead count more
+    is_about    BOOLEAN NOT NULL,  -- what the article is primarily about, not merely mentioned
+    in_caption  BOOLEAN NOT NULL,
+    PRIMARY KEY (article_id, country)
+);
+
+CREATE TABLE IF NOT EXISTS article_regions (
+    article_id  TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    PRIMARY KEY (article_id, region)
+);
+
+CREATE TABLE IF NOT EXISTS article_topics (
+    article_id        TEXT NOT NULL,
+    code              TEXT NOT NULL,   -- medtop:NNNNNNNN
+    label             TEXT NOT NULL,
+    score             DOUBLE NOT NULL,
+    rank              INTEGER NOT NULL,
+    taxonomy          TEXT NOT NULL,
+    taxonomy_version  TEXT,
+    PRIMARY KEY (article_id, code)
+);
+
+-- Every article is in exactly one story cluster; the cluster is named after its first member.
+CREATE TABLE IF NOT EXISTS article_clusters (
+    article_id    TEXT PRIMARY KEY,
+    cluster_id    TEXT NOT NULL,
+    duplicate_of  TEXT,
+    match         TEXT,      -- url | canonical | exact | near | NULL for a cluster's first article
+    similarity    DOUBLE
+);
+
+-- Expected failures, one row per (url, stage), updated when seen again.
+CREATE TABLE IF NOT EXISTS rejections (
+    url         TEXT NOT NULL,
+    stage       TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    detail      TEXT,
+    source      TEXT,
+    transient   BOOLEAN NOT NULL,   -- true: a later run tries again
+    first_seen  TIMESTAMPTZ NOT NULL,
+    last_seen   TIMESTAMPTZ NOT NULL,
+    run_id      TEXT,
+    PRIMARY KEY (url, stage)
+);
+
+CREATE OR REPLACE VIEW story_clusters AS
+SELECT c.cluster_id,
+       count(*)                         AS articles,
+       count(DISTINCT a.source)         AS outlets,
+       min(a.published)                 AS first_published,
+       arg_min(a.title, coalesce(a.published, a.first_seen)) AS title
+FROM article_clusters c JOIN articles a USING (article_id)
+GROUP BY c.cluster_id;
+
+INSERT INTO schema_version VALUES (1, now()) ON CONFLICT DO NOTHING;
