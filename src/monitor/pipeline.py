@@ -1,0 +1,155 @@
+"""Run bookkeeping between the stages, as pure functions over records: which pages to fetch, which entry
+became which article, what one run loads, and the counts per outcome. Flows call these; they do no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config import Source
+from monitor.models import (
+    Article, DedupResult, Entry, FeedFetch, FeedParse, LoadBatch, Page, PageRequest, Rejection, RunRecord, Tags,
+)
+
+
+def all_entries(parses: list[FeedParse | None]) -> list[Entry]:
+    """Every entry of every parsed feed, in feed order."""
+    return [entry for parse in parses if parse for entry in parse.entries]
+
+
+def candidate_links(entries: list[Entry], pending: list[tuple[str, str, str]]) -> list[str]:
+    """Distinct links to consider this run: the feeds' entries, then entries a previous run left unfinished."""
+    seen: dict[str, None] = {}
+    for link in [e.link for e in entries] + [p[1] for p in pending]:
+        if link:
+            seen.setdefault(link, None)
+    return list(seen)
+
+
+def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known: set[str],
+               sources: list[Source]) -> list[PageRequest]:
+    """One request per link not yet done, carrying its entry's source, date and the source's language."""
+    language = {s.name: s.language for s in sources}
+    by_link: dict[str, PageRequest] = {}
+    for entry in entries:
+        if entry.link and entry.link not in known and entry.link not in by_link:
+            by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published, language.get(entry.source))
+    for source, link, _ in pending:
+        if link not in known and link not in by_link:
+            by_link[link] = PageRequest(link, source, None, language.get(source))
+    return list(by_link.values())
+
+
+def split(results: list, kind: type) -> tuple[list, list[Rejection]]:
+    """Separate the values of one kind from the rejections."""
+    return [r for r in results if isinstance(r, kind)], [r for r in results if isinstance(r, Rejection)]
+
+
+def chunks(items: list, size: int) -> list[list]:
+    """Fixed-size batches: tasks work on batches, never one item each."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInputs:
+    """What a run gathered, stage by stage, before it is loaded."""
+
+    run_id: str
+    flow_run_id: str | None
+    started_at: datetime
+    sources: list[Source]
+    fetches: list[FeedFetch]
+    parses: list[FeedParse | None]
+    known: dict[str, str | None]  # link -> article id (None: permanently rejected)
+    pages: list[Page]
+    extracted: list[Article]
+    articles: list[Article]  # one per article id
+    clusters: list[DedupResult]
+    tags: list[Tags]
+    rejections: list[Rejection]
+
+
+def entry_rejections(entries: list[Entry]) -> list[Rejection]:
+    """Entries without a usable link are recorded, never dropped silently."""
+    return [Rejection(e.guid or e.entry_id, "feed", "no-link", detail=e.title[:200], source=e.source)
+            for e in entries if not e.link]
+
+
+def feed_rejections(fetches: list[FeedFetch], parses: list[FeedParse | None]) -> list[Rejection]:
+    """A feed that failed, or parsed to nothing, as a rejection with its reason."""
+    out: list[Rejection] = []
+    for fetch, parse in zip(fetches, parses):
+        if fetch.status == "error":
+            transient = (fetch.error or "").startswith("transient")
+            out.append(Rejection(fetch.url, "feed", (fetch.error or "error").split(":")[0], fetch.error or "",
+                                 fetch.source, transient))
+        elif parse is not None and parse.error:
+            out.append(Rejection(fetch.url, "feed", parse.error, parse.bozo_reason or "", fetch.source))
+    return out
+
+
+def is_new(result: DedupResult) -> bool:
+    """False for an article whose canonical URL the warehouse already holds."""
+    return not (result.match == "canonical" and result.duplicate_of == result.doc_id)
+
+
+def assemble(inputs: RunInputs, finished_at: datetime) -> LoadBatch:
+    """Everything the run loads, with counts per outcome."""
+    link_article = {link: aid for link, aid in inputs.known.items() if aid}
+    link_article.update({a.url: a.article_id for a in inputs.extracted})
+    entries = all_entries(inputs.parses)
+    new_ids = {c.doc_id for c in inputs.clusters if is_new(c)}
+    counts = count_outcomes(inputs, entries, new_ids)
+    run = RunRecord(inputs.run_id, inputs.flow_run_id, inputs.started_at, finished_at, "completed",
+                    tuple(s.name for s in inputs.sources), counts)
+    return LoadBatch(
+        run=run,
+        feed_fetches=tuple(zip(inputs.fetches, inputs.parses)),
+        entries=tuple((e, link_article.get(e.link or "")) for e in entries),
+        articles=tuple(a for a in inputs.articles if a.article_id in new_ids),
+        clusters=tuple(c for c in inputs.clusters if c.doc_id in new_ids),
+        tags=tuple(t for t in inputs.tags if t.doc_id in new_ids),
+        rejections=tuple(inputs.rejections),
+    )
+
+
+def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> dict[str, int]:
+    """Counts per (stage, outcome) label, plus per-source figures for the summary."""
+    counts: Counter[str] = Counter()
+    for fetch, parse in zip(inputs.fetches, inputs.parses):
+        counts[f"feed:{fetch.status}"] += 1
+        if parse and parse.bozo:
+            counts["feed:bozo"] += 1
+    counts["entries"] = len(entries)
+    counts["pages:requested"] = len(inputs.pages) + sum(r.stage == "fetch" for r in inputs.rejections)
+    counts["pages:fetched"] = len(inputs.pages)
+    counts["articles:extracted"] = len(inputs.extracted)
+    counts["articles:new"] = len(new_ids)
+    for result in inputs.clusters:
+        if result.doc_id in new_ids and result.match:
+            counts[f"dup:{result.match}"] += 1
+    for rejection in inputs.rejections:
+        counts[f"rejected:{rejection.stage}:{rejection.reason}"] += 1
+    for row in summarize(inputs, entries, new_ids):
+        for key in ("entries", "new_articles", "duplicates", "errors"):
+            counts[f"{key}:{row['source']}"] = row[key]
+    return dict(sorted(counts.items()))
+
+
+def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> list[dict]:
+    """Per source: entries, new articles, duplicates (same page twice, or a copy) and errors."""
+    source_of = {a.article_id: a.source for a in inputs.articles}
+    matched = {c.doc_id: c.match for c in inputs.clusters}
+    rows = []
+    for source in inputs.sources:
+        links = [e.link for e in entries if e.source == source.name and e.link]
+        new = [aid for aid in new_ids if source_of.get(aid) == source.name]
+        rows.append({
+            "source": source.name,
+            "entries": sum(e.source == source.name for e in entries),
+            "new_articles": len(new),
+            "duplicates": (len(links) - len(set(links))) + sum(1 for aid in new if matched.get(aid)),
+            "errors": sum(r.source == source.name for r in inputs.rejections),
+        })
+    return rows
