@@ -1,0 +1,23 @@
+"""The bundled demo newsroom: rendered pages and feeds, a local server, and a config that points at it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from monitor.config import resource_path
+from monitor.demo.site import demo_sources_toml, render_site
+
+# Files the demo takes from the bundled config unchanged; sources.toml is written for the local server.
+SHARED_CONFIG = ("settings.toml", "regions.toml", "topics.toml")
+
+
+def prepare(workdir: Path, base_url: str) -> Path:
+    """Render the newsroom into `workdir/site` and write `workdir/config`; returns the config directory."""
+    feeds = render_site(workdir / "site", base_url)
+    config_dir = workdir / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for name in SHARED_CONFIG:
+        shutil.copyfile(resource_path(f"config/{name}"), config_dir / name)
+    (config_dir / "sources.toml").write_text(demo_sources_toml(feeds, base_url), encoding="utf-8")
+    return config_dir

@@ -1,0 +1,35 @@
+"""A static HTTP server on 127.0.0.1 (a free port) for the demo newsroom and the tests."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files with Last-Modified (so conditional GETs get 304s) and logs nothing."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
+                      ".xml": "application/xml", ".html": "text/html; charset=utf-8"}
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+        return
+
+
+@contextmanager
+def serve_directory(root: Path) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 with a free port; yields the base URL (no trailing slash)."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
