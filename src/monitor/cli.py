@@ -1,0 +1,361 @@
+"""`monitor`: a thin shell over the library. Parse, call one function, map named errors to exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from monitor import config as config_mod
+from monitor import warehouse
+from monitor.config import ConfigError
+from monitor.warehouse import QueryError, WarehouseError
+
+log = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+
+# Prefect settings for every flow this CLI starts: offline, no telemetry, quiet unless -v.
+PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                    "PREFECT_LOGGING_LEVEL": "WARNING"}
+DEMO_QUERIES = [
+    ("Countries the demo articles mention most",
+     "SELECT country, count(*) AS articles, count(*) FILTER (WHERE is_about) AS about\n"
+     "FROM article_countries GROUP BY country ORDER BY articles DESC, country LIMIT 8"),
+    ("Stories carried by more than one outlet",
+     "SELECT cluster_id, articles, outlets, title FROM story_clusters\n"
+     "WHERE articles > 1 ORDER BY articles DESC"),
+]
+
+
+class Failure(click.ClickException):
+    """One-line error, exit status 1."""
+
+
+def _fail_on_domain_errors(func):
+    """Turn the library's named exceptions into one error line and exit 1."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, WarehouseError) as exc:
+            raise Failure(str(exc)) from None
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar=config_mod.ENV_CONFIG_DIR, help="Config directory (default ./config, else the bundled one).")
+@click.version_option(package_name="monitor")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, config_dir: Path | None) -> None:
+    """Media monitoring: feeds -> clean articles and captions -> dedup -> countries, regions, topics -> DuckDB."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"config_dir": config_dir, "verbose": verbose}
+
+
+def _load_config(ctx: click.Context) -> config_mod.Config:
+    return config_mod.load(ctx.obj["config_dir"])
+
+
+@cli.command("check-config")
+@click.pass_context
+@_fail_on_domain_errors
+def check_config(ctx: click.Context) -> None:
+    """Validate config/ and print a summary.
+
+    Example: monitor check-config
+    """
+    cfg = _load_config(ctx)
+    console.print(f"config: {cfg.root}")
+    console.print(f"sources: {len(cfg.sources.source)} in {len(cfg.sources.schedule)} schedule groups "
+                  f"({', '.join(sorted(cfg.sources.schedule))})")
+    console.print(f"regions: {len(cfg.regions.m49)} UN M49 regions, {len(cfg.regions.group)} groups")
+    console.print(f"topics: {len(cfg.topics.topic)} ({cfg.topics.taxonomy} {cfg.topics.version})")
+    console.print(f"warehouse: {cfg.warehouse_path()}")
+    console.print("config OK")
+
+
+def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int) -> dict:
+    """Run the ingest flow in process with a progress bar; returns its summary."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value if key != "PREFECT_LOGGING_LEVEL" or not verbose else "INFO")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
+
+    with Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        class _ProgressHandler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                stage, done, total = getattr(record, "progress", (None, 0, 0))
+                if stage:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+        flow_log = logging.getLogger("monitor.flows.ingest")
+        handler = _ProgressHandler()
+        flow_log.addHandler(handler)
+        flow_log.setLevel(logging.INFO)
+        flow_log.propagate = verbose > 0  # progress records feed the bar; print them only with -v
+        try:
+            return ingest(sources=list(sources) or None,
+                          warehouse_path=str(warehouse_path) if warehouse_path else None,
+                          config_dir=str(config_dir) if config_dir else None)
+        finally:
+            flow_log.removeHandler(handler)
+            flow_log.propagate = True
+
+
+def _print_summary(result: dict, seconds: float) -> None:
+    counts = result["counts"]
+    table = Table(title=f"run {result['run_id']} in {seconds:.1f}s -> {result['warehouse']}")
+    for column in ("source", "entries", "new articles", "duplicates", "errors"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    totals = [0, 0, 0, 0]
+    for name in result["sources"]:
+        row = [counts.get(f"{k}:{name}", 0) for k in ("entries", "new_articles", "duplicates", "errors")]
+        totals = [a + b for a, b in zip(totals, row)]
+        table.add_row(name, *map(str, row))
+    table.add_row("total", *map(str, totals), style="bold")
+    console.print(table)
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Warehouse file (default from settings.toml).")
+@click.pass_context
+@_fail_on_domain_errors
+def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None) -> None:
+    """Run the ingest flow now, in process, and print a summary.
+
+    Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
+    """
+    cfg = _load_config(ctx)
+    cfg.select_sources(sources)  # fail fast on an unknown name, before Prefect starts
+    started = time.monotonic()
+    result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"])
+    _print_summary(result, time.monotonic() - started)
+
+
+@cli.command()
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("warehouse/demo.duckdb"), show_default=True, help="Warehouse file for the demo.")
+@click.pass_context
+@_fail_on_domain_errors
+def demo(ctx: click.Context, warehouse_path: Path) -> None:
+    """Serve the bundled demo newsroom on 127.0.0.1, ingest it, and show what landed.
+
+    Example: monitor demo --warehouse /tmp/demo.duckdb
+    """
+    from monitor.demo import prepare
+    from monitor.demo.server import serve_directory
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        with serve_directory(site) as base:
+            config_dir = prepare(Path(tmp), base)
+            console.print(f"demo newsroom serving on {base}")
+            result = _run_flow(config_dir, (), warehouse_path.resolve(), ctx.obj["verbose"])
+    _print_summary(result, time.monotonic() - started)
+    for title, sql in DEMO_QUERIES:
+        click.echo(f"\n{title}:\n$ monitor sql \"{' '.join(sql.split())}\" --warehouse {warehouse_path}")
+        columns, rows = warehouse.query(warehouse_path.resolve(), sql)
+        click.echo(_render(columns, rows, "table"), nl=False)
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value if isinstance(value, str | int | float | bool | type(None) | list | dict) else str(value)
+
+
+def _render(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([{c: _jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        return out.getvalue()
+    table = Table(*columns, box=box.SIMPLE_HEAD)
+    for row in rows:
+        table.add_row(*["" if v is None else str(_jsonable(v)) for v in row])
+    capture = Console(width=200, record=True, file=io.StringIO())
+    capture.print(table)
+    return capture.export_text()
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Warehouse file (default from settings.toml).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+@_fail_on_domain_errors
+def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str) -> None:
+    """Run SQL against the warehouse, read-only.
+
+    Example: monitor sql "SELECT country, count(*) FROM article_countries GROUP BY 1" --format csv
+    """
+    path = _load_config(ctx).warehouse_path(warehouse_path)
+    try:
+        columns, rows = warehouse.query(path, query)
+    except QueryError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(_render(columns, rows, fmt), nl=False)
+
+
+def _read_jsonl(path: Path):
+    """Yield (id, object or None, error) per non-blank line."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                yield None, None, f"line {number}: invalid JSON ({exc})"
+                continue
+            yield obj.get("id"), obj, None
+
+
+def _write_jsonl(objects, out: Path | None) -> None:
+    handle = open(out, "w", encoding="utf-8") if out else sys.stdout
+    try:
+        for obj in objects:
+            handle.write(json.dumps(obj, ensure_ascii=False, default=_jsonable) + "\n")
+    finally:
+        if out:
+            handle.close()
+
+
+_jsonl_in = click.option("--jsonl", "jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         required=True, help="Input JSON Lines file.")
+_jsonl_out = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                          help="Output JSON Lines file (default stdout).")
+
+
+@cli.command("extract")
+@_jsonl_in
+@_jsonl_out
+@click.pass_context
+@_fail_on_domain_errors
+def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
+    """Extract articles from HTML files: {"id","url","html_path"} per line in, one article per line out.
+
+    Example: monitor extract --jsonl pages.jsonl --out articles.jsonl
+    """
+    from monitor.extract import extract
+    from monitor.fetch import decode_html
+    from monitor.models import Rejection
+
+    def results():
+        for doc_id, obj, error in _read_jsonl(jsonl):
+            if error or not obj.get("html_path"):
+                yield {"id": doc_id, "error": error or "missing html_path"}
+                continue
+            try:
+                html = decode_html(Path(obj["html_path"]).read_bytes(), None)
+            except OSError as exc:
+                yield {"id": doc_id, "error": f"cannot read {obj['html_path']}: {exc.strerror}"}
+                continue
+            # The batch contract returns whatever text was found; only an empty page is an error.
+            found = extract(html, obj.get("url") or "", min_body_chars=1)
+            if isinstance(found, Rejection):
+                yield {"id": doc_id, "error": f"{found.reason}: {found.detail}".rstrip(": ")}
+                continue
+            yield {"id": doc_id, "title": found.title, "body": found.body,
+                   "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
+                   "published": found.published, "language": found.language, "canonical_url": found.canonical_url}
+    _write_jsonl(results(), out)
+
+
+@cli.command("tag")
+@_jsonl_in
+@_jsonl_out
+@click.pass_context
+@_fail_on_domain_errors
+def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
+    """Tag texts with countries, regions and topics: {"id","title","text"} per line in.
+
+    Example: monitor tag --jsonl texts.jsonl
+    """
+    from monitor.tagging import Tagger
+
+    cfg = _load_config(ctx)
+    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
+
+    def results():
+        for doc_id, obj, error in _read_jsonl(jsonl):
+            if error:
+                yield {"id": doc_id, "error": error}
+                continue
+            tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""))
+            yield {"id": doc_id, "countries": list(tags.countries), "about": list(tags.about),
+                   "regions": list(tags.regions),
+                   "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in tags.topics]}
+    _write_jsonl(results(), out)
+
+
+@cli.command("dedup")
+@_jsonl_in
+@_jsonl_out
+@click.pass_context
+@_fail_on_domain_errors
+def dedup_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
+    """Cluster duplicates: {"id","url","title","text","published"} per line in, its cluster out.
+
+    Example: monitor dedup --jsonl articles.jsonl --out clusters.jsonl
+    """
+    from monitor.dedup import cluster
+    from monitor.extract import parse_date
+    from monitor.models import DedupDoc
+
+    settings = _load_config(ctx).settings.dedup
+    docs, errors = [], []
+    for doc_id, obj, error in _read_jsonl(jsonl):
+        if error or doc_id is None:
+            errors.append({"id": doc_id, "error": error or "missing id"})
+            continue
+        docs.append(DedupDoc(str(doc_id), str(obj.get("text") or ""), obj.get("url"), None, str(obj.get("title") or ""),
+                             parse_date(obj.get("published")) if isinstance(obj.get("published"), str) else None))
+    results = cluster(docs, shingle_size=settings.shingle_size, threshold=settings.near_threshold,
+                      min_shingles=settings.min_shingles)
+    _write_jsonl([*({"id": r.doc_id, "cluster": r.cluster, "duplicate_of": r.duplicate_of, "match": r.match,
+                     "similarity": r.similarity} for r in results), *errors], out)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="monitor")
+
+
+if __name__ == "__main__":
+    main()
