@@ -1,0 +1,127 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, the seed newsroom, and a Prefect test harness.
+
+Prefect's environment is set before anything imports it: offline, no telemetry, PREFECT_HOME in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="monitor-test-prefect-")
+os.environ.update({
+    "PREFECT_HOME": _PREFECT_HOME,
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+})
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("MONITOR_CONFIG_DIR", None)
+os.environ.pop("MONITOR_WAREHOUSE", None)
+
+from monitor.demo.server import serve_directory  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = Path(__file__).parent / "fixtures" / "seed"
+CONFIG = ROOT / "config"
+
+
+@pytest.fixture(scope="session")
+def expected() -> dict:
+    """The seed newsroom's acceptance expectations."""
+    return json.loads((SEED / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def seed_html() -> dict[str, str]:
+    """The seed pages by file name."""
+    return {p.name: p.read_text(encoding="utf-8") for p in SEED.glob("*.html")}
+
+
+@contextmanager
+def serve_seed(directory: Path):
+    """Serve a copy of the seed newsroom on 127.0.0.1 with {BASE} replaced; yields (base_url, feed_url)."""
+    site = directory / "site"
+    shutil.copytree(SEED, site)
+    with serve_directory(site) as base:
+        feed = site / "feed.xml"
+        feed.write_text(feed.read_text(encoding="utf-8").replace("{BASE}", base), encoding="utf-8")
+        yield base, f"{base}/feed.xml"
+
+
+@pytest.fixture()
+def seed_site(tmp_path: Path):
+    """The seed newsroom served over HTTP for one test."""
+    with serve_seed(tmp_path) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def seed_warehouse(tmp_path_factory, prefect_harness) -> Path:
+    """A warehouse made by one real ingest run over the served seed newsroom (shared by read-only tests)."""
+    from flows.ingest import ingest
+
+    directory = tmp_path_factory.mktemp("seed-warehouse")
+    with serve_seed(directory) as (_, feed):
+        config_dir = write_config(directory / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+        path = directory / "seed.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+    return path
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each path with a scripted (status, content type, body)."""
+
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+@contextmanager
+def scripted_server(routes: dict[str, tuple[int, str, bytes]]):
+    """A real HTTP server on 127.0.0.1 that answers the given routes; yields its base URL."""
+    handler = type("Routes", (_Scripted,), {"routes": routes})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_config(directory: Path, sources_toml: str, settings_toml: str = "") -> Path:
+    """A config dir with the project's regions and topics plus the given sources and settings."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("regions.toml", "topics.toml"):
+        shutil.copyfile(CONFIG / name, directory / name)
+    (directory / "sources.toml").write_text(sources_toml, encoding="utf-8")
+    (directory / "settings.toml").write_text(settings_toml, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A real, temporary Prefect API for the flow tests (started once per session)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

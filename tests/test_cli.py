@@ -1,0 +1,117 @@
+"""The CLI: exit codes, exact output, and the JSON Lines contract of the stage commands."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from tests.conftest import CONFIG, SEED, write_config
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["--config", str(CONFIG), *args], catch_exceptions=False)
+
+
+def test_check_config_prints_a_summary():
+    result = invoke("check-config")
+    assert result.exit_code == 0
+    assert "topics: 17 (IPTC Media Topics 2019-04-06)" in result.output
+    assert result.output.rstrip().endswith("config OK")
+
+
+def test_a_wrong_config_key_is_one_line_and_exit_1(tmp_path):
+    directory = write_config(tmp_path / "c", "", "[pipeline]\nbatch = 3\n")
+    result = CliRunner().invoke(cli, ["--config", str(directory), "check-config"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {directory / 'settings.toml'}: unknown key 'pipeline.batch'; allowed keys here: "
+                             "max_entries_per_feed, min_body_chars, page_batch_size\n")
+
+
+def test_run_with_an_unknown_source_fails_before_starting():
+    result = CliRunner().invoke(cli, ["--config", str(CONFIG), "run", "--source", "nope"])
+    assert result.exit_code == 1 and result.output.startswith("Error: unknown source 'nope'; known sources: ")
+
+
+def test_sql_formats(seed_warehouse):
+    query = "SELECT count(*) AS n, min(language) AS lang FROM articles"
+    assert invoke("sql", query, "--warehouse", str(seed_warehouse), "--format", "csv").output == "n,lang\n3,en\n"
+    assert json.loads(invoke("sql", query, "--warehouse", str(seed_warehouse), "--format", "json").output) == \
+        [{"n": 3, "lang": "en"}]
+    table = invoke("sql", query, "--warehouse", str(seed_warehouse)).output
+    assert "n" in table and "3" in table and "en" in table
+
+
+def test_bad_sql_prints_duckdbs_message_and_exits_2(seed_warehouse):
+    result = CliRunner().invoke(cli, ["sql", "SELECT nope FROM articles", "--warehouse", str(seed_warehouse)])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: Binder Error: Referenced column \"nope\" not found")
+
+
+def test_sql_is_read_only(seed_warehouse):
+    result = CliRunner().invoke(cli, ["sql", "DELETE FROM articles", "--warehouse", str(seed_warehouse)])
+    assert result.exit_code == 2 and "read-only" in result.output
+    assert invoke("sql", "SELECT count(*) FROM articles", "--warehouse", str(seed_warehouse), "--format", "csv").output \
+        == "count_star()\n3\n"
+
+
+def test_sql_on_a_missing_warehouse_says_how_to_make_one(tmp_path):
+    result = CliRunner().invoke(cli, ["sql", "SELECT 1", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: no warehouse at {tmp_path / 'none.duckdb'}; run `monitor run` or `monitor demo` " \
+                            "first, or pass --warehouse\n"
+
+
+def _jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _read(path: Path) -> dict:
+    return {row["id"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+
+
+def test_extract_contract(tmp_path, expected):
+    src = _jsonl(tmp_path / "in.jsonl", [
+        {"id": "cgtn", "url": "http://127.0.0.1/cgtn.html", "html_path": str(SEED / "cgtn-armenia-azerbaijan.html")},
+        {"id": "missing", "url": "http://x/", "html_path": str(tmp_path / "nope.html")},
+        "{not json",
+    ])
+    out = tmp_path / "out.jsonl"
+    assert invoke("extract", "--jsonl", str(src), "--out", str(out)).exit_code == 0
+    rows = _read(out)
+    cgtn = rows["cgtn"]
+    assert set(cgtn) == {"id", "title", "body", "captions", "published", "language", "canonical_url"}
+    assert cgtn["captions"] == [{"text": expected["articles"]["cgtn-armenia-azerbaijan.html"]["captions_exactly"][0],
+                                 "credit": "Reuters/Aziz Karimov"}]
+    assert cgtn["published"] == "2021-11-16T13:04:11+00:00"
+    assert rows["missing"]["error"].startswith("cannot read ")
+    assert rows[None]["error"].startswith("line 3: invalid JSON")
+
+
+def test_tag_contract(tmp_path):
+    src = _jsonl(tmp_path / "in.jsonl", [{"id": "a", "title": "Armenia and Azerbaijan clash on border",
+                                          "text": "Troops from Armenia and Azerbaijan exchanged artillery fire."}])
+    result = invoke("tag", "--jsonl", str(src))
+    (row,) = map(json.loads, result.output.splitlines())
+    assert row["countries"] == ["AM", "AZ"] and set(row["about"]) == {"AM", "AZ"}
+    assert "South Caucasus" in row["regions"]
+    assert row["topics"][0] == {"code": "medtop:16000000", "label": "conflict, war and peace",
+                                "score": row["topics"][0]["score"]} and 0 < row["topics"][0]["score"] <= 1
+
+
+def test_dedup_contract(tmp_path):
+    text = " ".join(f"word{i}" for i in range(100))
+    src = _jsonl(tmp_path / "in.jsonl", [
+        {"id": "a", "url": "http://h/a", "title": "A", "text": text, "published": "2026-01-01T00:00:00Z"},
+        {"id": "b", "url": "http://h/b", "title": "B", "text": "(Reuters) - " + text, "published": "2026-01-02T00:00:00Z"},
+        {"id": "c", "url": "http://h/a?utm_source=x", "title": "C", "text": "other", "published": None},
+        {"id": "d", "url": None, "title": "D", "text": "something else entirely", "published": None},
+    ])
+    rows = _read(Path(tmp_path / "out.jsonl")) if invoke("dedup", "--jsonl", str(src), "--out",
+                                                         str(tmp_path / "out.jsonl")).exit_code == 0 else {}
+    assert rows["a"] == {"id": "a", "cluster": "a", "duplicate_of": None, "match": None, "similarity": None}
+    assert (rows["b"]["cluster"], rows["b"]["match"]) == ("a", "near") and rows["b"]["similarity"] > 0.9
+    assert (rows["c"]["cluster"], rows["c"]["match"], rows["c"]["similarity"]) == ("a", "url", 1.0)
+    assert rows["d"]["cluster"] == "d" and rows["d"]["match"] is None

@@ -1,0 +1,105 @@
+import pytest
+
+from monitor.extract import extract, split_credit
+from monitor.models import Article, Caption, Rejection
+
+URL = "http://127.0.0.1:9/"
+
+
+def _article(html: str, name: str) -> Article:
+    article = extract(html, URL + name)
+    assert isinstance(article, Article), article
+    return article
+
+
+def test_cgtn_seed_page_matches_expected(seed_html, expected):
+    want = expected["articles"]["cgtn-armenia-azerbaijan.html"]
+    article = _article(seed_html["cgtn-armenia-azerbaijan.html"], "cgtn-armenia-azerbaijan.html")
+    assert article.title == want["title"]
+    assert article.canonical_url == want["canonical_url"]
+    assert article.published.date().isoformat() == want["published"]
+    assert article.language == want["language"]
+    assert [c.text for c in article.captions] == want["captions_exactly"]
+    assert article.captions[0].credit == want["caption_credit"]
+    assert article.body.startswith(want["body_starts_with"])
+    assert article.body.endswith(want["body_ends_with"])
+    assert len([p for p in article.body.split("\n") if p.strip()]) == want["body_paragraphs"]
+    for phrase in want["body_must_not_contain"]:
+        assert phrase not in article.body, phrase
+
+
+@pytest.mark.parametrize("name", ["wire-armenia-azerbaijan.html", "armenia-ceasefire.html"])
+def test_other_seed_pages(seed_html, expected, name):
+    want = expected["articles"][name]
+    article = _article(seed_html[name], name)
+    for phrase in want.get("body_must_not_contain", []):
+        assert phrase not in article.body
+    if "captions_exactly" in want:
+        assert [c.text for c in article.captions] == want["captions_exactly"]
+        for caption in want["captions_exactly"]:
+            assert caption not in article.body
+
+
+@pytest.mark.parametrize("raw, text, credit", [
+    ("Soldiers march. /Reuters/Aziz Karimov", "Soldiers march.", "Reuters/Aziz Karimov"),
+    ("A protest in Tbilisi on Monday. (AP Photo/Shakh Aivazov)", "A protest in Tbilisi on Monday.", "AP Photo/Shakh Aivazov"),
+    ("A checkpoint near the border. Photo: Daily Ledger", "A checkpoint near the border.", "Daily Ledger"),
+    ("Ministers meet in Baku on Friday. AFP via Getty Images", "Ministers meet in Baku on Friday.", "AFP via Getty Images"),
+    ("A street in Yerevan. Photograph: Jane Doe/The Guardian", "A street in Yerevan.", "Jane Doe/The Guardian"),
+    ("A caption with no credit at all, just words.", "A caption with no credit at all, just words.", None),
+])
+def test_split_credit(raw, text, credit):
+    assert split_credit(raw) == Caption(text, credit)
+
+
+def test_caption_with_credit_element_and_repeated_caption_counts_once():
+    html = """<html><body><article><h1>Title here</h1>
+    <figure><img src="a.jpg" alt="Crowds gather in the main square of the capital on Sunday evening.">
+    <figcaption>Crowds gather in the main square of the capital on Sunday evening. <span class="credit">Photo: A. Person</span></figcaption></figure>
+    <p class="image-caption">Crowds gather in the main square of the capital on Sunday evening.</p>
+    """ + "<p>" + "A paragraph of article text that is long enough to count as prose. " * 5 + "</p>" * 1 + "</article></body></html>"
+    article = _article(html, "x.html")
+    assert article.captions == (Caption("Crowds gather in the main square of the capital on Sunday evening.", "A. Person"),)
+    assert "Crowds gather" not in article.body
+
+
+def test_inline_related_and_newsletter_blocks_are_removed():
+    para = "<p>" + "Officials said the talks would continue next week in the capital, according to a statement. " * 3 + "</p>"
+    html = f"""<html><body><main><article><h1>Talks continue</h1>{para}
+      <div class="related-links"><h3>Related</h3><ul><li><a href="/a">Spain votes on Sunday</a></li>
+      <li><a href="/b">Japan's exports climb</a></li></ul></div>{para.replace('Officials', 'Diplomats')}
+      <p>Also read: <a href="/c">Argentina's new currency plan</a></p>
+      <section class="newsletter">Sign up for our briefing every morning. <a href="/n">Sign up</a></section>
+    </article></main></body></html>"""
+    body = _article(html, "t.html").body
+    assert "Diplomats said" in body and "Officials said" in body
+    for phrase in ("Spain", "Japan", "Argentina", "Sign up", "Related"):
+        assert phrase not in body
+
+
+@pytest.mark.parametrize("html, reason", [
+    ("", "empty-page"),
+    ("   \n ", "empty-page"),
+    ("\x00\x01\x02binary" * 10, "not-html"),
+    ("just some plain text without any markup at all", "not-html"),
+    ("<html><body><p>Too short.</p></body></html>", "too-short"),
+])
+def test_bad_input_is_a_rejection_with_a_reason(html, reason):
+    result = extract(html, URL)
+    assert isinstance(result, Rejection) and result.reason == reason and result.stage == "extract"
+
+
+def test_oversized_and_deeply_nested_pages_do_not_crash():
+    assert extract("<p>" + "x" * 10_000_001, URL).reason == "too-large"
+    nested = "<div>" * 5000 + "<p>" + "Deep text that goes on. " * 20 + "</p>" + "</div>" * 5000
+    assert isinstance(extract(nested, URL), Article | Rejection)
+
+
+def test_paragraph_fallback_is_recorded(monkeypatch):
+    import monitor.extract as ex
+
+    monkeypatch.setattr(ex.trafilatura, "extract", lambda *a, **k: None)
+    html = "<html><body><article><h1>T</h1>" + "<p>" + "A sentence of real article prose goes here. " * 4 + "</p>" * 1 + \
+           "<p>" + "Another sentence of real article prose follows it. " * 4 + "</p></article></body></html>"
+    article = _article(html, "f.html")
+    assert article.extraction_method == "paragraphs" and "Another sentence" in article.body

@@ -1,0 +1,59 @@
+from monitor.feeds import dedupe_links, parse_feed
+from monitor.models import FeedFetch
+from monitor.feeds import parse_fetches
+from tests.conftest import SEED
+
+FEED_URL = "http://127.0.0.1:9/feed.xml"
+
+
+def _seed_feed() -> bytes:
+    return (SEED / "feed.xml").read_text(encoding="utf-8").replace("{BASE}", "http://127.0.0.1:9").encode()
+
+
+def test_seed_feed_yields_four_entries_and_three_distinct_links():
+    parsed = parse_feed("seed", FEED_URL, _seed_feed(), "application/rss+xml")
+    assert not parsed.bozo and parsed.error is None
+    assert len(parsed.entries) == 4
+    assert len({e.entry_id for e in parsed.entries}) == 4
+    assert dedupe_links(list(parsed.entries)) == [
+        "http://127.0.0.1:9/cgtn-armenia-azerbaijan.html",
+        "http://127.0.0.1:9/wire-armenia-azerbaijan.html",
+        "http://127.0.0.1:9/armenia-ceasefire.html",
+    ]
+    first = parsed.entries[0]
+    assert first.raw_link.endswith("utm_campaign=world") and first.published.isoformat() == "2021-11-16T13:04:11+00:00"
+
+
+def test_malformed_feed_is_flagged_and_still_yields_entries():
+    xml = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>" \
+          b"<item><title>A & B</title><link>/a.html</link></item><item><title>C</title><link>/c.html</link></item></rss>"
+    parsed = parse_feed("broken", FEED_URL, xml)
+    assert parsed.bozo and parsed.bozo_reason
+    assert [e.link for e in parsed.entries] == ["http://127.0.0.1:9/a.html", "http://127.0.0.1:9/c.html"]
+
+
+def test_empty_and_non_feed_bodies_are_errors_not_crashes():
+    assert parse_feed("s", FEED_URL, b"  ").error == "empty-body"
+    assert parse_feed("s", FEED_URL, b"<html><body><p>Hello</p></body></html>").error == "not-a-feed"
+    assert parse_feed("s", FEED_URL, b"\x00\xff\xfe garbage").entries == ()
+
+
+def test_entry_without_link_is_kept_with_no_link():
+    xml = b"<rss version='2.0'><channel><title>T</title><item><title>No link</title><guid isPermaLink='false'>x1</guid></item></channel></rss>"
+    (entry,) = parse_feed("s", FEED_URL, xml).entries
+    assert entry.link is None and entry.guid == "x1" and entry.title == "No link"
+
+
+def test_atom_alternate_links_are_used():
+    xml = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+      <entry><title>One</title><id>urn:1</id><link rel="alternate" href="http://h.example/one?utm_source=x"/>
+      <updated>2026-11-01T10:00:00Z</updated></entry></feed>"""
+    (entry,) = parse_feed("atom", FEED_URL, xml).entries
+    assert entry.link == "http://h.example/one" and entry.published.year == 2026
+
+
+def test_only_fetches_with_new_bytes_are_parsed():
+    fetches = [FeedFetch("a", FEED_URL, "ok", 200, content=_seed_feed()), FeedFetch("b", FEED_URL, "not-modified", 304),
+               FeedFetch("c", FEED_URL, "error", error="http-404")]
+    parsed = parse_fetches(fetches)
+    assert len(parsed[0].entries) == 4 and parsed[1] is None and parsed[2] is None

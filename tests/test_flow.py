@@ -1,0 +1,104 @@
+"""End to end: real HTTP on 127.0.0.1, a real Prefect flow under the test harness, a real DuckDB file."""
+
+from pathlib import Path
+
+from flows.ingest import ingest
+from monitor import warehouse
+from tests.conftest import SEED, scripted_server, serve_seed, write_config
+
+DATA_TABLES = ["entries", "articles", "captions", "article_countries", "article_regions", "article_topics",
+               "article_clusters", "rejections", "sources"]
+
+
+def _one(path: Path, sql: str, params=None):
+    return warehouse.query(path, sql, params)[1]
+
+
+def test_seed_newsroom_lands_as_expected(seed_warehouse, expected):
+    feed = expected["feed"]
+    assert _one(seed_warehouse, "SELECT count(*) FROM entries") == [(feed["entries"],)]
+    assert _one(seed_warehouse, "SELECT count(*) FROM articles") == [(feed["distinct_articles_after_dedup"],)]
+    assert _one(seed_warehouse, "SELECT count(DISTINCT cluster_id) FROM article_clusters") == [(feed["story_clusters"],)]
+    assert _one(seed_warehouse, "SELECT count(*) FROM entries WHERE article_id IS NULL") == [(0,)]
+    cgtn = expected["articles"]["cgtn-armenia-azerbaijan.html"]
+    rows = _one(seed_warehouse, "SELECT article_id, title, body, language, strftime(published, '%Y-%m-%d') FROM articles "
+                                "WHERE canonical_url = ?", [cgtn["canonical_url"]])
+    (article_id, title, body, language, published), = rows
+    assert (title, language, published) == (cgtn["title"], cgtn["language"], cgtn["published"])
+    assert body.startswith(cgtn["body_starts_with"]) and "READ MORE" not in body
+    assert _one(seed_warehouse, "SELECT text, credit FROM captions WHERE article_id = ?", [article_id]) == \
+        [(cgtn["captions_exactly"][0], cgtn["caption_credit"])]
+    assert [r[0] for r in _one(seed_warehouse, "SELECT country FROM article_countries WHERE article_id = ? ORDER BY 1",
+                               [article_id])] == cgtn["countries_exactly"]
+    regions = {r[0] for r in _one(seed_warehouse, "SELECT region FROM article_regions WHERE article_id = ?", [article_id])}
+    assert set(cgtn["regions_include"]) <= regions
+    topics = {r[0] for r in _one(seed_warehouse, "SELECT label FROM article_topics WHERE article_id = ?", [article_id])}
+    assert set(cgtn["topics_include"]) <= topics
+
+
+def test_wire_copy_joins_the_cgtn_cluster_and_the_ceasefire_does_not(seed_warehouse):
+    rows = dict(_one(seed_warehouse, """SELECT regexp_extract(a.url, '[^/]+$'), c.cluster_id
+                                        FROM articles a JOIN article_clusters c USING (article_id)"""))
+    assert rows["wire-armenia-azerbaijan.html"] == rows["cgtn-armenia-azerbaijan.html"]
+    assert rows["armenia-ceasefire.html"] != rows["cgtn-armenia-azerbaijan.html"]
+    assert _one(seed_warehouse, "SELECT match FROM article_clusters WHERE match IS NOT NULL") == [("near",)]
+
+
+def test_running_twice_adds_no_data_rows(tmp_path, prefect_harness):
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        first = warehouse.table_counts(path)
+        second_run = ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        second = warehouse.table_counts(path)
+    assert {t: second[t] for t in DATA_TABLES} == {t: first[t] for t in DATA_TABLES}
+    assert second["runs"] == first["runs"] + 1  # the runs log records every run
+    assert second_run["counts"]["feed:not-modified"] == 1 and second_run["counts"]["articles:new"] == 0
+
+
+def test_bad_feeds_are_recorded_and_the_run_goes_on(tmp_path, prefect_harness):
+    good = (SEED / "feed.xml").read_bytes()
+    routes = {"/error.xml": (500, "text/plain", b"boom"), "/empty.xml": (200, "application/xml", b""),
+              "/html.xml": (200, "text/html", b"<html><body>Not a feed</body></html>")}
+    with serve_seed(tmp_path) as (_, feed), scripted_server(routes) as bad:
+        sources = f'[[source]]\nname = "seed"\nurl = "{feed}"\n' + "".join(
+            f'[[source]]\nname = "{n}"\nurl = "{bad}/{n}.xml"\n' for n in ("error", "gone", "empty", "html"))
+        config_dir = write_config(tmp_path / "config", sources, "[http]\nretries = 1\nretry_delay_seconds = 0\n")
+        path = tmp_path / "w.duckdb"
+        result = ingest(warehouse_path=str(path), config_dir=str(config_dir))
+    assert good and result["counts"]["articles:new"] == 3
+    reasons = dict(_one(path, "SELECT source, reason FROM rejections WHERE stage = 'feed' ORDER BY source"))
+    assert reasons == {"error": "transient", "gone": "http-404", "empty": "empty-body", "html": "not-a-feed"}
+    statuses = dict(_one(path, "SELECT source, status FROM feed_fetches"))
+    assert statuses["seed"] == "ok" and statuses["error"] == "error" and statuses["gone"] == "error"
+
+
+def test_demo_newsroom(tmp_path, prefect_harness):
+    from monitor.demo import prepare
+    from monitor.demo.server import serve_directory
+
+    (tmp_path / "site").mkdir()
+    with serve_directory(tmp_path / "site") as base:
+        config_dir = prepare(tmp_path, base)
+        path = tmp_path / "demo.duckdb"
+        result = ingest(warehouse_path=str(path), config_dir=str(config_dir))
+    counts = result["counts"]
+    assert counts["articles:new"] >= 40 and counts["feed:bozo"] == 1
+    assert counts["rejected:fetch:http-404"] == 1
+    assert counts["duplicates:ledger"] >= 1  # the tracking-parameter link
+    (members, outlets), = _one(path, "SELECT articles, outlets FROM story_clusters WHERE articles > 1")
+    assert (members, outlets) == (3, 3)
+    # Countries named only in the outlets' related-link boxes are never tagged.
+    leaked = _one(path, """SELECT count(*) FROM article_countries c JOIN articles a USING (article_id)
+                           WHERE c.country IN ('ES', 'AR') AND a.body NOT LIKE '%Spain%' AND a.body NOT LIKE '%Argentin%'""")
+    assert leaked == [(0,)]
+    assert _one(path, "SELECT count(*) FROM articles WHERE body LIKE '%Sign up%' OR body LIKE '%READ MORE%'") == [(0,)]
+    # Served again on another port: canonical URLs and GUIDs are stable, so nothing is added.
+    before = warehouse.table_counts(path)
+    (tmp_path / "again" / "site").mkdir(parents=True)
+    with serve_directory(tmp_path / "again" / "site") as base:
+        ingest(warehouse_path=str(path), config_dir=str(prepare(tmp_path / "again", base)))
+    after = warehouse.table_counts(path)
+    assert {t: after[t] for t in ("articles", "entries", "article_clusters", "captions")} == \
+        {t: before[t] for t in ("articles", "entries", "article_clusters", "captions")}

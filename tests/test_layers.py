@@ -1,0 +1,45 @@
+"""The architecture, checked: who may import what (DEVELOPERS.md)."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "src" / "monitor"
+STAGES = {"feeds", "extract", "dedup", "tagging"}
+# Each third-party library belongs to one module.
+OWNERS = {"httpx": {"fetch"}, "duckdb": {"warehouse"}, "feedparser": {"feeds"}, "trafilatura": {"extract"}}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_import_direction():
+    problems = []
+    for path in LIB.rglob("*.py"):
+        module = path.stem
+        for name in _imports(path):
+            top, _, rest = name.partition(".")
+            if top in ("prefect", "flows") and module != "cli":
+                problems.append(f"{path.name} imports {name}")
+            if top in OWNERS and module not in OWNERS[top]:
+                problems.append(f"{path.name} imports {top}, owned by {OWNERS[top]}")
+            sub = rest.split(".")[0]
+            if top == "monitor" and module in STAGES and (sub in STAGES - {module} or sub in {"fetch", "warehouse", "cli"}):
+                problems.append(f"stage {module} imports {name}")
+            if top == "monitor" and sub == "cli" and module != "cli":
+                problems.append(f"{path.name} imports the CLI")
+    assert problems == []
+
+
+def test_flows_only_wire():
+    for path in (ROOT / "flows").glob("*.py"):
+        for name in _imports(path):
+            assert name.split(".")[0] in {"prefect", "monitor", "logging", "uuid", "datetime", "pathlib", "functools",
+                                          "__future__"}, f"{path.name} imports {name}"

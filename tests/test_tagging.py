@@ -1,0 +1,63 @@
+import pytest
+
+from monitor import config
+from monitor.extract import extract
+from monitor.tagging import Tagger, find_countries
+from tests.conftest import CONFIG
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    cfg = config.load(CONFIG)
+    return Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
+
+
+@pytest.mark.parametrize("name", ["cgtn-armenia-azerbaijan.html", "wire-armenia-azerbaijan.html", "armenia-ceasefire.html"])
+def test_seed_articles_get_the_expected_tags(tagger, seed_html, expected, name):
+    want = expected["articles"][name]
+    article = extract(seed_html[name], f"http://127.0.0.1:9/{name}")
+    tags = tagger.tag(article.article_id, article.title, article.body, tuple(c.text for c in article.captions))
+    if "countries_exactly" in want:
+        assert list(tags.countries) == want["countries_exactly"]
+    for code in want.get("countries_include", []):
+        assert code in tags.countries
+    for code in want.get("countries_must_not_include", []):
+        assert code not in tags.countries
+    for region in want.get("regions_include", []):
+        assert region in tags.regions
+    labels = [t.label for t in tags.topics]
+    for label in want.get("topics_include", []):
+        assert label in labels
+    assert set(tags.about) <= set(tags.countries)
+
+
+def test_demonyms_metonyms_capitals_and_datelines():
+    text = "YEREVAN - Azeri troops fired. The Kremlin said Tbilisi and Downing Street were told. Armenians left."
+    assert sorted({m.code for m in find_countries(text)}) == ["AM", "AZ", "GB", "GE", "RU"]
+
+
+def test_ambiguous_names_need_context():
+    assert [m.code for m in find_countries("Michael Jordan scored 40 points.")] == []
+    assert [m.code for m in find_countries("Aid reached Jordan on Monday.")] == ["JO"]
+    assert {m.code for m in find_countries("In Georgia, the Atlanta county board met with the governor.")} == {"US"}
+    assert {m.code for m in find_countries("Georgia's parliament in Tbilisi voted.")} == {"GE"}
+    assert find_countries("We ate turkey and chad was there.") == []
+
+
+def test_about_is_kept_apart_from_mentions(tagger):
+    body = "France and Germany signed the deal in Paris. French officials praised it.\nA Japanese envoy attended."
+    tags = tagger.tag("d", "France and Germany sign deal", body)
+    assert set(tags.countries) == {"FR", "DE", "JP"}
+    assert "FR" in tags.about and "JP" not in tags.about
+
+
+def test_regions_follow_m49_parents_and_groups(tagger):
+    tags = tagger.tag("d", "", "Troops massed on the border of Armenia.")
+    assert {"Western Asia", "Asia", "South Caucasus"} <= set(tags.regions)
+
+
+def test_topics_are_iptc_codes_best_first(tagger):
+    tags = tagger.tag("d", "Striker scores twice as City win the league title",
+                      "The striker scored in the second half and the team won the championship match.")
+    assert tags.topics[0].code == "medtop:15000000" and tags.topics[0].label == "sport"
+    assert [t.score for t in tags.topics] == sorted((t.score for t in tags.topics), reverse=True)
