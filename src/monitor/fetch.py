@@ -11,7 +11,6 @@ import logging
 import re
 import threading
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -177,19 +176,25 @@ def _fetch_page(client: httpx.Client, http: HttpSettings, url: str) -> Page | Re
         return Rejection(url, "fetch", "connection-error", detail=f"{type(exc).__name__}: {exc}"[:200], transient=True)
 
 
+# Per-host slots are shared by every batch in this process: page batches run concurrently as separate tasks,
+# and the per-host limit must hold across all of them, not within one batch.
+_HOST_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_HOST_SLOTS_LOCK = threading.Lock()
+
+
+def host_slot(host: str, limit: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore that caps concurrent requests to one host."""
+    with _HOST_SLOTS_LOCK:
+        return _HOST_SLOTS.setdefault((host, limit), threading.BoundedSemaphore(limit))
+
+
 def fetch_pages(requests: list[PageRequest], http: HttpSettings) -> list[Page | Rejection]:
     """Fetch many pages concurrently, at most `per_host_limit` at a time to one host; results keep input order."""
     if not requests:
         return []
-    host_slots: dict[str, threading.BoundedSemaphore] = defaultdict(
-        lambda: threading.BoundedSemaphore(http.per_host_limit)
-    )
-    lock = threading.Lock()
 
     def one(request: PageRequest) -> Page | Rejection:
-        with lock:
-            slot = host_slots[host_of(request.url)]
-        with slot:
+        with host_slot(host_of(request.url), http.per_host_limit):
             return fetch_page(client, http, request)
 
     with make_client(http) as client, ThreadPoolExecutor(max_workers=http.max_connections) as pool:
