@@ -9,9 +9,8 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("MONITOR_CONFIG_DIR", None)
 os.environ.pop("MONITOR_WAREHOUSE", None)
 
-from monitor.demo.server import serve_directory  # noqa: E402
+from monitor.demo.server import serve_directory, serve_handler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parent / "fixtures" / "seed"
@@ -94,18 +93,9 @@ class _Scripted(BaseHTTPRequestHandler):
         return
 
 
-@contextmanager
 def scripted_server(routes: dict[str, tuple[int, str, bytes]]):
-    """A real HTTP server on 127.0.0.1 that answers the given routes; yields its base URL."""
-    handler = type("Routes", (_Scripted,), {"routes": routes})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """A real HTTP server on 127.0.0.1 that answers the given routes; a context manager yielding its base URL."""
+    return serve_handler(type("Routes", (_Scripted,), {"routes": routes}))
 
 
 def write_config(directory: Path, sources_toml: str, settings_toml: str = "") -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -23,7 +23,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve_directory(root: Path) -> Iterator[str]:
     """Serve `root` on 127.0.0.1 with a free port; yields the base URL (no trailing slash)."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    with serve_handler(functools.partial(_QuietHandler, directory=str(root))) as base:
+        yield base
+
+
+@contextmanager
+def serve_handler(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve a request handler on 127.0.0.1 with a free port, in a background thread; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
