@@ -98,14 +98,10 @@ def _feed_results(futures: list, sources: list[config.Source]) -> list[FeedFetch
     """Collect feed fetches; one that failed after its retries becomes an error value, not a failed run."""
     results = []
     for future, source in zip(futures, sources):
-        outcome = future.result(raise_on_failure=False)
-        if isinstance(outcome, FeedFetch):
-            results.append(outcome)
-        else:
-            try:
-                future.result()
-            except Exception as exc:  # noqa: BLE001 - any failure after retries is recorded with its reason
-                results.append(FeedFetch(source.name, source.url, "error", error=f"transient: {exc}"[:300]))
+        outcome = future.result(raise_on_failure=False)  # the exception itself when the task failed
+        if not isinstance(outcome, FeedFetch):
+            outcome = FeedFetch(source.name, source.url, "error", error=f"transient: {outcome}"[:300])
+        results.append(outcome)
         progress("feeds", len(results), len(sources))
     return results
 

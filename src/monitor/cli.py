@@ -339,17 +339,18 @@ def dedup_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     from monitor.models import DedupDoc
 
     settings = _load_config(ctx).settings.dedup
-    docs, errors = [], []
+    docs, errors, original_id = [], [], {}
     for doc_id, obj, error in _read_jsonl(jsonl):
         if error or doc_id is None:
             errors.append({"id": doc_id, "error": error or "missing id"})
             continue
+        original_id[str(doc_id)] = doc_id  # ids go back out as they came in (a number stays a number)
         docs.append(DedupDoc(str(doc_id), str(obj.get("text") or ""), obj.get("url"), None, str(obj.get("title") or ""),
                              parse_date(obj.get("published")) if isinstance(obj.get("published"), str) else None))
     results = cluster(docs, shingle_size=settings.shingle_size, threshold=settings.near_threshold,
                       min_shingles=settings.min_shingles)
-    _write_jsonl([*({"id": r.doc_id, "cluster": r.cluster, "duplicate_of": r.duplicate_of, "match": r.match,
-                     "similarity": r.similarity} for r in results), *errors], out)
+    _write_jsonl([*({"id": original_id[r.doc_id], "cluster": r.cluster, "duplicate_of": r.duplicate_of,
+                     "match": r.match, "similarity": r.similarity} for r in results), *errors], out)
 
 
 def main() -> None:

@@ -228,7 +228,7 @@ def load(path: Path, batch: LoadBatch) -> None:
                     con.unregister(f"{name}_in")
             # Entries stored earlier without an article (a failed or interrupted run) get it once it exists.
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
-                           WHERE entries.article_id IS NULL AND entries.link = a.url""")
+                           WHERE entries.article_id IS NULL AND entries.link IN (a.url, a.canonical_url)""")
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
