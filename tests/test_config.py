@@ -57,3 +57,19 @@ def test_select_sources_rejects_unknown_names():
     cfg = config.load(CONFIG)
     with pytest.raises(config.ConfigError, match="unknown source 'nope'; known sources: "):
         cfg.select_sources(["nope"])
+
+
+def test_warehouse_path_resolves_against_the_project(tmp_path: Path, monkeypatch):
+    cfg = config.load(write_config(tmp_path / "proj" / "config", ""))
+    assert cfg.warehouse_path() == (tmp_path / "proj" / "warehouse" / "monitor.duckdb").resolve()
+    assert cfg.warehouse_path("/abs/w.duckdb") == Path("/abs/w.duckdb")
+    monkeypatch.setenv(config.ENV_WAREHOUSE, str(tmp_path / "env.duckdb"))
+    assert cfg.warehouse_path() == tmp_path / "env.duckdb"
+
+
+def test_bundled_config_never_puts_the_warehouse_inside_the_package(tmp_path: Path, monkeypatch):
+    bundled = config.PACKAGE_DIR / "_data" / "config"
+    monkeypatch.chdir(tmp_path)
+    cfg = config.Config(root=bundled, settings=config.Settings(), sources=config.Sources(),
+                        regions=config.Regions(), topics=config.Topics())
+    assert cfg.warehouse_path() == tmp_path / "warehouse" / "monitor.duckdb"

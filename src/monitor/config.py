@@ -184,10 +184,13 @@ class Config(_Strict):
     topics: Topics
 
     def warehouse_path(self, override: str | Path | None = None) -> Path:
-        """The warehouse file: the CLI override, then $MONITOR_WAREHOUSE, then settings (relative to the project)."""
+        """The warehouse file: the CLI override, then $MONITOR_WAREHOUSE, then settings (relative to the project:
+        the folder holding config/)."""
         chosen = override or os.environ.get(ENV_WAREHOUSE) or self.settings.warehouse.path
         path = Path(chosen).expanduser()
-        return path if path.is_absolute() else (self.root.parent / path)
+        # The bundled config lives inside the installed package: never write there, use the working directory.
+        project = Path.cwd() if self.root.is_relative_to(PACKAGE_DIR) else self.root.parent
+        return path if path.is_absolute() else project / path
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[Source]:
         """The sources named (all when none); an unknown name raises ConfigError."""
