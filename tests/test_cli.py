@@ -115,3 +115,11 @@ def test_dedup_contract(tmp_path):
     assert (rows["b"]["cluster"], rows["b"]["match"]) == ("a", "near") and rows["b"]["similarity"] > 0.9
     assert (rows["c"]["cluster"], rows["c"]["match"], rows["c"]["similarity"]) == ("a", "url", 1.0)
     assert rows["d"]["cluster"] == "d" and rows["d"]["match"] is None
+
+
+def test_an_unusable_warehouse_fails_in_one_line_before_the_flow_starts(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(cli, ["--config", str(CONFIG), "run", "--warehouse", str(blocker / "w.duckdb")])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot create {blocker}: ") and result.output.count("\n") == 1

@@ -152,7 +152,8 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
     """
     cfg = _load_config(ctx)
-    cfg.select_sources(sources)  # fail fast on an unknown name, before Prefect starts
+    cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
+    warehouse.init(cfg.warehouse_path(warehouse_path))
     started = time.monotonic()
     result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"])
     _print_summary(result, time.monotonic() - started)
@@ -172,6 +173,7 @@ def demo(ctx: click.Context, warehouse_path: Path) -> None:
     from monitor.demo.server import serve_directory
 
     started = time.monotonic()
+    warehouse.init(warehouse_path.resolve())  # fail fast, before Prefect starts
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
         site = Path(tmp) / "site"
         site.mkdir()
