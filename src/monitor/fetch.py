@@ -144,36 +144,33 @@ def decode_html(content: bytes, content_type: str | None) -> str:
 
 def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -> Page | Rejection:
     """Fetch one article page. Every outcome is a value; transient ones are marked so a later run retries."""
-    result = _fetch_page(client, http, request.url)
-    if isinstance(result, Rejection):
-        return Rejection(result.url, result.stage, result.reason, result.detail, request.source, result.transient)
-    return Page(result.url, result.final_url, result.html, result.http_status, request)
+    url, started = request.url, time.monotonic()
 
+    def reject(reason: str, detail: str = "", transient: bool = False) -> Rejection:
+        return Rejection(url, "fetch", reason, detail, request.source, transient)
 
-def _fetch_page(client: httpx.Client, http: HttpSettings, url: str) -> Page | Rejection:
-    started = time.monotonic()
     try:
         with client.stream("GET", url, headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"}) as resp:
             status = resp.status_code
             if status >= 400:
-                return Rejection(url, "fetch", f"http-{status}", transient=status in TRANSIENT_STATUSES)
+                return reject(f"http-{status}", transient=status in TRANSIENT_STATUSES)
             ctype = resp.headers.get("content-type", "")
             if ctype and not ctype.lower().startswith(HTML_TYPES):
-                return Rejection(url, "fetch", "not-html", detail=ctype[:100])
+                return reject("not-html", ctype[:100])
             content = _read_capped(resp, http, started)
             if not content.strip():
-                return Rejection(url, "fetch", "empty-body")
-            return Page(url=url, final_url=str(resp.url), html=decode_html(content, ctype), http_status=status)
+                return reject("empty-body")
+            return Page(url, str(resp.url), decode_html(content, ctype), status, request)
     except TooLarge as exc:
-        return Rejection(url, "fetch", "too-large", detail=str(exc))
+        return reject("too-large", str(exc))
     except httpx.TooManyRedirects:
-        return Rejection(url, "fetch", "too-many-redirects")
+        return reject("too-many-redirects")
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return Rejection(url, "fetch", "bad-url", detail=str(exc)[:200])
+        return reject("bad-url", str(exc)[:200])
     except httpx.TimeoutException as exc:
-        return Rejection(url, "fetch", "timeout", detail=type(exc).__name__, transient=True)
+        return reject("timeout", type(exc).__name__, transient=True)
     except httpx.TransportError as exc:
-        return Rejection(url, "fetch", "connection-error", detail=f"{type(exc).__name__}: {exc}"[:200], transient=True)
+        return reject("connection-error", f"{type(exc).__name__}: {exc}"[:200], transient=True)
 
 
 # Per-host slots are shared by every batch in this process: page batches run concurrently as separate tasks,
