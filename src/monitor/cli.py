@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -46,8 +47,6 @@ class Failure(click.ClickException):
 
 def _fail_on_domain_errors(func):
     """Turn the library's named exceptions into one error line and exit 1."""
-    import functools
-
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
@@ -94,8 +93,9 @@ def check_config(ctx: click.Context) -> None:
 
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int) -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value if key != "PREFECT_LOGGING_LEVEL" or not verbose else "INFO")
+    defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
@@ -258,6 +258,23 @@ def _write_jsonl(objects, out: Path | None) -> None:
             handle.close()
 
 
+class _BadLine(Exception):
+    """One input line that cannot be processed; it becomes {"id", "error"} in the output."""
+
+
+def _map_jsonl(path: Path, out: Path | None, process) -> None:
+    """Apply `process(id, object) -> dict` to every line; a bad line yields an error object, never a crash."""
+    def results():
+        for doc_id, obj, error in _read_jsonl(path):
+            try:
+                if error:
+                    raise _BadLine(error)
+                yield {"id": doc_id, **process(doc_id, obj)}
+            except _BadLine as exc:
+                yield {"id": doc_id, "error": str(exc)}
+    _write_jsonl(results(), out)
+
+
 _jsonl_in = click.option("--jsonl", "jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                          required=True, help="Input JSON Lines file.")
 _jsonl_out = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -278,25 +295,21 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     from monitor.fetch import decode_html
     from monitor.models import Rejection
 
-    def results():
-        for doc_id, obj, error in _read_jsonl(jsonl):
-            if error or not obj.get("html_path"):
-                yield {"id": doc_id, "error": error or "missing html_path"}
-                continue
-            try:
-                html = decode_html(Path(obj["html_path"]).read_bytes(), None)
-            except OSError as exc:
-                yield {"id": doc_id, "error": f"cannot read {obj['html_path']}: {exc.strerror}"}
-                continue
-            # The batch contract returns whatever text was found; only an empty page is an error.
-            found = extract(html, obj.get("url") or "", min_body_chars=1)
-            if isinstance(found, Rejection):
-                yield {"id": doc_id, "error": f"{found.reason}: {found.detail}".rstrip(": ")}
-                continue
-            yield {"id": doc_id, "title": found.title, "body": found.body,
-                   "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
-                   "published": found.published, "language": found.language, "canonical_url": found.canonical_url}
-    _write_jsonl(results(), out)
+    def process(doc_id, obj: dict) -> dict:
+        if not obj.get("html_path"):
+            raise _BadLine("missing html_path")
+        try:
+            html = decode_html(Path(obj["html_path"]).read_bytes(), None)
+        except OSError as exc:
+            raise _BadLine(f"cannot read {obj['html_path']}: {exc.strerror}") from None
+        # The batch contract returns whatever text was found; only an empty page is an error.
+        found = extract(html, obj.get("url") or "", min_body_chars=1)
+        if isinstance(found, Rejection):
+            raise _BadLine(f"{found.reason}: {found.detail}".rstrip(": "))
+        return {"title": found.title, "body": found.body,
+                "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
+                "published": found.published, "language": found.language, "canonical_url": found.canonical_url}
+    _map_jsonl(jsonl, out, process)
 
 
 @cli.command("tag")
@@ -314,16 +327,11 @@ def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     cfg = _load_config(ctx)
     tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
 
-    def results():
-        for doc_id, obj, error in _read_jsonl(jsonl):
-            if error:
-                yield {"id": doc_id, "error": error}
-                continue
-            tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""))
-            yield {"id": doc_id, "countries": list(tags.countries), "about": list(tags.about),
-                   "regions": list(tags.regions),
-                   "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in tags.topics]}
-    _write_jsonl(results(), out)
+    def process(doc_id, obj: dict) -> dict:
+        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""))
+        return {"countries": list(tags.countries), "about": list(tags.about), "regions": list(tags.regions),
+                "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in tags.topics]}
+    _map_jsonl(jsonl, out, process)
 
 
 @cli.command("dedup")
