@@ -102,3 +102,8 @@ def test_demo_newsroom(tmp_path, prefect_harness):
     after = warehouse.table_counts(path)
     assert {t: after[t] for t in ("articles", "entries", "article_clusters", "captions")} == \
         {t: before[t] for t in ("articles", "entries", "article_clusters", "captions")}
+
+
+def test_feed_fetch_log_counts_entries_and_new_entries(seed_warehouse):
+    assert _one(seed_warehouse, "SELECT source, status, entries, new_entries, bozo FROM feed_fetches") == \
+        [("seed", "ok", 4, 4, False)]

@@ -132,7 +132,7 @@ def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -
     for rejection in inputs.rejections:
         counts[f"rejected:{rejection.stage}:{rejection.reason}"] += 1
     for row in summarize(inputs, entries, new_ids):
-        for key in ("entries", "new_articles", "duplicates", "errors"):
+        for key in ("entries", "new_entries", "new_articles", "duplicates", "errors"):
             counts[f"{key}:{row['source']}"] = row[key]
     return dict(sorted(counts.items()))
 
@@ -148,6 +148,8 @@ def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> lis
         rows.append({
             "source": source.name,
             "entries": sum(e.source == source.name for e in entries),
+            # entries whose page was not done before this run
+            "new_entries": sum(1 for link in links if link not in inputs.known),
             "new_articles": len(new),
             "duplicates": (len(links) - len(set(links))) + sum(1 for aid in new if matched.get(aid)),
             "errors": sum(r.source == source.name for r in inputs.rejections),
