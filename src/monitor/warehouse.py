@@ -122,78 +122,59 @@ def upsert_sources(path: Path, sources: list[Source]) -> None:
                        updated_at = excluded.updated_at""")
 
 
-def _ts(values: list) -> pa.Array:
-    return pa.array(values, pa.timestamp("us", "UTC"))
+_S, _I, _F, _B, _T = pa.string(), pa.int32(), pa.float64(), pa.bool_(), pa.timestamp("us", "UTC")
+# Arrow columns per table, in the order of warehouse/schema.sql (the inserts are `SELECT *`).
+_COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
+    "feed_fetches": [("run_id", _S), ("source", _S), ("url", _S), ("fetched_at", _T), ("status", _S),
+                     ("http_status", _I), ("etag", _S), ("last_modified", _S), ("body_hash", _S), ("entries", _I),
+                     ("new_entries", _I), ("bozo", _B), ("error", _S), ("elapsed_ms", _I)],
+    "entries": [("entry_id", _S), ("source", _S), ("guid", _S), ("link", _S), ("raw_link", _S), ("title", _S),
+                ("published", _T), ("first_seen", _T), ("article_id", _S)],
+    "articles": [("article_id", _S), ("url", _S), ("canonical_url", _S), ("source", _S), ("title", _S),
+                 ("published", _T), ("first_seen", _T), ("language", _S), ("author", _S), ("site_name", _S),
+                 ("body", _S), ("body_hash", _S), ("extraction_method", _S), ("run_id", _S)],
+    "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
+    "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B)],
+    "article_regions": [("article_id", _S), ("region", _S)],
+    "article_topics": [("article_id", _S), ("code", _S), ("label", _S), ("score", _F), ("rank", _I),
+                       ("taxonomy", _S), ("taxonomy_version", _S)],
+    "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F)],
+    "rejections": [("url", _S), ("stage", _S), ("reason", _S), ("detail", _S), ("source", _S), ("transient", _B),
+                   ("first_seen", _T), ("last_seen", _T), ("run_id", _S)],
+}
+
+
+def _arrow(name: str, rows: list[tuple]) -> pa.Table:
+    """Row tuples as an Arrow table with the warehouse table's column names and types."""
+    fields = _COLUMNS[name]
+    columns = list(zip(*rows)) if rows else [() for _ in fields]
+    return pa.table({column: pa.array(list(values), kind) for (column, kind), values in zip(fields, columns)})
 
 
 def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
     """The batch as one Arrow table per warehouse table."""
-    run_id = batch.run.run_id
-    fetches = [(f, p) for f, p in batch.feed_fetches]
-    tables = {
-        "feed_fetches": pa.table({
-            "run_id": [run_id] * len(fetches), "source": [f.source for f, _ in fetches],
-            "url": [f.url for f, _ in fetches], "fetched_at": _ts([now] * len(fetches)),
-            "status": [f.status for f, _ in fetches], "http_status": pa.array([f.http_status for f, _ in fetches], pa.int32()),
-            "etag": [f.etag for f, _ in fetches], "last_modified": [f.last_modified for f, _ in fetches],
-            "body_hash": [f.body_hash for f, _ in fetches],
-            "entries": pa.array([len(p.entries) if p else None for _, p in fetches], pa.int32()),
-            "new_entries": pa.array([batch.run.counts.get(f"new-entries:{f.source}", 0) for f, _ in fetches], pa.int32()),
-            "bozo": pa.array([p.bozo if p else None for _, p in fetches], pa.bool_()),
-            "error": [f.error or (p.error if p else None) or (p.bozo_reason if p else None) for f, p in fetches],
-            "elapsed_ms": pa.array([f.elapsed_ms for f, _ in fetches], pa.int32()),
-        }),
-        "entries": pa.table({
-            "entry_id": [e.entry_id for e, _ in batch.entries], "source": [e.source for e, _ in batch.entries],
-            "guid": [e.guid for e, _ in batch.entries], "link": [e.link for e, _ in batch.entries],
-            "raw_link": [e.raw_link for e, _ in batch.entries], "title": [e.title for e, _ in batch.entries],
-            "published": _ts([e.published for e, _ in batch.entries]),
-            "first_seen": _ts([now] * len(batch.entries)), "article_id": [a for _, a in batch.entries],
-        }),
-        "articles": pa.table({
-            "article_id": [a.article_id for a in batch.articles], "url": [a.url for a in batch.articles],
-            "canonical_url": [a.canonical_url for a in batch.articles], "source": [a.source for a in batch.articles],
-            "title": [a.title for a in batch.articles], "published": _ts([a.published for a in batch.articles]),
-            "first_seen": _ts([now] * len(batch.articles)), "language": [a.language for a in batch.articles],
-            "author": [a.author for a in batch.articles], "site_name": [a.site_name for a in batch.articles],
-            "body": [a.body for a in batch.articles], "body_hash": [text_hash(a.body) for a in batch.articles],
-            "extraction_method": [a.extraction_method for a in batch.articles], "run_id": [run_id] * len(batch.articles),
-        }),
+    run_id, counts = batch.run.run_id, batch.run.counts
+    rows: dict[str, list[tuple]] = {
+        "feed_fetches": [
+            (run_id, f.source, f.url, now, f.status, f.http_status, f.etag, f.last_modified, f.body_hash,
+             len(p.entries) if p else None, counts.get(f"new_entries:{f.source}", 0), p.bozo if p else None,
+             f.error or (p and (p.error or p.bozo_reason)) or None, f.elapsed_ms)
+            for f, p in batch.feed_fetches],
+        "entries": [(e.entry_id, e.source, e.guid, e.link, e.raw_link, e.title, e.published, now, article_id)
+                    for e, article_id in batch.entries],
+        "articles": [(a.article_id, a.url, a.canonical_url, a.source, a.title, a.published, now, a.language, a.author,
+                      a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id) for a in batch.articles],
+        "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
+        "article_countries": [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries)
+                              for t in batch.tags for c in t.countries],
+        "article_regions": [(t.doc_id, r) for t in batch.tags for r in t.regions],
+        "article_topics": [(t.doc_id, s.code, s.label, s.score, rank, batch.taxonomy, batch.taxonomy_version)
+                           for t in batch.tags for rank, s in enumerate(t.topics, 1)],
+        "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity) for c in batch.clusters],
+        "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id)
+                       for r in batch.rejections],
     }
-    caps = [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)]
-    tables["captions"] = pa.table({k: [c[i] for c in caps] for i, k in enumerate(("article_id", "position", "text", "credit"))},
-                                  schema=pa.schema([("article_id", pa.string()), ("position", pa.int32()),
-                                                    ("text", pa.string()), ("credit", pa.string())]))
-    countries = [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries)
-                 for t in batch.tags for c in t.countries]
-    tables["article_countries"] = pa.table(
-        {k: pa.array([r[i] for r in countries], ty) for i, (k, ty) in enumerate(
-            (("article_id", pa.string()), ("country", pa.string()), ("mentions", pa.float64()),
-             ("is_about", pa.bool_()), ("in_caption", pa.bool_())))})
-    regions = [(t.doc_id, r) for t in batch.tags for r in t.regions]
-    tables["article_regions"] = pa.table({"article_id": pa.array([r[0] for r in regions], pa.string()),
-                                          "region": pa.array([r[1] for r in regions], pa.string())})
-    topics = [(t.doc_id, s.code, s.label, s.score, rank, batch.taxonomy, batch.taxonomy_version)
-              for t in batch.tags for rank, s in enumerate(t.topics, 1)]
-    tables["article_topics"] = pa.table(
-        {k: pa.array([r[i] for r in topics], ty) for i, (k, ty) in enumerate(
-            (("article_id", pa.string()), ("code", pa.string()), ("label", pa.string()), ("score", pa.float64()),
-             ("rank", pa.int32()), ("taxonomy", pa.string()), ("taxonomy_version", pa.string())))})
-    tables["article_clusters"] = pa.table({
-        "article_id": pa.array([c.doc_id for c in batch.clusters], pa.string()),
-        "cluster_id": pa.array([c.cluster for c in batch.clusters], pa.string()),
-        "duplicate_of": pa.array([c.duplicate_of for c in batch.clusters], pa.string()),
-        "match": pa.array([c.match for c in batch.clusters], pa.string()),
-        "similarity": pa.array([c.similarity for c in batch.clusters], pa.float64()),
-    })
-    rej = batch.rejections
-    tables["rejections"] = pa.table({
-        "url": pa.array([r.url for r in rej], pa.string()), "stage": pa.array([r.stage for r in rej], pa.string()),
-        "reason": pa.array([r.reason for r in rej], pa.string()), "detail": pa.array([r.detail for r in rej], pa.string()),
-        "source": pa.array([r.source for r in rej], pa.string()), "transient": pa.array([r.transient for r in rej], pa.bool_()),
-        "first_seen": _ts([now] * len(rej)), "last_seen": _ts([now] * len(rej)), "run_id": pa.array([run_id] * len(rej), pa.string()),
-    })
-    return tables
+    return {name: _arrow(name, table_rows) for name, table_rows in rows.items()}
 
 
 # Insert statements per table: the conflict clause is what makes a repeated load a no-op.
