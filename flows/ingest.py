@@ -18,8 +18,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from monitor import config, dedup, extract, feeds, fetch, pipeline, tagging, warehouse
-from monitor.models import Article, FeedFetch, Page
+from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagging, warehouse
+from monitor.models import Article, FeedFetch, FeedRequest, Page
 
 log = logging.getLogger("monitor.flows.ingest")
 # Inputs are batches of records: hashing them for Prefect's cache would cost more than the work, and the
@@ -40,12 +40,17 @@ def prepare_warehouse(path: Path, sources: list[config.Source]) -> None:
 
 @task(name="read-feed-state")
 def read_feed_state(path: Path) -> dict:
-    return warehouse.feed_validators(path)
+    return warehouse.feed_states(path)
 
 
-@task(name="fetch-feed")
-def fetch_feed(http: config.HttpSettings, source: config.Source, validators: tuple) -> FeedFetch:
-    return fetch.fetch_feed(http, source.name, source.url, *validators)
+@task(name="fetch-feeds")
+def fetch_feeds(http: config.HttpSettings, requests: list[FeedRequest]) -> list[FeedFetch]:
+    return fetch.fetch_feeds(http, requests)
+
+
+@task(name="retry-feed")
+def retry_feed(http: config.HttpSettings, request: FeedRequest) -> FeedFetch:
+    return fetch.refetch_feed(http, request)
 
 
 @task(name="parse-feeds")
@@ -94,22 +99,43 @@ def load(path: Path, batch) -> None:
     warehouse.load(path, batch)
 
 
-def _feed_results(futures: list, sources: list[config.Source]) -> list[FeedFetch]:
-    """Collect feed fetches; one that failed after its retries becomes an error value, not a failed run."""
-    results = []
-    for future, source in zip(futures, sources):
-        outcome = future.result(raise_on_failure=False)  # the exception itself when the task failed
-        if not isinstance(outcome, FeedFetch):
-            outcome = FeedFetch(source.name, source.url, "error", error=f"transient: {outcome}"[:300])
-        results.append(outcome)
-        progress("feeds", len(results), len(sources))
-    return results
+def fetch_all_feeds(requests: list[FeedRequest], http: config.HttpSettings, batch_size: int) -> list[FeedFetch]:
+    """Fetch feeds in concurrent batches; each feed that failed transiently gets its own retrying task, and
+    one that still fails after its retries becomes an error value, never a failed run."""
+    batches = pipeline.chunks(requests, batch_size)
+    results: list[FeedFetch] = []
+    for future in [fetch_feeds.submit(http, batch) for batch in batches]:
+        results += future.result()
+        progress("feeds", len(results), len(requests))
+    retrying = retry_feed.with_options(
+        retries=max(0, http.retries - 1),
+        retry_delay_seconds=[http.retry_delay_seconds * 2 ** (i + 1) for i in range(max(0, http.retries - 1))],
+        retry_jitter_factor=0.5,  # feeds that failed together (one host down) do not retry in lockstep
+    )
+    again = {i: retrying.submit(http, requests[i]) for i, r in enumerate(results)
+             if r.status == "transient" and http.retries > 0}
+    for i, future in again.items():
+        outcome = future.result(raise_on_failure=False)  # the exception itself when every retry failed
+        if isinstance(outcome, FeedFetch):
+            results[i] = outcome
+        else:
+            retry_after = getattr(outcome, "retry_after", None)
+            results[i] = FeedFetch(requests[i].source, requests[i].url, "transient", error=str(outcome)[:300],
+                                   retry_after=retry_after)
+    # What is still transient after the retries is recorded as an error with its reason.
+    return [FeedFetch(r.source, r.url, "error", r.http_status, error=f"transient: {r.error}"[:300],
+                      retry_after=r.retry_after, elapsed_ms=r.elapsed_ms) if r.status == "transient" else r
+            for r in results]
 
 
 @flow(name="ingest", log_prints=False)
-def ingest(sources: list[str] | None = None, warehouse_path: str | None = None,
-           config_dir: str | None = None) -> dict:
-    """Fetch the sources' feeds, extract new articles, deduplicate, tag and load them; returns the summary."""
+def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, config_dir: str | None = None,
+           force: bool = False, limit: int | None = None) -> dict:
+    """Fetch the sources' feeds that are due, extract new articles, deduplicate, tag and load them.
+
+    `force` fetches every chosen feed now, even dead or not yet due ones; `limit` caps the pages fetched in
+    this run (the rest stay pending for the next). Returns the run's summary.
+    """
     started = datetime.now(timezone.utc)
     cfg = config.load(config_dir)
     chosen = cfg.select_sources(sources or [])
@@ -117,19 +143,17 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None,
     settings = cfg.settings
     prepare_warehouse(path, chosen)
 
-    validators = read_feed_state(path)
-    retrying_fetch = fetch_feed.with_options(
-        retries=settings.http.retries,
-        retry_delay_seconds=[settings.http.retry_delay_seconds * 2**i for i in range(settings.http.retries)],
-    )
-    futures = [retrying_fetch.submit(settings.http, s, validators.get(s.name, (None, None, None))) for s in chosen]
-    fetches = _feed_results(futures, chosen)
+    states = read_feed_state(path)
+    requests, skipped = health.plan_feeds(chosen, states, cfg.sources.schedule, settings.feeds, started, force)
+    if skipped:
+        log.info("%d feeds skipped (%s)", len(skipped), ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
+    fetches = fetch_all_feeds(requests, settings.http, settings.pipeline.feed_batch_size)
     parses = parse_feeds(fetches, settings.pipeline.max_entries_per_feed)
 
     entries = pipeline.all_entries(parses)
     pending = read_pending(path, [s.name for s in chosen])
     known = read_known_links(path, pipeline.candidate_links(entries, pending))
-    requests = pipeline.plan_pages(entries, pending, set(known), chosen)
+    requests = pipeline.plan_pages(entries, pending, set(known), chosen)[:limit]
     progress("pages", 0, len(requests))
 
     pages, extracted, rejections, done = [], [], [], 0
@@ -154,16 +178,19 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None,
     tags = [t for f in tag_futures for t in f.result()]
 
     rejections += pipeline.entry_rejections(entries) + pipeline.feed_rejections(fetches, parses)
+    bases = {s.name: health.base_minutes(s, cfg.sources.schedule, settings.feeds) for s in chosen}
+    feed_states = health.advance_all(states, fetches, parses, pipeline.new_entries_by_source(entries, known), bases,
+                                     settings.feeds, datetime.now(timezone.utc))
     inputs = pipeline.RunInputs(
         run_id=uuid.uuid4().hex[:16], flow_run_id=_flow_run_id(), started_at=started, sources=chosen,
         fetches=fetches, parses=parses, known=known, pages=pages, extracted=extracted, articles=unique,
-        clusters=clusters, tags=tags, rejections=rejections,
+        clusters=clusters, tags=tags, rejections=rejections, feed_states=feed_states, skipped=skipped,
     )
     batch = pipeline.assemble(inputs, datetime.now(timezone.utc))
     load(path, batch)
     progress("load", 1, 1)
     return {"run_id": batch.run.run_id, "warehouse": str(path), "counts": batch.run.counts,
-            "sources": [s.name for s in chosen]}
+            "sources": [s.name for s in chosen], "skipped": skipped}
 
 
 def _flow_run_id() -> str | None:

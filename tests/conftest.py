@@ -98,8 +98,15 @@ def scripted_server(routes: dict[str, tuple[int, str, bytes]]):
     return serve_handler(type("Routes", (_Scripted,), {"routes": routes}))
 
 
+# Every test server is ours on 127.0.0.1: no pause between requests to it unless a test asks for one.
+LOCAL_HTTP = "min_host_interval = 0\n"
+
+
 def write_config(directory: Path, sources_toml: str, settings_toml: str = "") -> Path:
     """A config dir with the project's regions and topics plus the given sources and settings."""
+    if "min_host_interval" not in settings_toml:
+        settings_toml = (settings_toml.replace("[http]\n", "[http]\n" + LOCAL_HTTP, 1) if "[http]\n" in settings_toml
+                         else f"[http]\n{LOCAL_HTTP}{settings_toml}")
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("regions.toml", "topics.toml"):
         shutil.copyfile(CONFIG / name, directory / name)

@@ -22,7 +22,7 @@ def test_unknown_key_names_file_key_and_allowed_keys(tmp_path: Path):
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith(f"{directory / 'settings.toml'}: unknown key 'http.user_agnt'; allowed keys here: ")
-    assert "user_agent" in message and "connect_timeout" in message
+    assert "contact_url" in message and "connect_timeout" in message
 
 
 def test_bad_value_is_one_line_with_the_constraint(tmp_path: Path):

@@ -10,10 +10,10 @@ import pytest
 from monitor.config import HttpSettings
 from monitor.demo.server import serve_directory, serve_handler
 from monitor.fetch import TransientFetchError, fetch_feed, fetch_pages
-from monitor.models import Page, PageRequest, Rejection
+from monitor.models import FeedRequest, Page, PageRequest, Rejection
 from tests.conftest import SEED, scripted_server
 
-HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000)
+HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000, min_host_interval=0)
 
 
 def test_page_outcomes_are_values():
@@ -32,15 +32,17 @@ def test_page_outcomes_are_values():
 
 def test_feed_conditional_get_and_transient_errors():
     with serve_directory(SEED) as base:
-        first = fetch_feed(HTTP, "seed", f"{base}/feed.xml")
+        first = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml"))
         assert first.status == "ok" and first.last_modified and first.body_hash and first.content
-        again = fetch_feed(HTTP, "seed", f"{base}/feed.xml", first.etag, first.last_modified, first.body_hash)
+        again = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml", first.etag, first.last_modified,
+                                             first.body_hash))
         assert again.status == "not-modified" and again.http_status == 304
-        lying = fetch_feed(HTTP, "seed", f"{base}/feed.xml", previous_hash=first.body_hash)  # no validators sent
+        # no validators sent: the body hash alone says "unchanged", and the bytes are not passed on to parse
+        lying = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml", body_hash=first.body_hash))
         assert lying.status == "unchanged" and lying.content == b""
-        assert fetch_feed(HTTP, "seed", f"{base}/missing.xml").error == "http-404"
+        assert fetch_feed(HTTP, FeedRequest("seed", f"{base}/missing.xml")).error == "http-404"
     with scripted_server({"/f": (500, "text/plain", b"boom")}) as base, pytest.raises(TransientFetchError):
-        fetch_feed(HTTP, "s", f"{base}/f")
+        fetch_feed(HTTP, FeedRequest("s", f"{base}/f"))
 
 
 class _Slow(BaseHTTPRequestHandler):
@@ -80,7 +82,7 @@ def test_per_host_limit_holds_across_concurrent_batches():
 
 def test_a_timeout_is_a_transient_rejection():
     handler = type("Slower", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
-    settings = HttpSettings(read_timeout=0.05, total_timeout=1)
+    settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False)
     with serve_handler(handler) as base:
         (result,) = fetch_pages([PageRequest(f"{base}/x.html")], settings)
     assert isinstance(result, Rejection) and result.reason == "timeout" and result.transient

@@ -50,11 +50,14 @@ def test_running_twice_adds_no_data_rows(tmp_path, prefect_harness):
         path = tmp_path / "w.duckdb"
         ingest(warehouse_path=str(path), config_dir=str(config_dir))
         first = warehouse.table_counts(path)
-        second_run = ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        not_due = ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        forced = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
         second = warehouse.table_counts(path)
     assert {t: second[t] for t in DATA_TABLES} == {t: first[t] for t in DATA_TABLES}
-    assert second["runs"] == first["runs"] + 1  # the runs log records every run
-    assert second_run["counts"]["feed:not-modified"] == 1 and second_run["counts"]["articles:new"] == 0
+    assert second["runs"] == first["runs"] + 2  # the runs log records every run
+    # An hourly feed polled a moment ago is not due; a forced run asks, and the server answers 304.
+    assert not_due["skipped"] == {"seed": "not-due"} and not_due["counts"]["feed:not-due"] == 1
+    assert forced["counts"]["feed:not-modified"] == 1 and forced["counts"]["articles:new"] == 0
 
 
 def test_bad_feeds_are_recorded_and_the_run_goes_on(tmp_path, prefect_harness):
@@ -98,7 +101,7 @@ def test_demo_newsroom(tmp_path, prefect_harness):
     before = warehouse.table_counts(path)
     (tmp_path / "again" / "site").mkdir(parents=True)
     with serve_directory(tmp_path / "again" / "site") as base:
-        ingest(warehouse_path=str(path), config_dir=str(prepare(tmp_path / "again", base)))
+        ingest(warehouse_path=str(path), config_dir=str(prepare(tmp_path / "again", base)), force=True)
     after = warehouse.table_counts(path)
     assert {t: after[t] for t in ("articles", "entries", "article_clusters", "captions")} == \
         {t: before[t] for t in ("articles", "entries", "article_clusters", "captions")}

@@ -48,6 +48,26 @@ CREATE TABLE IF NOT EXISTS feed_fetches (
     PRIMARY KEY (run_id, source)
 );
 
+-- Per feed, the polling state carried between runs: validators, health, and when to look again.
+CREATE TABLE IF NOT EXISTS feed_state (
+    source                TEXT PRIMARY KEY,
+    url                   TEXT NOT NULL,     -- the validators below belong to this URL
+    etag                  TEXT,
+    last_modified         TEXT,
+    body_hash             TEXT,              -- sha1 of the last body: "unchanged" even when validators lie
+    last_status           TEXT,              -- ok | not-modified | unchanged | error
+    last_error            TEXT,
+    last_attempt          TIMESTAMPTZ,
+    last_success          TIMESTAMPTZ,
+    consecutive_failures  INTEGER NOT NULL,
+    poll_minutes          DOUBLE,            -- adaptive: stretches while polls bring nothing new
+    next_check            TIMESTAMPTZ,       -- max(poll interval, <ttl>, max-age, Retry-After) or the backoff
+    dead                  BOOLEAN NOT NULL,  -- skipped until a forced run succeeds
+    last_entries          INTEGER,
+    last_new_entries      INTEGER,
+    idle_polls            INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS entries (
     entry_id    TEXT PRIMARY KEY,
     source      TEXT NOT NULL,
@@ -142,5 +162,45 @@ SELECT c.cluster_id,
        arg_min(a.title, coalesce(a.published, a.first_seen)) AS title
 FROM article_clusters c JOIN articles a USING (article_id)
 GROUP BY c.cluster_id;
+
+-- One row per configured source: is it healthy, when did it last work, how much does it publish.
+-- items_per_day counts entries published (else first seen) in the last 7 days, divided by 7.
+CREATE OR REPLACE VIEW feed_health AS
+WITH items AS (
+    SELECT source,
+           count(*) FILTER (WHERE coalesce(published, first_seen) >= now() - INTERVAL 7 DAY) / 7.0 AS items_per_day,
+           max(first_seen) AS last_new_item
+    FROM entries GROUP BY source
+), recent AS (
+    SELECT source,
+           count(*)                                 AS fetches_7d,
+           count(*) FILTER (WHERE status = 'error') AS errors_7d,
+           count(*) FILTER (WHERE status IN ('not-modified', 'unchanged')) AS unchanged_7d,
+           round(avg(elapsed_ms))                   AS avg_ms
+    FROM feed_fetches WHERE fetched_at >= now() - INTERVAL 7 DAY GROUP BY source
+)
+SELECT s.name AS source,
+       s.url,
+       CASE WHEN f.source IS NULL THEN 'never fetched'
+            WHEN f.dead THEN 'dead'
+            WHEN f.consecutive_failures > 0 THEN 'failing'
+            ELSE 'ok' END                         AS health,
+       f.last_status,
+       f.last_attempt,
+       f.last_success,
+       coalesce(f.consecutive_failures, 0)       AS consecutive_failures,
+       f.next_check,
+       round(coalesce(i.items_per_day, 0), 1)   AS items_per_day,
+       i.last_new_item,
+       coalesce(r.fetches_7d, 0)                AS fetches_7d,
+       coalesce(r.errors_7d, 0)                 AS errors_7d,
+       coalesce(r.unchanged_7d, 0)              AS unchanged_7d,
+       r.avg_ms,
+       f.poll_minutes,
+       f.last_error
+FROM sources s
+LEFT JOIN feed_state f ON f.source = s.name
+LEFT JOIN items i ON i.source = s.name
+LEFT JOIN recent r ON r.source = s.name;
 
 INSERT INTO schema_version VALUES (1, now()) ON CONFLICT DO NOTHING;

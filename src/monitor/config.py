@@ -45,7 +45,8 @@ class WarehouseSettings(_Strict):
 
 
 class HttpSettings(_Strict):
-    user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor; media monitoring)"
+    # Named in every request's User-Agent so a site's operator can reach whoever runs this crawler.
+    contact_url: str = Field("https://github.com/monitor-news/monitor", pattern=r"^(https?://|mailto:)\S+$")
     connect_timeout: float = Field(5.0, gt=0)  # seconds to open a connection
     read_timeout: float = Field(15.0, gt=0)  # seconds between bytes
     total_timeout: float = Field(30.0, gt=0)  # seconds for a whole response, slow bodies included
@@ -55,12 +56,33 @@ class HttpSettings(_Strict):
     max_connections: int = Field(16, ge=1)  # concurrent requests in all
     retries: int = Field(2, ge=0)  # Prefect retries of a feed fetch after a transient failure
     retry_delay_seconds: float = Field(5.0, ge=0)  # wait before each retry (doubles each time)
+    min_host_interval: float = Field(0.5, ge=0)  # seconds between request starts to one host
+    obey_robots: bool = True  # robots.txt is honoured for article pages (feeds are published to be polled)
+    max_crawl_delay: float = Field(10.0, ge=0)  # a robots.txt Crawl-delay above this is capped, not obeyed
+    max_host_wait: float = Field(60.0, ge=0)  # a host that asks us to wait longer is retried next run instead
+
+    @property
+    def user_agent(self) -> str:
+        """One user agent naming the project, its version and the contact URL."""
+        from monitor import __version__
+
+        return f"monitor/{__version__} (+{self.contact_url})"
 
 
 class PipelineSettings(_Strict):
     page_batch_size: int = Field(25, ge=1)  # pages per fetch/extract task: big enough to amortise task overhead
+    feed_batch_size: int = Field(50, ge=1)  # feeds per fetch task (a retrying task is added only for failures)
     min_body_chars: int = Field(200, ge=0)  # shorter bodies are rejected as "too-short"
     max_entries_per_feed: int = Field(500, ge=1)
+
+
+class FeedSettings(_Strict):
+    dead_after_failures: int = Field(10, ge=1)  # consecutive failures before a feed is marked dead
+    backoff_base_minutes: float = Field(15.0, gt=0)  # wait after the first failure; doubles with each one
+    backoff_max_minutes: float = Field(1440.0, gt=0)  # the backoff never exceeds a day
+    max_poll_minutes: float = Field(360.0, gt=0)  # caps the stretched interval, a feed's <ttl> and max-age
+    idle_stretch: float = Field(1.5, ge=1)  # poll interval growth after a poll that brought nothing new
+    cron_poll_minutes: float = Field(60.0, gt=0)  # base poll interval of sources on a cron schedule
 
 
 class DedupSettings(_Strict):
@@ -82,6 +104,7 @@ class Settings(_Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
     http: HttpSettings = HttpSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    feeds: FeedSettings = FeedSettings()
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
 
@@ -95,6 +118,11 @@ class Schedule(_Strict):
         if (self.interval_minutes is None) == (self.cron is None):
             raise ValueError("set exactly one of interval_minutes or cron")
         return self
+
+    @property
+    def minutes(self) -> int | None:
+        """The interval in minutes, None for a cron schedule."""
+        return self.interval_minutes
 
 
 class Source(_Strict):

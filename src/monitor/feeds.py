@@ -5,7 +5,9 @@ from __future__ import annotations
 import calendar
 import io
 import logging
+import re
 from datetime import datetime, timezone
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -69,13 +71,30 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
         exc = parsed.get("bozo_exception")
         bozo_reason = f"{type(exc).__name__}: {exc}"[:300] if exc else "bozo"
     entries = tuple(to_entry(source, feed_url, item) for item in parsed.entries[:max_entries])
+    ttl = ttl_minutes(parsed.feed)
     if not entries:
         looks_like_feed = bool(parsed.get("version")) or bool(parsed.feed.get("title"))
         error = "no-entries" if looks_like_feed and not parsed.bozo else "not-a-feed"
-        return FeedParse(source, (), bozo=bool(parsed.bozo), bozo_reason=bozo_reason, error=error)
+        return FeedParse(source, (), bozo=bool(parsed.bozo), bozo_reason=bozo_reason, error=error, ttl_minutes=ttl)
     if parsed.bozo:
         log.warning("feed %s is malformed but yielded %d entries: %s", source, len(entries), bozo_reason)
-    return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason)
+    return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl)
+
+
+# RSS 1.0 syndication module periods, in minutes.
+_SY_PERIODS = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200, "yearly": 525600}
+
+
+def ttl_minutes(feed: feedparser.FeedParserDict) -> float | None:
+    """How often the feed says it may be polled: RSS <ttl>, else sy:updatePeriod / sy:updateFrequency."""
+    ttl = str(feed.get("ttl", "")).strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return float(ttl)
+    period = _SY_PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        frequency = str(feed.get("sy_updatefrequency", "1")).strip()
+        return period / max(1, int(frequency)) if frequency.isdigit() else float(period)
+    return None
 
 
 def dedupe_links(entries: list[Entry]) -> list[str]:
@@ -93,3 +112,39 @@ def parse_fetches(fetches: list[FeedFetch], max_entries: int = 500) -> list[Feed
         parse_feed(f.source, f.url, f.content, f.content_type, max_entries) if f.status == "ok" else None
         for f in fetches
     ]
+
+
+# Where sites commonly publish a feed, tried when a homepage declares none (WordPress, Blogger, Ghost, Hugo,
+# Jekyll and most news CMSs use one of these).
+COMMON_FEED_PATHS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/feeds/posts/default",
+                     "/?feed=rss2", "/rss/index.xml")
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
+                        "text/xml"})  # JSON Feed is left out: feedparser cannot read it
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
+_ANCHOR = re.compile(r"<a\b[^>]*href\s*=\s*[\"']([^\"']+)[\"'][^>]*>", re.I)
+_ATTR = re.compile(r"""([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_FEEDISH_HREF = re.compile(r"(rss|atom|feed)[^/]*$|\.(rss|xml)$", re.I)
+
+
+def looks_like_feed(content: bytes) -> bool:
+    """True when bytes start like an RSS, RDF or Atom document (cheap, before a full parse)."""
+    head = content[:2048].lstrip().lower()
+    return head.startswith(b"<?xml") or b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
+
+
+def discover_feed_links(html: str, base_url: str) -> list[str]:
+    """Feed URLs a page declares: <link rel="alternate"> with a feed type first, then feed-looking <a> links,
+    then the common paths on the page's host, each resolved and in first-seen order."""
+    found: dict[str, None] = {}
+    for tag in _LINK_TAG.findall(html):
+        attrs = {m.group(1).lower(): next(v for v in m.groups()[1:] if v is not None) for m in _ATTR.finditer(tag)}
+        rels = attrs.get("rel", "").lower().split()
+        kind = attrs.get("type", "").lower().split(";")[0].strip()
+        if "alternate" in rels and kind in FEED_TYPES and attrs.get("href"):
+            found.setdefault(urljoin(base_url, attrs["href"].strip()), None)
+    for href in _ANCHOR.findall(html):
+        if _FEEDISH_HREF.search(href.split("?")[0].rstrip("/")):
+            found.setdefault(urljoin(base_url, href.strip()), None)
+    for path in COMMON_FEED_PATHS:
+        found.setdefault(urljoin(base_url, path), None)
+    return [url for url in found if url.startswith(("http://", "https://"))]

@@ -1,47 +1,78 @@
 """The only network code: get bytes from URLs politely.
 
-Expected outcomes (304, 404, not HTML, too big) come back as values; transient trouble on a feed (timeouts,
-429, 5xx, resets) raises `TransientFetchError` so the orchestrator can retry it.
+Politeness is process-wide, per host (host[:port]): at most `per_host_limit` requests in flight, at least
+`min_host_interval` seconds between request starts (more when robots.txt asks for a Crawl-delay), and a
+host that answers 429 or 503 is left alone for its Retry-After or an exponential backoff with jitter.
+robots.txt is honoured for article pages (feeds are published to be polled), cached per host for a day.
+
+Expected outcomes (304, 404, not HTML, too big, disallowed) come back as values; transient trouble on a feed
+(timeouts, 429, 5xx, resets) raises `TransientFetchError` so the orchestrator can retry it.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
+import random
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from monitor.config import HttpSettings
-from monitor.models import FeedFetch, Page, PageRequest, Rejection
-from monitor.urls import host_of
+from monitor.models import FeedFetch, FeedRequest, Page, PageRequest, Rejection
 
 log = logging.getLogger(__name__)
 
 # Statuses that say "try again later" rather than "this will never work".
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Statuses that ask the client to slow down: the host is backed off, not just the one URL.
+THROTTLE_STATUSES = frozenset({429, 503})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # How far into a page we look for a <meta charset>: browsers sniff the first 1024 bytes; we allow more
 # because some CMSs put long comments or scripts before it.
 CHARSET_SNIFF_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+# brotli is a dependency, so "br" is always decodable; zstd is left out (it needs another package).
+ACCEPT_ENCODING = "gzip, deflate, br"
+# Backoff after a 429/503 without Retry-After: base * 2^(strikes-1), spread by a factor in [0.5, 1.5].
+THROTTLE_JITTER = 0.5
+# RFC 9309: crawlers may cache robots.txt for up to 24 hours and must read at least 500 KiB of it.
+ROBOTS_TTL_SECONDS = 24 * 3600
+ROBOTS_MAX_BYTES = 500 * 1024
+# An unreachable robots.txt (5xx, timeout) means "disallow all" (RFC 9309); we ask again after this long.
+ROBOTS_RETRY_SECONDS = 300
+ROBOTS_AGENT = "monitor"  # the product token robots.txt groups are matched against
 
 
 class TransientFetchError(Exception):
     """A failure worth retrying: timeout, connection error, 429 or 5xx."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TooLarge(Exception):
     """The response exceeded the configured size cap."""
 
 
+class HostBusy(Exception):
+    """The host asked us to wait longer than `max_host_wait`; the request is left for a later run."""
+
+
 def make_client(http: HttpSettings) -> httpx.Client:
     """An httpx client with our user agent, timeouts, redirect cap and connection limits."""
     return httpx.Client(
-        headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": http.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(http.read_timeout, connect=http.connect_timeout),
         follow_redirects=True,
         max_redirects=http.max_redirects,
@@ -49,17 +80,123 @@ def make_client(http: HttpSettings) -> httpx.Client:
     )
 
 
-def _read_capped(response: httpx.Response, http: HttpSettings, started: float) -> bytes:
-    """Read a streamed body, enforcing the size cap and the total-time budget."""
+# --- politeness: one gate per host, shared by every batch in this process -----------------------------
+
+class HostGate:
+    """Caps concurrent requests to one host and spaces their starts; remembers when the host asked us to wait."""
+
+    def __init__(self, limit: int) -> None:
+        self.slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self._next_start = 0.0  # time.monotonic() before which no request may start
+        self._strikes = 0  # consecutive 429/503 answers
+
+    def reserve(self, interval: float, max_wait: float) -> float | None:
+        """Book the next start time; returns the seconds to wait, or None when that is over `max_wait`."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            if start - now > max_wait:
+                return None
+            self._next_start = start + interval
+            return start - now
+
+    def throttle(self, retry_after: float | None, base: float) -> float:
+        """The host said 429/503: hold it for Retry-After, else an exponential backoff with jitter."""
+        with self._lock:
+            self._strikes += 1
+            delay = retry_after if retry_after is not None else (
+                base * 2 ** (self._strikes - 1) * random.uniform(1 - THROTTLE_JITTER, 1 + THROTTLE_JITTER))
+            self._next_start = max(self._next_start, time.monotonic() + delay)
+            return delay
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._strikes = 0
+
+
+_GATES: dict[tuple[str, int], HostGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def host_key(url: str) -> str:
+    """host[:port], lower-cased: the unit of politeness."""
+    return urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
+
+
+def host_gate(host: str, limit: int) -> HostGate:
+    """The process-wide gate of one host (page batches run as concurrent tasks; the limits hold across them)."""
+    with _GATES_LOCK:
+        return _GATES.setdefault((host, limit), HostGate(limit))
+
+
+@contextmanager
+def polite(url: str, http: HttpSettings, interval: float | None = None) -> Iterator[HostGate]:
+    """Hold one of the host's slots and wait for its next start time; raises HostBusy if that is too far off."""
+    gate = host_gate(host_key(url), http.per_host_limit)
+    with gate.slots:
+        wait = gate.reserve(http.min_host_interval if interval is None else interval, http.max_host_wait)
+        if wait is None:
+            raise HostBusy(f"{host_key(url)} asked us to wait more than {http.max_host_wait:g}s")
+        if wait > 0:
+            time.sleep(wait)
+        yield gate
+
+
+# --- response headers ---------------------------------------------------------------------------------
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def freshness(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """How long the response says it stays fresh, in seconds: Cache-Control max-age, else Expires - Date."""
+    cache_control = headers.get("cache-control", "").lower()
+    if "no-cache" in cache_control or "no-store" in cache_control:
+        return 0.0
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control)
+    if match:
+        return float(match.group(1))
+    expires = _http_date(headers.get("expires", ""))
+    if expires is None:
+        return None
+    reference = _http_date(headers.get("date", "")) or now or datetime.now(timezone.utc)
+    return max(0.0, (expires - reference).total_seconds())
+
+
+def _read_capped(response: httpx.Response, http: HttpSettings, started: float, cap: int | None = None) -> bytes:
+    """Read a streamed, decoded body, enforcing the size cap and the total-time budget.
+
+    The cap applies to the decompressed bytes, so a gzip or brotli bomb stops at the cap too.
+    """
+    cap = cap or http.max_bytes
     declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > http.max_bytes:
-        raise TooLarge(f"content-length {declared} > {http.max_bytes}")
+    encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    if declared and declared.isdigit() and int(declared) > cap and not encoded:
+        raise TooLarge(f"content-length {declared} > {cap}")
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
-        if size > http.max_bytes:
-            raise TooLarge(f"body exceeds {http.max_bytes} bytes")
+        if size > cap:
+            raise TooLarge(f"body exceeds {cap} bytes")
         if time.monotonic() - started > http.total_timeout:
             raise httpx.ReadTimeout(f"total time over {http.total_timeout}s")
         chunks.append(chunk)
@@ -71,57 +208,112 @@ def body_hash(content: bytes) -> str:
     return hashlib.sha1(content).hexdigest()
 
 
-def fetch_feed(
-    http: HttpSettings,
-    source: str,
-    url: str,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    previous_hash: str | None = None,
-) -> FeedFetch:
+# --- feeds --------------------------------------------------------------------------------------------
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
+def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | None = None) -> FeedFetch:
     """Fetch one feed with a conditional GET. Raises TransientFetchError on retryable failures."""
-    with make_client(http) as client:
-        return _fetch_feed(client, http, source, url, etag, last_modified, previous_hash)
-
-
-def _fetch_feed(client: httpx.Client, http: HttpSettings, source: str, url: str, etag: str | None,
-                last_modified: str | None, previous_hash: str | None) -> FeedFetch:
-    headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
+    if client is None:
+        with make_client(http) as own:
+            return fetch_feed(http, request, own)
     started = time.monotonic()
+    elapsed = lambda: int((time.monotonic() - started) * 1000)  # noqa: E731
+    source, url = request.source, request.url
+    headers = {"Accept": FEED_ACCEPT}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
     try:
-        with client.stream("GET", url, headers=headers) as response:
-            elapsed = lambda: int((time.monotonic() - started) * 1000)  # noqa: E731
-            if response.status_code in TRANSIENT_STATUSES:
-                raise TransientFetchError(f"{url}: HTTP {response.status_code}")
-            if response.status_code == 304:
-                return FeedFetch(source, url, "not-modified", 304, etag=etag, last_modified=last_modified,
-                                 body_hash=previous_hash, elapsed_ms=elapsed())
-            if response.status_code >= 400:
-                return FeedFetch(source, url, "error", response.status_code,
-                                 error=f"http-{response.status_code}", elapsed_ms=elapsed())
-            content = _read_capped(response, http, started)
+        with polite(url, http) as gate, client.stream("GET", url, headers=headers) as response:
+            admitted = time.monotonic()  # the body's time budget starts once the host lets us in
+            status = response.status_code
+            if status in THROTTLE_STATUSES:
+                wait = retry_after(response.headers)
+                gate.throttle(wait, http.retry_delay_seconds)
+                if wait is not None and wait > http.max_host_wait:  # not worth a retry in this run
+                    return FeedFetch(source, url, "error", status, error=f"http-{status}", retry_after=wait,
+                                     elapsed_ms=elapsed())
+                raise TransientFetchError(f"{url}: HTTP {status}", retry_after=wait)
+            if status in TRANSIENT_STATUSES:
+                raise TransientFetchError(f"{url}: HTTP {status}")
+            gate.succeeded()
+            max_age = freshness(response.headers)
+            if status == 304:
+                return FeedFetch(source, url, "not-modified", 304, etag=request.etag,
+                                 last_modified=request.last_modified, body_hash=request.body_hash,
+                                 elapsed_ms=elapsed(), max_age=max_age)
+            if status >= 400:
+                return FeedFetch(source, url, "error", status, error=f"http-{status}", elapsed_ms=elapsed())
+            content = _read_capped(response, http, admitted)
             digest = body_hash(content)
-            status = "unchanged" if previous_hash and digest == previous_hash else "ok"
+            # A 200 whose body hashes as before is unchanged whatever its validators say, so it is not parsed.
+            unchanged = request.body_hash is not None and digest == request.body_hash
             return FeedFetch(
-                source, url, status, response.status_code,
-                content=b"" if status == "unchanged" else content,
+                source, url, "unchanged" if unchanged else "ok", status,
+                content=b"" if unchanged else content,
                 content_type=response.headers.get("content-type"),
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
                 body_hash=digest,
                 elapsed_ms=elapsed(),
+                max_age=max_age,
             )
+    except HostBusy as exc:
+        return FeedFetch(source, url, "error", error=f"host-busy: {exc}", elapsed_ms=elapsed())
     except TooLarge as exc:
-        return FeedFetch(source, url, "error", error=f"too-large: {exc}")
+        return FeedFetch(source, url, "error", error=f"too-large: {exc}", elapsed_ms=elapsed())
     except httpx.TooManyRedirects:
-        return FeedFetch(source, url, "error", error="too-many-redirects")
+        return FeedFetch(source, url, "error", error="too-many-redirects", elapsed_ms=elapsed())
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return FeedFetch(source, url, "error", error=f"bad-url: {exc}")
+        return FeedFetch(source, url, "error", error=f"bad-url: {exc}", elapsed_ms=elapsed())
+    except httpx.DecodingError as exc:
+        return FeedFetch(source, url, "error", error=f"bad-encoding: {exc}"[:300], elapsed_ms=elapsed())
     except httpx.TransportError as exc:  # timeouts, refused connections, resets
+        raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+def fetch_feeds(http: HttpSettings, requests: list[FeedRequest]) -> list[FeedFetch]:
+    """Fetch many feeds concurrently (per-host limits hold); a transient failure comes back as a value with
+    status "transient", so the caller can retry just that feed. Results keep input order."""
+    if not requests:
+        return []
+
+    def one(request: FeedRequest) -> FeedFetch:
+        try:
+            return fetch_feed(http, request, client)
+        except TransientFetchError as exc:
+            return FeedFetch(request.source, request.url, "transient", error=str(exc)[:300],
+                             retry_after=exc.retry_after)
+
+    with make_client(http) as client, ThreadPoolExecutor(max_workers=http.max_connections) as pool:
+        results = list(pool.map(one, requests))
+    log.info("fetched %d feeds (%d to retry)", len(results), sum(r.status == "transient" for r in results))
+    return results
+
+
+def refetch_feed(http: HttpSettings, request: FeedRequest) -> FeedFetch:
+    """Try a feed again after a transient failure: wait `retry_delay_seconds` (spread by jitter so feeds that
+    failed together do not come back together), then fetch. Raises TransientFetchError if it fails again."""
+    time.sleep(http.retry_delay_seconds * random.uniform(1 - THROTTLE_JITTER, 1 + THROTTLE_JITTER))
+    return fetch_feed(http, request)
+
+
+def fetch_url(http: HttpSettings, url: str) -> tuple[int, str, str, bytes]:
+    """GET one URL politely: (status, final URL, content type, body). Raises TransientFetchError on
+    transport trouble; used by feed discovery."""
+    started = time.monotonic()
+    try:
+        with make_client(http) as client, polite(url, http), client.stream("GET", url) as response:
+            content = _read_capped(response, http, started) if response.status_code < 400 else b""
+            return response.status_code, str(response.url), response.headers.get("content-type", ""), content
+    except (HostBusy, TooLarge, httpx.TooManyRedirects, httpx.DecodingError) as exc:
+        raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise TransientFetchError(f"{url}: not a fetchable URL ({exc})") from exc
+    except httpx.TransportError as exc:
         raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -142,60 +334,136 @@ def decode_html(content: bytes, content_type: str | None) -> str:
     return content.decode("utf-8", errors="replace")
 
 
+# --- robots.txt ---------------------------------------------------------------------------------------
+
+class _Robots:
+    """One host's robots.txt rules; `rules` is None while the file is unreachable (disallow all, RFC 9309)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rules: RobotFileParser | None = None
+        self.expires = 0.0  # time.monotonic() after which the file is read again
+
+
+_ROBOTS: dict[str, _Robots] = {}
+_ROBOTS_LOCK = threading.Lock()
+
+
+def parse_robots(text: str) -> RobotFileParser:
+    """A robots.txt body as rules."""
+    rules = RobotFileParser()
+    rules.parse(text.splitlines())
+    return rules
+
+
+def _read_robots(client: httpx.Client, http: HttpSettings, origin: str) -> RobotFileParser | None:
+    """Fetch and parse `origin/robots.txt`: 4xx allows everything, 5xx or no answer disallows (None)."""
+    started = time.monotonic()
+    try:
+        with polite(origin, http), client.stream("GET", f"{origin}/robots.txt") as response:
+            status = response.status_code
+            if status >= 500 or status == 429:
+                return None
+            if status >= 400:
+                rules = RobotFileParser()
+                rules.allow_all = True
+                return rules
+            try:
+                content = _read_capped(response, http, started, cap=ROBOTS_MAX_BYTES)
+            except TooLarge:
+                return parse_robots("")  # an absurd robots.txt is ignored, as Google ignores what is past 500 KiB
+            return parse_robots(content.decode("utf-8", errors="replace"))
+    except (HostBusy, httpx.TransportError, httpx.TooManyRedirects, httpx.DecodingError) as exc:
+        log.info("robots.txt of %s unreachable (%s); its pages wait for a later run", origin, type(exc).__name__)
+        return None
+
+
+def robots_for(client: httpx.Client, http: HttpSettings, url: str) -> RobotFileParser | None:
+    """The cached robots.txt rules for a URL's origin (read at most once a day, or every few minutes while
+    unreachable); None while the file is unreachable."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    with _ROBOTS_LOCK:
+        entry = _ROBOTS.setdefault(origin, _Robots())
+    with entry.lock:  # one fetch per origin, however many threads ask at once
+        if time.monotonic() >= entry.expires:
+            entry.rules = _read_robots(client, http, origin)
+            ttl = ROBOTS_TTL_SECONDS if entry.rules is not None else ROBOTS_RETRY_SECONDS
+            entry.expires = time.monotonic() + ttl
+        return entry.rules
+
+
+def crawl_interval(rules: RobotFileParser | None, http: HttpSettings) -> float:
+    """Seconds between request starts to a host: our minimum, or its Crawl-delay (capped) when longer."""
+    delay = rules.crawl_delay(ROBOTS_AGENT) if rules is not None else None
+    return max(http.min_host_interval, min(float(delay or 0), http.max_crawl_delay))
+
+
+# --- article pages ------------------------------------------------------------------------------------
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
 def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -> Page | Rejection:
     """Fetch one article page. Every outcome is a value; transient ones are marked so a later run retries."""
-    url, started = request.url, time.monotonic()
+    url = request.url
 
     def reject(reason: str, detail: str = "", transient: bool = False) -> Rejection:
         return Rejection(url, "fetch", reason, detail, request.source, transient)
 
+    interval = None
+    if http.obey_robots and url.startswith(("http://", "https://")):
+        rules = robots_for(client, http, url)
+        if rules is None:
+            return reject("robots-unreachable", "robots.txt answered 5xx or not at all", transient=True)
+        if not rules.can_fetch(ROBOTS_AGENT, url):
+            return reject("robots-disallowed", f"robots.txt disallows {urlsplit(url).path} for {ROBOTS_AGENT}")
+        interval = crawl_interval(rules, http)
     try:
-        with client.stream("GET", url, headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"}) as resp:
-            status = resp.status_code
-            if status >= 400:
-                return reject(f"http-{status}", transient=status in TRANSIENT_STATUSES)
-            ctype = resp.headers.get("content-type", "")
-            if ctype and not ctype.lower().startswith(HTML_TYPES):
-                return reject("not-html", ctype[:100])
-            content = _read_capped(resp, http, started)
-            if not content.strip():
-                return reject("empty-body")
-            return Page(url, str(resp.url), decode_html(content, ctype), status, request)
+        with polite(url, http, interval) as gate:
+            return _get_page(client, http, request, gate, reject)
+    except HostBusy as exc:
+        return reject("host-busy", str(exc), transient=True)
     except TooLarge as exc:
         return reject("too-large", str(exc))
     except httpx.TooManyRedirects:
         return reject("too-many-redirects")
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         return reject("bad-url", str(exc)[:200])
+    except httpx.DecodingError as exc:
+        return reject("bad-encoding", str(exc)[:200])
     except httpx.TimeoutException as exc:
         return reject("timeout", type(exc).__name__, transient=True)
     except httpx.TransportError as exc:
         return reject("connection-error", f"{type(exc).__name__}: {exc}"[:200], transient=True)
 
 
-# Per-host slots are shared by every batch in this process: page batches run concurrently as separate tasks,
-# and the per-host limit must hold across all of them, not within one batch.
-_HOST_SLOTS: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_HOST_SLOTS_LOCK = threading.Lock()
-
-
-def host_slot(host: str, limit: int) -> threading.BoundedSemaphore:
-    """The process-wide semaphore that caps concurrent requests to one host."""
-    with _HOST_SLOTS_LOCK:
-        return _HOST_SLOTS.setdefault((host, limit), threading.BoundedSemaphore(limit))
+def _get_page(client: httpx.Client, http: HttpSettings, request: PageRequest, gate: HostGate,
+              reject) -> Page | Rejection:
+    started = time.monotonic()  # the time budget starts once the host lets us in
+    with client.stream("GET", request.url, headers={"Accept": PAGE_ACCEPT}) as resp:
+        status = resp.status_code
+        if status in THROTTLE_STATUSES:
+            waited = gate.throttle(retry_after(resp.headers), http.retry_delay_seconds)
+            return reject(f"http-{status}", f"host backed off for {waited:.0f}s", transient=True)
+        gate.succeeded()
+        if status >= 400:
+            return reject(f"http-{status}", transient=status in TRANSIENT_STATUSES)
+        ctype = resp.headers.get("content-type", "")
+        if ctype and not ctype.lower().startswith(HTML_TYPES):
+            return reject("not-html", ctype[:100])
+        content = _read_capped(resp, http, started)
+        if not content.strip():
+            return reject("empty-body")
+        return Page(request.url, str(resp.url), decode_html(content, ctype), status, request)
 
 
 def fetch_pages(requests: list[PageRequest], http: HttpSettings) -> list[Page | Rejection]:
-    """Fetch many pages concurrently, at most `per_host_limit` at a time to one host; results keep input order."""
+    """Fetch many pages concurrently under the per-host politeness rules; results keep input order."""
     if not requests:
         return []
-
-    def one(request: PageRequest) -> Page | Rejection:
-        with host_slot(host_of(request.url), http.per_host_limit):
-            return fetch_page(client, http, request)
-
     with make_client(http) as client, ThreadPoolExecutor(max_workers=http.max_connections) as pool:
-        results = list(pool.map(one, requests))
+        results = list(pool.map(lambda request: fetch_page(client, http, request), requests))
     failed = sum(isinstance(r, Rejection) for r in results)
     log.info("fetched %d pages (%d rejected)", len(requests), failed)
     return results

@@ -38,12 +38,23 @@ class PageRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedRequest:
+    """One feed to fetch, with the validators of its last good fetch (sent as a conditional GET)."""
+
+    source: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedFetch:
     """What one feed request returned: bytes plus validators, or a status with a reason."""
 
     source: str
     url: str
-    status: str  # "ok" | "not-modified" | "unchanged" | "error"
+    status: str  # "ok" | "not-modified" | "unchanged" | "error" | "transient" (retry it)
     http_status: int | None = None
     content: bytes = b""
     content_type: str | None = None
@@ -52,6 +63,32 @@ class FeedFetch:
     body_hash: str | None = None
     error: str | None = None
     elapsed_ms: int = 0
+    # What the server said about when to come back, in seconds from now (Cache-Control max-age or Expires;
+    # Retry-After on a 429 or 503). The feed's health schedule honours both.
+    max_age: float | None = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's polling state, carried from run to run: validators, health and when to look again."""
+
+    source: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    consecutive_failures: int = 0
+    poll_minutes: float | None = None  # the adaptive poll interval; stretches while a feed brings nothing new
+    next_check: datetime | None = None
+    dead: bool = False
+    last_entries: int = 0
+    last_new_entries: int = 0
+    idle_polls: int = 0  # consecutive successful polls that brought nothing new
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +114,7 @@ class FeedParse:
     bozo: bool = False
     bozo_reason: str | None = None
     error: str | None = None  # set when the feed yielded nothing usable
+    ttl_minutes: float | None = None  # the feed's own <ttl> (or sy:updatePeriod) advice on how often to poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,5 +236,6 @@ class LoadBatch:
     clusters: tuple[DedupResult, ...] = ()
     tags: tuple[Tags, ...] = ()
     rejections: tuple[Rejection, ...] = ()
+    feed_states: tuple[FeedState, ...] = ()
     taxonomy: str = "IPTC Media Topics"
     taxonomy_version: str = ""

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from monitor.config import Source
 from monitor.models import (
-    Article, DedupResult, Entry, FeedFetch, FeedParse, LoadBatch, Page, PageRequest, Rejection, RunRecord, Tags,
+    Article, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Page, PageRequest, Rejection, RunRecord,
+    Tags,
 )
 
 
@@ -41,6 +42,15 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
     return list(by_link.values())
 
 
+def new_entries_by_source(entries: list[Entry], known: dict[str, str | None]) -> dict[str, int]:
+    """Per source, the distinct entry links whose page was not done before this run."""
+    links: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.link and entry.link not in known:
+            links.setdefault(entry.source, set()).add(entry.link)
+    return {source: len(found) for source, found in links.items()}
+
+
 def split(results: list, kind: type) -> tuple[list, list[Rejection]]:
     """Separate the values of one kind from the rejections."""
     return [r for r in results if isinstance(r, kind)], [r for r in results if isinstance(r, Rejection)]
@@ -68,6 +78,8 @@ class RunInputs:
     clusters: list[DedupResult]
     tags: list[Tags]
     rejections: list[Rejection]
+    feed_states: tuple[FeedState, ...] = ()  # each fetched feed's state after this run
+    skipped: dict[str, str] | None = None  # source -> why it was not fetched ("not-due", "dead")
 
 
 def entry_rejections(entries: list[Entry]) -> list[Rejection]:
@@ -111,6 +123,7 @@ def assemble(inputs: RunInputs, finished_at: datetime) -> LoadBatch:
         clusters=tuple(c for c in inputs.clusters if c.doc_id in new_ids),
         tags=tuple(t for t in inputs.tags if t.doc_id in new_ids),
         rejections=tuple(inputs.rejections),
+        feed_states=tuple(inputs.feed_states),
     )
 
 
@@ -121,6 +134,9 @@ def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -
         counts[f"feed:{fetch.status}"] += 1
         if parse and parse.bozo:
             counts["feed:bozo"] += 1
+    for reason in (inputs.skipped or {}).values():
+        counts[f"feed:{reason}"] += 1
+    counts["feed:failing"] = sum(s.consecutive_failures > 0 for s in inputs.feed_states)
     counts["entries"] = len(entries)
     counts["pages:requested"] = len(inputs.pages) + sum(r.stage == "fetch" for r in inputs.rejections)
     counts["pages:fetched"] = len(inputs.pages)

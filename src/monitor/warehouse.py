@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from monitor.config import Source, resource_path
-from monitor.models import DedupDoc, LoadBatch, text_hash
+from monitor.models import DedupDoc, FeedState, LoadBatch, text_hash
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,12 @@ def read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return _connect(path, read_only=True)
 
 
-def feed_validators(path: Path) -> dict[str, tuple[str | None, str | None, str | None]]:
-    """Per source: the (etag, last_modified, body_hash) of its last successful fetch."""
+def feed_states(path: Path) -> dict[str, FeedState]:
+    """Every feed's polling state, by source name."""
+    names = [name for name, _ in _COLUMNS["feed_state"]]
     with read_only(path) as con:
-        rows = con.execute(
-            """SELECT source, etag, last_modified, body_hash FROM feed_fetches
-               WHERE status IN ('ok', 'unchanged', 'not-modified')
-               QUALIFY row_number() OVER (PARTITION BY source ORDER BY fetched_at DESC) = 1"""
-        ).fetchall()
-    return {source: (etag, last_modified, digest) for source, etag, last_modified, digest in rows}
+        rows = con.execute(f"SELECT {', '.join(names)} FROM feed_state").fetchall()  # names are ours
+    return {row[0]: FeedState(**dict(zip(names, row))) for row in rows}
 
 
 def link_articles(path: Path, links: list[str]) -> dict[str, str | None]:
@@ -139,6 +136,10 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "article_topics": [("article_id", _S), ("code", _S), ("label", _S), ("score", _F), ("rank", _I),
                        ("taxonomy", _S), ("taxonomy_version", _S)],
     "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F)],
+    "feed_state": [("source", _S), ("url", _S), ("etag", _S), ("last_modified", _S), ("body_hash", _S),
+                   ("last_status", _S), ("last_error", _S), ("last_attempt", _T), ("last_success", _T),
+                   ("consecutive_failures", _I), ("poll_minutes", _F), ("next_check", _T), ("dead", _B),
+                   ("last_entries", _I), ("last_new_entries", _I), ("idle_polls", _I)],
     "rejections": [("url", _S), ("stage", _S), ("reason", _S), ("detail", _S), ("source", _S), ("transient", _B),
                    ("first_seen", _T), ("last_seen", _T), ("run_id", _S)],
 }
@@ -173,6 +174,8 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity) for c in batch.clusters],
         "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id)
                        for r in batch.rejections],
+        "feed_state": [tuple(getattr(state, name) for name, _ in _COLUMNS["feed_state"])
+                       for state in batch.feed_states],
     }
     return {name: _arrow(name, table_rows) for name, table_rows in rows.items()}
 
@@ -188,6 +191,7 @@ _INSERTS = {
     "article_regions": "INSERT INTO article_regions SELECT * FROM article_regions_in ON CONFLICT DO NOTHING",
     "article_topics": "INSERT INTO article_topics SELECT * FROM article_topics_in ON CONFLICT DO NOTHING",
     "article_clusters": "INSERT INTO article_clusters SELECT * FROM article_clusters_in ON CONFLICT DO NOTHING",
+    "feed_state": """INSERT OR REPLACE INTO feed_state SELECT * FROM feed_state_in""",
     "rejections": """INSERT INTO rejections SELECT * FROM rejections_in ON CONFLICT (url, stage) DO UPDATE
                      SET reason = excluded.reason, detail = excluded.detail, transient = excluded.transient,
                          last_seen = excluded.last_seen, run_id = excluded.run_id""",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from monitor.demo.site import demo_sources_toml, render_site
 
 # Files the demo takes from the bundled config unchanged; sources.toml is written for the local server.
 SHARED_CONFIG = ("settings.toml", "regions.toml", "topics.toml")
+# The demo server is ours, on loopback: the politeness pause between requests to one host would only slow it.
+LOCAL_INTERVAL = re.compile(r"^min_host_interval\s*=.*$", re.M)
 
 
 def prepare(workdir: Path, base_url: str) -> Path:
@@ -19,5 +22,10 @@ def prepare(workdir: Path, base_url: str) -> Path:
     config_dir.mkdir(parents=True, exist_ok=True)
     for name in SHARED_CONFIG:
         shutil.copyfile(resource_path(f"config/{name}"), config_dir / name)
+    settings = config_dir / "settings.toml"
+    text, replaced = LOCAL_INTERVAL.subn(
+        "min_host_interval = 0.0  # the demo newsroom is our own server on 127.0.0.1", settings.read_text("utf-8"))
+    settings.write_text(text if replaced else text.replace("[http]\n", "[http]\nmin_host_interval = 0.0\n", 1),
+                        encoding="utf-8")
     (config_dir / "sources.toml").write_text(demo_sources_toml(feeds, base_url), encoding="utf-8")
     return config_dir
