@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from tests.conftest import CONFIG, SEED, write_config
+from tests.conftest import CONFIG, SEED, scripted_server, write_config
 
 
 def invoke(*args: str):
@@ -123,3 +123,51 @@ def test_an_unusable_warehouse_fails_in_one_line_before_the_flow_starts(tmp_path
     result = CliRunner().invoke(cli, ["--config", str(CONFIG), "run", "--warehouse", str(blocker / "w.duckdb")])
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot create {blocker}: ") and result.output.count("\n") == 1
+
+
+def test_sources_lists_health_from_the_warehouse(seed_warehouse, tmp_path):
+    directory = write_config(tmp_path / "c", '[[source]]\nname = "seed"\nurl = "http://127.0.0.1:9/feed.xml"\n'
+                                             '[[source]]\nname = "later"\nurl = "http://127.0.0.1:9/later.xml"\n')
+    # The seed warehouse fetched "seed" from another port: the view is keyed by name, as analysts name sources.
+    result = CliRunner().invoke(cli, ["--config", str(directory), "sources", "--warehouse", str(seed_warehouse),
+                                      "--format", "csv"])
+    assert result.exit_code == 0
+    header, seed, later = result.output.splitlines()
+    assert header == "source,health,last_status,last_success,items_per_day,next_check,last_error"
+    name, health, status, success, per_day, next_check, error = seed.split(",")
+    assert (name, health, status, error) == ("seed", "ok", "ok", "") and success and next_check
+    assert float(per_day) == 0.0  # the seed's stories are from 2021, outside the 7-day window
+    assert later == "later,never fetched,,,,,"
+
+
+def test_add_source_discovers_a_homepages_feed_and_appends_it(tmp_path):
+    feed = (SEED / "feed.xml").read_bytes()
+    home = b'<html><head><link rel="alternate" type="application/rss+xml" href="/news/rss.xml"></head></html>'
+    routes = {"/": (200, "text/html", home), "/news/rss.xml": (200, "application/rss+xml", feed)}
+    directory = write_config(tmp_path / "c", '# my sources\n[[source]]\nname = "seed"\nurl = "http://x.example/f"\n')
+    with scripted_server(routes) as base:
+        result = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/", "--country", "AM"])
+        again = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/news/rss.xml"])
+        nothing = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/missing"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"added source '127-0-0-1': {base}/news/rss.xml (4 entries, 'Caucasus watch (sample feed)')"
+                             f" to {directory / 'sources.toml'}\n")
+    text = (directory / "sources.toml").read_text()
+    assert text.startswith("# my sources\n") and text.endswith(
+        f'[[source]]\nname = "127-0-0-1"\nurl = "{base}/news/rss.xml"\nsite = "Caucasus watch (sample feed)"\n'
+        'country = "AM"\n')
+    assert (again.exit_code, again.output) == (1, f"Error: {base}/news/rss.xml is already configured as source "
+                                                  "'127-0-0-1'\n")
+    assert nothing.exit_code == 1 and nothing.output.startswith(f"Error: {base}/missing did not answer")
+
+
+def test_add_source_with_a_bad_schedule_leaves_the_file_as_it_was(tmp_path):
+    routes = {"/rss.xml": (200, "application/rss+xml", (SEED / "feed.xml").read_bytes())}
+    directory = write_config(tmp_path / "c", "")
+    with scripted_server(routes) as base:
+        result = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/rss.xml",
+                                          "--schedule", "weekly"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {directory / 'sources.toml'}: bad value for '(top level)'")
+    assert "uses schedule 'weekly'; defined: hourly" in result.output
+    assert (directory / "sources.toml").read_text() == ""

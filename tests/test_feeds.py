@@ -1,4 +1,4 @@
-from monitor.feeds import dedupe_links, parse_feed
+from monitor.feeds import dedupe_links, discover_feed_links, looks_like_feed, parse_feed
 from monitor.models import FeedFetch
 from monitor.feeds import parse_fetches
 from tests.conftest import SEED
@@ -57,3 +57,37 @@ def test_only_fetches_with_new_bytes_are_parsed():
                FeedFetch("c", FEED_URL, "error", error="http-404")]
     parsed = parse_fetches(fetches)
     assert len(parsed[0].entries) == 4 and parsed[1] is None and parsed[2] is None
+
+
+def test_feed_ttl_and_syndication_period():
+    ttl = b"<rss version='2.0'><channel><title>T</title><ttl>45</ttl><item><link>/a</link></item></channel></rss>"
+    assert parse_feed("s", FEED_URL, ttl).ttl_minutes == 45
+    sy = (b"<rss version='2.0' xmlns:sy='http://purl.org/rss/1.0/modules/syndication/'><channel><title>T</title>"
+          b"<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>"
+          b"<item><link>/a</link></item></channel></rss>")
+    assert parse_feed("s", FEED_URL, sy).ttl_minutes == 360
+    assert parse_feed("seed", FEED_URL, _seed_feed()).ttl_minutes == 30  # the seed says <ttl>30</ttl>
+    assert parse_feed("s", FEED_URL, ttl.replace(b"45", b"soon")).ttl_minutes is None
+
+
+def test_a_changed_guid_keeps_the_link_identity():
+    """Same link under a new GUID: a new entry row, but one link, so one page and one article."""
+    item = "<item><title>T</title><link>https://ex.org/a?utm_source=x</link><guid>{}</guid></item>"
+    xml = f"<rss version='2.0'><channel><title>T</title>{item.format('g1')}{item.format('g2')}</channel></rss>"
+    entries = list(parse_feed("s", FEED_URL, xml.encode()).entries)
+    assert len({e.entry_id for e in entries}) == 2 and dedupe_links(entries) == ["https://ex.org/a"]
+
+
+def test_discovery_prefers_declared_feeds_then_feed_links_then_common_paths():
+    html = """<html><head>
+      <link rel="stylesheet" href="/s.css">
+      <link rel="alternate" type="application/rss+xml" title="World" href="/world/rss.xml">
+      <LINK REL='alternate' TYPE='application/atom+xml' HREF='https://cdn.example.org/atom'>
+      <link rel="alternate" hreflang="fr" href="/fr/">
+    </head><body><a href="/about">About</a><a href="/news/feed/">Feed</a></body></html>"""
+    links = discover_feed_links(html, "https://example.org/home")
+    assert links[:3] == ["https://example.org/world/rss.xml", "https://cdn.example.org/atom",
+                         "https://example.org/news/feed/"]
+    assert "https://example.org/feed" in links and "https://example.org/rss.xml" in links
+    assert "https://example.org/fr/" not in links and "https://example.org/about" not in links
+    assert looks_like_feed(b"  <?xml version='1.0'?><rss>") and not looks_like_feed(b"<!doctype html><html>")

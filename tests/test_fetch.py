@@ -13,7 +13,8 @@ from monitor.fetch import TransientFetchError, fetch_feed, fetch_pages
 from monitor.models import FeedRequest, Page, PageRequest, Rejection
 from tests.conftest import SEED, scripted_server
 
-HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000, min_host_interval=0)
+HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000, min_host_interval=0,
+                    retry_delay_seconds=0.1)
 
 
 def test_page_outcomes_are_values():
@@ -86,3 +87,121 @@ def test_a_timeout_is_a_transient_rejection():
     with serve_handler(handler) as base:
         (result,) = fetch_pages([PageRequest(f"{base}/x.html")], settings)
     assert isinstance(result, Rejection) and result.reason == "timeout" and result.transient
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Serves robots.txt and pages; records (path, user agent, accept-encoding, time) of every request."""
+
+    robots = b""
+    robots_status = 200
+    page_status = 200
+    headers_out: dict[str, str] = {}
+    seen: list = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).seen.append((self.path, self.headers.get("User-Agent"), self.headers.get("Accept-Encoding"),
+                                time.monotonic()))
+        if self.path == "/robots.txt":
+            status, body = self.robots_status, self.robots
+        else:
+            status, body = self.page_status, b"<html><body><p>page</p></body></html>"
+        self.send_response(status)
+        for key, value in {"Content-Type": "text/html", **self.headers_out}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        return
+
+
+def _recorder(**attrs):
+    return type("Recorder", (_Recorder,), {"seen": [], "headers_out": {}, **attrs})
+
+
+def test_robots_txt_is_honoured_and_read_once_per_host():
+    handler = _recorder(robots=b"User-agent: *\nDisallow: /private/\n\nUser-agent: monitor\nDisallow: /members/\n")
+    with serve_handler(handler) as base:
+        results = fetch_pages([PageRequest(f"{base}/{p}.html") for p in ("a", "private/b", "members/c", "d")], HTTP)
+    assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "ok", "robots-disallowed", "ok"]
+    assert [path for path, *_ in handler.seen].count("/robots.txt") == 1
+    user_agent, encodings = handler.seen[0][1], handler.seen[0][2]
+    assert user_agent.startswith("monitor/") and "(+https://" in user_agent and "br" in encodings
+
+
+def test_an_unreachable_robots_txt_defers_the_pages_and_a_missing_one_allows_them():
+    down = _recorder(robots_status=503)
+    with serve_handler(down) as base:
+        (result,) = fetch_pages([PageRequest(f"{base}/a.html")], HTTP)
+    assert (result.reason, result.transient) == ("robots-unreachable", True)
+    assert [path for path, *_ in down.seen] == ["/robots.txt"]  # the page itself was never asked for
+    missing = _recorder(robots_status=404)
+    with serve_handler(missing) as base:
+        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], HTTP)
+    assert isinstance(page, Page)
+
+
+def test_request_starts_to_one_host_are_spaced_by_the_crawl_delay():
+    handler = _recorder(robots=b"User-agent: *\nCrawl-delay: 0.3\n")
+    with serve_handler(handler) as base:
+        fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(4)], HTTP)
+    starts = [t for path, *_, t in handler.seen if path != "/robots.txt"]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert len(starts) == 4 and min(gaps) >= 0.27  # 0.3 s apart, minus scheduler jitter
+
+
+def test_a_429_holds_the_whole_host_for_its_retry_after():
+    handler = _recorder(page_status=429, headers_out={"Retry-After": "3600"})
+    settings = HTTP.model_copy(update={"max_host_wait": 2, "per_host_limit": 1})
+    with serve_handler(handler) as base:
+        results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
+    assert [(r.reason, r.transient) for r in results] == [("http-429", True), ("host-busy", True), ("host-busy", True)]
+    assert len([p for p, *_ in handler.seen if p != "/robots.txt"]) == 1  # the host was asked once
+
+
+def test_gzip_and_brotli_bodies_are_decoded_and_capped_after_decoding():
+    import brotli
+    import gzip
+
+    feed = (SEED / "feed.xml").read_bytes()
+    routes = {"/gz": (200, "application/rss+xml", gzip.compress(feed)),
+              "/br": (200, "application/rss+xml", brotli.compress(feed)),
+              "/bomb": (200, "application/rss+xml", gzip.compress(b" " * 5_000_000))}
+
+    class Encoded(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            status, ctype, body = routes[self.path]
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Encoding", "br" if self.path == "/br" else "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            return
+
+    with serve_handler(Encoded) as base:
+        assert fetch_feed(HTTP, FeedRequest("s", f"{base}/gz")).content == feed
+        assert fetch_feed(HTTP, FeedRequest("s", f"{base}/br")).content == feed
+        bomb = fetch_feed(HTTP, FeedRequest("s", f"{base}/bomb"))  # 5 KB on the wire, 5 MB decoded
+    assert bomb.status == "error" and bomb.error.startswith("too-large")
+
+
+def test_cache_headers_are_read_as_seconds():
+    from datetime import datetime, timezone
+
+    import httpx
+
+    from monitor.fetch import freshness, retry_after
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    assert freshness(httpx.Headers({"Cache-Control": "public, max-age=900"})) == 900
+    assert freshness(httpx.Headers({"Cache-Control": "no-cache, max-age=900"})) == 0
+    assert freshness(httpx.Headers({"Date": "Tue, 24 Nov 2026 12:00:00 GMT",
+                                    "Expires": "Tue, 24 Nov 2026 12:30:00 GMT"})) == 1800
+    assert freshness(httpx.Headers({"Expires": "0"})) is None  # unreadable: no advice
+    assert retry_after(httpx.Headers({"Retry-After": "120"})) == 120
+    assert retry_after(httpx.Headers({"Retry-After": "Tue, 24 Nov 2026 12:05:00 GMT"}), now) == 300
+    assert retry_after(httpx.Headers({})) is None

@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
@@ -91,7 +91,8 @@ def check_config(ctx: click.Context) -> None:
     console.print("config OK")
 
 
-def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int) -> dict:
+def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
+              force: bool = False, limit: int | None = None) -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
     defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
     for key, value in defaults.items():
@@ -117,13 +118,31 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
         flow_log.addHandler(handler)
         flow_log.setLevel(logging.INFO)
         flow_log.propagate = verbose > 0  # progress records feed the bar; print them only with -v
+        # A task that fails is either retried or turned into a recorded value (a feed that stays down); an
+        # unexpected error still fails the flow and reaches the user. Its traceback is for -v only.
+        task_log = logging.getLogger("prefect.task_runs")
+        quiet = _DropBelow(logging.CRITICAL)
+        if not verbose:
+            task_log.addFilter(quiet)
         try:
             return ingest(sources=list(sources) or None,
                           warehouse_path=str(warehouse_path) if warehouse_path else None,
-                          config_dir=str(config_dir) if config_dir else None)
+                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit)
         finally:
             flow_log.removeHandler(handler)
             flow_log.propagate = True
+            task_log.removeFilter(quiet)
+
+
+class _DropBelow(logging.Filter):
+    """Drop records below a level, whatever level the logger is later set to."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
 
 
 def _print_summary(result: dict, seconds: float) -> None:
@@ -138,16 +157,30 @@ def _print_summary(result: dict, seconds: float) -> None:
         table.add_row(name, *map(str, row))
     table.add_row("total", *map(str, totals), style="bold")
     console.print(table)
+    skipped = result.get("skipped") or {}
+    if skipped:
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in sorted(skipped.items()):
+            by_reason.setdefault(reason, []).append(name)
+        parts = [f"{len(names)} {reason} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+                 for reason, names in sorted(by_reason.items())]
+        console.print(f"skipped feeds: {'; '.join(parts)}; `monitor run --force` fetches them anyway")
 
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
 @click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Warehouse file (default from settings.toml).")
+@click.option("--force", is_flag=True, help="Fetch every chosen feed now, even dead or not yet due ones.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="Fetch at most this many pages; the rest wait for the next run.")
 @click.pass_context
 @_fail_on_domain_errors
-def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None) -> None:
+def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None, force: bool,
+        limit: int | None) -> None:
     """Run the ingest flow now, in process, and print a summary.
+
+    Feeds that are not due yet (their next check is later) or dead are skipped unless --force.
 
     Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
     """
@@ -155,7 +188,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
     warehouse.init(cfg.warehouse_path(warehouse_path))
     started = time.monotonic()
-    result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"])
+    result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit)
     _print_summary(result, time.monotonic() - started)
 
 
@@ -180,7 +213,8 @@ def demo(ctx: click.Context, warehouse_path: Path) -> None:
         with serve_directory(site) as base:
             config_dir = prepare(Path(tmp), base)
             console.print(f"demo newsroom serving on {base}")
-            result = _run_flow(config_dir, (), warehouse_path.resolve(), ctx.obj["verbose"])
+            # Each demo serves the newsroom afresh, so every feed is fetched: the point is to show the pipeline.
+            result = _run_flow(config_dir, (), warehouse_path.resolve(), ctx.obj["verbose"], force=True)
     _print_summary(result, time.monotonic() - started)
     for title, sql in DEMO_QUERIES:
         click.echo(f"\n{title}:\n$ monitor sql \"{' '.join(sql.split())}\" --warehouse {warehouse_path}")
@@ -230,6 +264,74 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str) -
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     click.echo(_render(columns, rows, fmt), nl=False)
+
+
+SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_day", "next_check", "last_error")
+
+
+@cli.command()
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Warehouse file (default from settings.toml).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.pass_context
+@_fail_on_domain_errors
+def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
+    """List every configured source with its health: last status, last success, items per day, last error.
+
+    Example: monitor sources --format csv
+    """
+    cfg = _load_config(ctx)
+    path = cfg.warehouse_path(warehouse_path)
+    health = warehouse.feed_health(path) if path.exists() else {}
+    rows = []
+    for source in cfg.sources.source:
+        row = health.get(source.name) or {"health": "never fetched"}
+        rows.append(tuple(source.name if c == "source" else _short(row.get(c)) for c in SOURCE_COLUMNS))
+    click.echo(_render(list(SOURCE_COLUMNS), rows, fmt), nl=False)
+
+
+def _short(value):
+    """Timestamps to the minute in UTC, for a table people read."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+@cli.command("add-source")
+@click.argument("url")
+@click.option("--name", default=None, help="Source name (default: from the site's host).")
+@click.option("--schedule", default="hourly", show_default=True, help="Schedule group from sources.toml.")
+@click.option("--language", default=None, help="ISO 639-1 code (default: the feed's own, else en).")
+@click.option("--country", default=None, help="The outlet's ISO 3166-1 alpha-2 country.")
+@click.pass_context
+@_fail_on_domain_errors
+def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, language: str | None,
+               country: str | None) -> None:
+    """Find the feed of a homepage (or check a feed URL) and append it to config/sources.toml.
+
+    Example: monitor add-source https://oc-media.org --schedule hourly --country GE
+    """
+    from monitor.discover import DiscoveryError, discover, suggest_name
+
+    cfg = _load_config(ctx)
+    try:
+        found = discover(cfg.settings.http, url)
+    except DiscoveryError as exc:
+        raise Failure(str(exc)) from None
+    taken = {s.name for s in cfg.sources.source}
+    for existing in cfg.sources.source:
+        if existing.url == found.url:
+            raise Failure(f"{found.url} is already configured as source {existing.name!r}")
+    fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url,
+              "site": found.parse.title, "language": language or found.parse.language or "en",
+              "country": country, "schedule": schedule}
+    try:
+        source = config_mod.Source(**{k: v for k, v in fields.items() if v is not None})
+    except ValueError as exc:  # pydantic's ValidationError: a bad --name, --language or --country
+        raise Failure(config_mod.format_error(f"cannot add {found.url}", config_mod.Source, exc)) from None
+    config_mod.append_source(cfg.root, source)
+    click.echo(f"added source {source.name!r}: {source.url} ({len(found.parse.entries)} entries"
+               f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
 def _read_jsonl(path: Path):

@@ -6,6 +6,7 @@ raises `ConfigError` with one line naming the file, the key and what is allowed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -303,3 +304,28 @@ def load(config_dir: str | Path | None = None) -> Config:
         raise ConfigError(f"config directory {root} does not exist; pass --config DIR or set {ENV_CONFIG_DIR}")
     parts = {name.removesuffix(".toml"): load_file(root / name, model) for name, model in FILES.items()}
     return Config(root=root.resolve(), **parts)
+
+
+def append_source(config_dir: str | Path, source: Source) -> Config:
+    """Append one `[[source]]` to `config_dir/sources.toml`, keeping the file's comments, and validate the result.
+
+    If the new file does not validate (a duplicate name or URL, an unknown schedule), the old file is restored
+    and ConfigError names the problem.
+    """
+    root = Path(config_dir)
+    if root.resolve().is_relative_to(PACKAGE_DIR):
+        raise ConfigError("the bundled config is read-only; run in a project with a config/ folder or pass --config DIR")
+    path = root / "sources.toml"
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    fields = source.model_dump(exclude_defaults=True)
+    fields.setdefault("name", source.name)
+    fields.setdefault("url", source.url)
+    lines = [f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)}"
+             for key, value in fields.items()]
+    block = "\n[[source]]\n" + "\n".join(lines) + "\n"
+    path.write_text((original.rstrip("\n") + "\n" if original.strip() else "") + block, encoding="utf-8")
+    try:
+        return load(root)
+    except ConfigError:
+        path.write_text(original, encoding="utf-8")
+        raise

@@ -78,7 +78,9 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
         return FeedParse(source, (), bozo=bool(parsed.bozo), bozo_reason=bozo_reason, error=error, ttl_minutes=ttl)
     if parsed.bozo:
         log.warning("feed %s is malformed but yielded %d entries: %s", source, len(entries), bozo_reason)
-    return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl)
+    language = str(parsed.feed.get("language") or "").split("-")[0].strip().lower() or None
+    return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl,
+                     title=" ".join(str(parsed.feed.get("title", "")).split()), language=language)
 
 
 # RSS 1.0 syndication module periods, in minutes.

@@ -350,10 +350,36 @@ _ROBOTS_LOCK = threading.Lock()
 
 
 def parse_robots(text: str) -> RobotFileParser:
-    """A robots.txt body as rules."""
+    """A robots.txt body as rules (the stdlib reads only whole-second Crawl-delays; see `crawl_delay`)."""
     rules = RobotFileParser()
     rules.parse(text.splitlines())
+    rules.crawl_delay_seconds = crawl_delay(text)  # type: ignore[attr-defined]
     return rules
+
+
+def crawl_delay(text: str, agent: str = ROBOTS_AGENT) -> float | None:
+    """The Crawl-delay of the group naming our agent, else of the `*` group; fractions allowed ("0.5")."""
+    delays: dict[str, float] = {}
+    group: list[str] = []
+    in_rules = False
+    for raw in text.splitlines():
+        key, _, value = raw.split("#", 1)[0].partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if key == "user-agent":
+            if in_rules:  # a user-agent line after rules starts a new group
+                group, in_rules = [], False
+            group.append(value.lower())
+        elif key:
+            in_rules = True
+            if key == "crawl-delay":
+                try:
+                    seconds = float(value)
+                except ValueError:
+                    continue
+                for name in group:
+                    delays.setdefault(name, seconds)
+    mine = next((d for name, d in delays.items() if name != "*" and name in agent.lower()), None)
+    return mine if mine is not None else delays.get("*")
 
 
 def _read_robots(client: httpx.Client, http: HttpSettings, origin: str) -> RobotFileParser | None:
@@ -395,7 +421,7 @@ def robots_for(client: httpx.Client, http: HttpSettings, url: str) -> RobotFileP
 
 def crawl_interval(rules: RobotFileParser | None, http: HttpSettings) -> float:
     """Seconds between request starts to a host: our minimum, or its Crawl-delay (capped) when longer."""
-    delay = rules.crawl_delay(ROBOTS_AGENT) if rules is not None else None
+    delay = getattr(rules, "crawl_delay_seconds", None) if rules is not None else None
     return max(http.min_host_interval, min(float(delay or 0), http.max_crawl_delay))
 
 

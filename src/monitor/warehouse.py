@@ -62,6 +62,12 @@ def feed_states(path: Path) -> dict[str, FeedState]:
     return {row[0]: FeedState(**dict(zip(names, row))) for row in rows}
 
 
+def feed_health(path: Path) -> dict[str, dict]:
+    """The `feed_health` view, one dict per source name."""
+    columns, rows = query(path, "SELECT * FROM feed_health ORDER BY source")
+    return {row[0]: dict(zip(columns, row)) for row in rows}
+
+
 def link_articles(path: Path, links: list[str]) -> dict[str, str | None]:
     """The links already done, each with its article id (None when the link was permanently rejected)."""
     if not links:
