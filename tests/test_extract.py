@@ -103,3 +103,26 @@ def test_paragraph_fallback_is_recorded(monkeypatch):
            "<p>" + "Another sentence of real article prose follows it. " * 4 + "</p></article></body></html>"
     article = _article(html, "f.html")
     assert article.extraction_method == "paragraphs" and "Another sentence" in article.body
+
+
+_STORY = "<p>" + "Officials in the capital said the talks would resume next week after a long pause. " * 4 + "</p>"
+
+
+@pytest.mark.parametrize("head, page, canonical", [
+    # AMP and mobile pages name their main page.
+    ('<link rel="canonical" href="https://www.example.org/world/story.html?utm_source=amp">',
+     "https://www.example.org/amp/world/story.html", "https://www.example.org/world/story.html"),
+    ('<link rel="canonical" href="//www.example.org/world/story.html">',
+     "https://m.example.org/world/story.html", "https://www.example.org/world/story.html"),
+    ('<meta property="og:url" content="/world/story.html">',
+     "https://m.example.org/world/story.html?output=amp", "https://m.example.org/world/story.html"),
+    # A template bug: every article "canonical" to the front page. Trusting it would merge the whole site.
+    ('<link rel="canonical" href="https://www.example.org/">',
+     "https://www.example.org/world/story.html", "https://www.example.org/world/story.html"),
+    ('<link rel="canonical" href="javascript:void(0)">',
+     "https://www.example.org/world/story.html", "https://www.example.org/world/story.html"),
+])
+def test_canonical_url_maps_variants_to_the_main_page(head, page, canonical):
+    html = f"<html><head><title>Talks resume</title>{head}</head><body><article>{_STORY}</article></body></html>"
+    article = extract(html, page)
+    assert isinstance(article, Article) and article.canonical_url == canonical

@@ -110,3 +110,35 @@ def test_demo_newsroom(tmp_path, prefect_harness):
 def test_feed_fetch_log_counts_entries_and_new_entries(seed_warehouse):
     assert _one(seed_warehouse, "SELECT source, status, entries, new_entries, bozo FROM feed_fetches") == \
         [("seed", "ok", 4, 4, False)]
+
+
+def test_amp_and_main_page_from_two_feeds_are_one_article(tmp_path, prefect_harness):
+    story = "<p>" + "Ministers from both countries met in the capital to agree on new border crossings. " * 5 + "</p>"
+
+    def page(canonical: str) -> bytes:
+        return (f'<html><head><title>Border crossings agreed</title><link rel="canonical" href="{canonical}">'
+                f"</head><body><article><h1>Border crossings agreed</h1>{story}</article></body></html>").encode()
+
+    def feed(link: str, guid: str) -> bytes:
+        return (f"<rss version='2.0'><channel><title>F</title><item><title>Border crossings agreed</title>"
+                f"<link>{link}</link><guid>{guid}</guid></item></channel></rss>").encode()
+
+    routes: dict = {}
+    with scripted_server(routes) as base:
+        main = f"{base}/world/border.html"
+        routes.update({
+            "/world/border.html": (200, "text/html", page(main)),
+            "/amp/world/border.html": (200, "text/html", page(main)),
+            "/amp.xml": (200, "application/rss+xml", feed(f"{base}/amp/world/border.html?utm_medium=amp", "a-1")),
+            "/main.xml": (200, "application/rss+xml", feed(main, "m-1")),
+        })
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "amp"\nurl = "{base}/amp.xml"\n'
+                                                       f'[[source]]\nname = "main"\nurl = "{base}/main.xml"\n')
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        # The AMP feed's item gets a new GUID, as CMSs do on republishing: still no new article.
+        routes["/amp.xml"] = (200, "application/rss+xml", feed(f"{base}/amp/world/border.html", "a-2"))
+        again = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
+    assert _one(path, "SELECT canonical_url FROM articles") == [(main,)]
+    assert _one(path, "SELECT count(DISTINCT article_id), count(*) FROM entries") == [(1, 3)]
+    assert again["counts"]["articles:new"] == 0 and again["counts"]["pages:fetched"] == 0

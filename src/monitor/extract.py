@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -236,11 +237,22 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def _canonical(tree: etree._Element, url: str) -> str:
-    for link in tree.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            return normalize_url(link.get("href"), base=url)
-    og = _meta(tree, "og:url")
-    return normalize_url(og, base=url) if og else normalize_url(url)
+    """The page's own canonical URL (AMP and mobile pages name their main page this way), else og:url, else
+    the URL itself. A canonical that points at the site's front page from an article is a CMS template bug,
+    and trusting it would merge every article of the site into one, so it is ignored."""
+    declared = [link.get("href") for link in tree.iter("link")
+                if "canonical" in (link.get("rel") or "").lower().split() and link.get("href")]
+    page = normalize_url(url)
+    for candidate in [*declared, _meta(tree, "og:url")]:
+        if not candidate:
+            continue
+        resolved = normalize_url(candidate, base=url)
+        if not resolved.startswith(("http://", "https://")):
+            continue
+        if urlsplit(resolved).path in ("", "/") and urlsplit(page).path not in ("", "/"):
+            continue
+        return resolved
+    return page
 
 
 def _language(tree: etree._Element) -> str | None:
