@@ -37,14 +37,28 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(f"cannot open {path}: {first}") from None
 
 
-def init(path: Path) -> None:
-    """Create the warehouse file and apply the schema (idempotent)."""
+def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
+    """Create the warehouse file if needed and apply the schema (idempotent); returns the connection."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"cannot create {path.parent}: {exc.strerror}; choose another --warehouse") from None
-    with _connect(path, read_only=False) as con:
-        con.execute(resource_path("warehouse/schema.sql").read_text(encoding="utf-8"))
+    con = _connect(path, read_only=False)
+    con.execute(resource_path("warehouse/schema.sql").read_text(encoding="utf-8"))
+    return con
+
+
+def init(path: Path) -> None:
+    """Create the warehouse file and apply the schema (idempotent)."""
+    _open_for_writing(path).close()
+
+
+def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
+    """A run's start, in one connection: apply the schema, record the sources as configured now, and return
+    every feed's polling state."""
+    with _open_for_writing(path) as con:
+        _upsert_sources(con, sources)
+        return _feed_states(con)
 
 
 def read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -54,11 +68,9 @@ def read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return _connect(path, read_only=True)
 
 
-def feed_states(path: Path) -> dict[str, FeedState]:
-    """Every feed's polling state, by source name."""
+def _feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
     names = [name for name, _ in _COLUMNS["feed_state"]]
-    with read_only(path) as con:
-        rows = con.execute(f"SELECT {', '.join(names)} FROM feed_state").fetchall()  # names are ours
+    rows = con.execute(f"SELECT {', '.join(names)} FROM feed_state").fetchall()  # names are ours
     return {row[0]: FeedState(**dict(zip(names, row))) for row in rows}
 
 
@@ -108,7 +120,7 @@ def recent_docs(path: Path, window_days: int) -> list[DedupDoc]:
     return [DedupDoc(r[0], r[1], r[2], r[3], r[4] or "", r[5], r[6]) for r in rows]
 
 
-def upsert_sources(path: Path, sources: list[Source]) -> None:
+def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
     """Record the registry as configured now."""
     now = datetime.now(timezone.utc)
     table = pa.table({
@@ -117,12 +129,12 @@ def upsert_sources(path: Path, sources: list[Source]) -> None:
         "tags": pa.array([list(s.tags) for s in sources], pa.list_(pa.string())),
         "schedule": [s.schedule for s in sources], "updated_at": pa.array([now] * len(sources), pa.timestamp("us", "UTC")),
     })
-    with _connect(path, read_only=False) as con:
-        con.register("src", table)
-        con.execute("""INSERT INTO sources SELECT * FROM src ON CONFLICT (name) DO UPDATE SET
-                       url = excluded.url, site = excluded.site, language = excluded.language,
-                       country = excluded.country, tags = excluded.tags, schedule = excluded.schedule,
-                       updated_at = excluded.updated_at""")
+    con.register("src", table)
+    con.execute("""INSERT INTO sources SELECT * FROM src ON CONFLICT (name) DO UPDATE SET
+                   url = excluded.url, site = excluded.site, language = excluded.language,
+                   country = excluded.country, tags = excluded.tags, schedule = excluded.schedule,
+                   updated_at = excluded.updated_at""")
+    con.unregister("src")
 
 
 _S, _I, _F, _B, _T = pa.string(), pa.int32(), pa.float64(), pa.bool_(), pa.timestamp("us", "UTC")
@@ -217,9 +229,11 @@ def load(path: Path, batch: LoadBatch) -> None:
                     con.register(f"{name}_in", table)
                     con.execute(_INSERTS[name])
                     con.unregister(f"{name}_in")
-            # Entries stored earlier without an article (a failed or interrupted run) get it once it exists.
+            # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
+            # only this run's articles can be new to them (older ones were known when the entries were stored).
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
-                           WHERE entries.article_id IS NULL AND entries.link IN (a.url, a.canonical_url)""")
+                           WHERE entries.article_id IS NULL AND a.run_id = ?
+                             AND entries.link IN (a.url, a.canonical_url)""", [run.run_id])
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
