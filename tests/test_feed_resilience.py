@@ -87,13 +87,16 @@ class Hostile(BaseHTTPRequestHandler):
             return self.send(200, b"<html><body><h1>Welcome</h1></body></html>", {"Content-Type": "text/html"})
         if self.path == "/empty.xml":
             return self.send(200, b"")
+        if self.path == "/nolink.xml":  # a live-blog item with neither a link nor a permalink GUID
+            return self.send(200, feed.replace(b"</channel>", b"<item><title>Live: latest</title>"
+                                                              b"<guid isPermaLink='false'>live-1</guid></item></channel>"))
         return self.send(404, b"not found", {"Content-Type": "text/plain"})
 
     def log_message(self, *args) -> None:
         return
 
 
-PARSEABLE = ["etag", "lying", "throttled", "gzip", "brotli", "charset", "malformed"]
+PARSEABLE = ["etag", "lying", "throttled", "gzip", "brotli", "charset", "malformed", "nolink"]
 FAILING = {"closed": "http-429", "error": "transient", "slow": "transient", "loop": "too-many-redirects",
            "huge": "too-large", "html": "not-a-feed", "empty": "empty-body"}
 SETTINGS = """[http]
@@ -128,7 +131,8 @@ def test_hostile_feeds_are_recorded_and_the_rest_is_ingested(tmp_path, prefect_h
     statuses = dict(_rows(path, "SELECT source, coalesce(error, status) FROM feed_fetches WHERE run_id = ?",
                           [second["run_id"]]))
     assert statuses["etag"] == "not-modified" and statuses["lying"] == "unchanged"
-    assert {statuses[n] for n in ("gzip", "brotli", "charset", "malformed", "seed")} <= {"unchanged", "not-modified"}
+    assert {statuses[n] for n in ("gzip", "brotli", "charset", "malformed", "nolink", "seed")} <= \
+        {"unchanged", "not-modified"}
     assert second["counts"]["entries"] == 0  # nothing unchanged was parsed again
     # Even a forced run leaves alone a host that asked for an hour's rest.
     assert statuses["closed"].startswith("host-busy") and handler.calls["/closed.xml"] == 1
@@ -139,9 +143,12 @@ def test_hostile_feeds_are_recorded_and_the_rest_is_ingested(tmp_path, prefect_h
 def _check_first_run(path: Path, first: dict, handler) -> None:
     # The seed feed is untouched by its neighbours.
     assert first["counts"]["articles:new"] == 3
-    # No lost entries from feeds that parse: 3 items each (the malformed one salvages a 4th).
+    # No lost entries from feeds that parse: 3 items each (the malformed one salvages a 4th, "nolink" has 4).
     entries = dict(_rows(path, "SELECT source, count(*) FROM entries GROUP BY source"))
-    assert {n: entries.get(n) for n in PARSEABLE} == {**{n: 3 for n in PARSEABLE}, "malformed": 4}
+    assert {n: entries.get(n) for n in PARSEABLE} == {**{n: 3 for n in PARSEABLE}, "malformed": 4, "nolink": 4}
+    # An item with no link is stored and recorded, not dropped.
+    assert _rows(path, "SELECT e.title, r.reason FROM entries e JOIN rejections r ON r.url = e.guid "
+                       "WHERE e.source = 'nolink' AND e.link IS NULL") == [("Live: latest", "no-link")]
     # Links are resolved and normalised: no tracking parameters, no fragment.
     assert _rows(path, "SELECT count(*) FROM entries WHERE link LIKE '%utm_%' OR link LIKE '%#%'") == [(0,)]
     assert _rows(path, "SELECT min(title) FROM entries WHERE source = 'charset'") == [("Café Zürich item 0",)]
