@@ -81,7 +81,7 @@ def render_page(base: str, outlet: str, date: str, slug: str, headline: str, dat
         chrome_bottom = ('<div class="article-tags">Tags: <a href="/tag/region">Region</a> <a href="/tag/news">News</a></div>'
                          f'<footer class="site-footer"><p>Copyright 2026 {name}. Reproduction without permission is prohibited.</p></footer>')
     else:
-        inline = (f'<div class="read-more"><p><strong>READ MORE:</strong></p>'
+        inline = ('<div class="read-more"><p><strong>READ MORE:</strong></p>'
                   + "".join(f'<p><a href="/{outlet}/{s}.html">{escape(t)}</a></p>' for t, s in RELATED) + "</div>")
         chrome_top = ('<div class="breadcrumbs"><a href="/">Home</a> &gt; <a href="/world">World</a></div>'
                       '<nav class="topnav"><a href="/americas">Americas</a> <a href="/europe">Europe</a> '
