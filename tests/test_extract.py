@@ -126,3 +126,27 @@ def test_canonical_url_maps_variants_to_the_main_page(head, page, canonical):
     html = f"<html><head><title>Talks resume</title>{head}</head><body><article>{_STORY}</article></body></html>"
     article = extract(html, page)
     assert isinstance(article, Article) and article.canonical_url == canonical
+
+
+def test_only_the_articles_own_captions_are_kept():
+    paragraph = "<p>" + "The council voted on Tuesday to extend the tram line to the northern districts by 2030. " * 3
+    html = f"""<html><head><title>Tram line extended</title></head><body>
+      <div class="sidebar"><figure><img src="/a.jpg"><figcaption>The mayor at last year's harbour festival in June.
+      </figcaption></figure></div>
+      <main><article>
+        <h1>Tram line extended</h1>
+        <figure><a href="/photos/tram-1.jpg"><img src="/tram.jpg" alt="A blue tram crossing the old bridge at dusk."></a>
+          <figcaption>A tram crosses the old bridge. Photo: Jane Roe</figcaption></figure>
+        <div class="body">{paragraph}</p>{paragraph}</p>
+          <figure><img src="/map.png"><figcaption>Mayor Ana Lind</figcaption></figure>{paragraph}</p></div>
+        <section class="more"><h2>More from the city</h2>
+          <a href="/city/budget-2026.html"><figure><img src="/b.jpg">
+            <figcaption>Councillors debate next year's budget in the town hall.</figcaption></figure></a>
+        </section>
+      </article></main></body></html>"""
+    article = extract(html, "https://city.example/transport/tram-line.html")
+    assert [(c.text, c.credit) for c in article.captions] == [
+        ("A tram crosses the old bridge.", "Jane Roe"),  # an image linking to its own file is not a teaser
+        ("Mayor Ana Lind", None),  # short, but a real caption
+    ]
+    assert "A tram crosses" not in article.body and "Councillors debate" not in article.body

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -26,10 +26,17 @@ log = logging.getLogger(__name__)
 
 # A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
 MAX_HTML_CHARS = 10_000_000
-# Captions shorter than this are labels ("Photo", "Getty"), not captions.
-MIN_CAPTION_CHARS = 25
-# An alt text is taken as a caption only when it reads like a sentence of at least this many words.
-MIN_ALT_CAPTION_WORDS = 8
+# Captions shorter than this, or of one word, are labels ("Photo", "Getty"), not captions. Names alone
+# ("Friedrich Merz", 14 chars) are real captions: measured on fundus-dev, 12 chars kept 4 more true captions than 25
+# for 3 more false ones.
+MIN_CAPTION_CHARS = 12
+MIN_CAPTION_WORDS = 2
+# A paragraph counts towards finding the article's body block when it is at least this long and mostly not links.
+BODY_PARAGRAPH_CHARS = 60
+BODY_PARAGRAPH_MAX_LINKS = 0.3
+# Without a headline to anchor on, the article container is the body block's ancestor this many levels up
+# (a lead image usually sits in a header beside the body block).
+CONTAINER_CLIMB = 2
 # A block opening with "Read more", "Related", "Also read" is a link block when this share of it is links,
 # or when it is this short (a label over a list).
 LEADIN_LINK_DENSITY = 0.3
@@ -52,7 +59,12 @@ _LEADIN = re.compile(
     r"read also|related stories|related articles|related coverage|sign up|subscribe)\b[:\s]*",
     re.I,
 )
-_CAPTION_CLASS = re.compile(r"caption|image-desc|img-desc|photo-desc|wp-caption-text|figure-text", re.I)
+_CAPTION_CLASS = re.compile(
+    r"caption|image-desc|img-desc|photo-desc|wp-caption-text|figure-text|media-?info|bildtext|legend", re.I)
+# Links around an image that stay on this article: its own URL, an in-page anchor, the image file itself or
+# a lightbox/attachment page. Any other link makes the image a teaser for another story.
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?|$)", re.I)
+_LIGHTBOX_PATH = re.compile(r"/(?:attachment|photo|image|gallery|galerie|bild|bilder|foto|media)s?/", re.I)
 _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|byline|source", re.I)
 # "(AP Photo/Jane Doe)", "(Photo: X)", "[Reuters]" at the end.
 _CREDIT_PAREN = re.compile(
@@ -105,45 +117,103 @@ def _caption_key(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
-def harvest_captions(tree: etree._Element) -> tuple[Caption, ...]:
-    """Captions from figcaption, caption-class elements and sentence-like alt texts; a repeat counts once."""
+def harvest_captions(tree: etree._Element, url: str = "") -> tuple[Caption, ...]:
+    """Captions of the article's own images, each with its credit split off; a caption printed twice counts once.
+
+    Sources: <figcaption> and caption-class elements. Three filters, each measured on fundus-dev:
+    - teasers: an image wrapped in a link to another page illustrates that page (related stories, most read);
+    - outside the article: captions must sit in the article's container (headline + body block);
+    - alt text is not a caption: it describes the image for screen readers, and on fundus-dev 46 alt texts
+      taken as captions matched 6 gold captions.
+    """
+    container = article_container(tree)
     found: list[Caption] = []
     seen: set[str] = set()
-
-    def add(raw: str, credit: str | None = None) -> None:
+    for element, raw, credit in _caption_elements(tree):
+        if _is_teaser(element, url) or (container is not None and not _within(element, container)):
+            continue
         caption = split_credit(raw)
         if credit and not caption.credit:
             cleaned = _CREDIT_PREFIX.sub("", _COPYRIGHT.sub("", credit)).strip(" .;,|()")
             caption = Caption(caption.text, cleaned or None)
         key = _caption_key(caption.text)
-        if len(caption.text) < MIN_CAPTION_CHARS or any(key in s or s in key for s in seen):
-            return
+        if (len(caption.text) < MIN_CAPTION_CHARS or len(key.split()) < MIN_CAPTION_WORDS
+                or any(key in s or s in key for s in seen)):
+            continue
         seen.add(key)
         found.append(caption)
+    return tuple(found)
 
+
+def _is_caption_element(element: etree._Element) -> bool:
+    return element.tag == "figcaption" or bool(_CAPTION_CLASS.search(_classes(element)))
+
+
+def _caption_elements(tree: etree._Element):
+    """(element, text, credit) of every outermost caption element, its credit element's text split off."""
     for element in tree.iter("figcaption", "div", "p", "span", "small", "cite"):
-        is_caption = element.tag == "figcaption" or bool(_CAPTION_CLASS.search(_classes(element)))
-        if not is_caption or any(_CAPTION_CLASS.search(_classes(a)) or a.tag == "figcaption"
-                                 for a in element.iterancestors()):
+        if not _is_caption_element(element) or any(_is_caption_element(a) for a in element.iterancestors()):
             continue
         credit_el = next((d for d in element.iterdescendants() if _CREDIT_CLASS.search(_classes(d))), None)
         credit = _text(credit_el) if credit_el is not None else None
         text = _text(element)
         if credit and text.endswith(credit):
             text = text[: -len(credit)].strip()
-        add(text, credit)
-    for img in tree.iter("img"):
-        alt = _WS.sub(" ", img.get("alt", "")).strip()
-        if _is_sentence(alt):
-            add(alt)
-    return tuple(found)
+        yield element, text, credit
 
 
-def _is_sentence(alt: str) -> bool:
-    """An alt text that reads like a caption: enough words and a sentence end or a trailing credit."""
-    if len(alt.split()) < MIN_ALT_CAPTION_WORDS:
+def _stays_on_article(href: str | None, url: str) -> bool:
+    """True for a link that does not lead to another story (see _LIGHTBOX_PATH)."""
+    if not href or href.startswith(("#", "javascript:")) or _IMAGE_FILE.search(href):
+        return True
+    target, page = urlsplit(urljoin(url, href)), urlsplit(url)
+    if target.netloc and page.netloc and target.netloc != page.netloc:
         return False
-    return alt[-1:] in ".!?\"”)" or split_credit(alt).credit is not None
+    own = page.path.rstrip("/")
+    return target.path.rstrip("/") == own or bool(own and target.path.startswith(own)) or \
+        bool(_LIGHTBOX_PATH.search(target.path))
+
+
+def _is_teaser(element: etree._Element, url: str) -> bool:
+    """A caption whose image links to another page: a teaser for that page, not part of this article."""
+    lineage = [element, *element.iterancestors()]
+    if any(a.tag == "a" and not _stays_on_article(a.get("href"), url) for a in lineage):
+        return True
+    figure = next((a for a in lineage if a.tag == "figure"), None)
+    return figure is not None and any(
+        not _stays_on_article(a.get("href"), url) and next(a.iter("img"), None) is not None for a in figure.iter("a"))
+
+
+def article_container(tree: etree._Element) -> etree._Element | None:
+    """The element holding the article: the lowest common ancestor of the first <h1> and the body block (the
+    element whose child paragraphs hold the most prose), else the body block's ancestor a little way up."""
+    prose: dict[etree._Element, int] = {}
+    for p in tree.iter("p"):
+        text = _text(p)
+        if len(text) >= BODY_PARAGRAPH_CHARS and _link_density(p) <= BODY_PARAGRAPH_MAX_LINKS:
+            parent = p.getparent()
+            if parent is not None:
+                prose[parent] = prose.get(parent, 0) + len(text)
+    if not prose:
+        return None
+    block = max(prose, key=prose.__getitem__)
+    headline = next(tree.iter("h1"), None)
+    if headline is not None:
+        lineage = {block, *block.iterancestors()}
+        common = next((a for a in [headline, *headline.iterancestors()] if a in lineage), None)
+        if common is not None and common.tag not in ("body", "html"):
+            return common
+    container = block
+    for _ in range(CONTAINER_CLIMB):
+        parent = container.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        container = parent
+    return container
+
+
+def _within(element: etree._Element, container: etree._Element) -> bool:
+    return element is container or any(a is container for a in element.iterancestors())
 
 
 def _link_density(element: etree._Element) -> float:
@@ -309,7 +379,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     language = _language(tree)
     site_name = _meta(tree, "og:site_name")
     author = _meta(tree, "author", "article:author")
-    captions = harvest_captions(tree)
+    captions = harvest_captions(tree, url)
     prune_boilerplate(tree)
     if not title or not published:
         meta = extract_metadata(tree, default_url=url, extensive=False)
