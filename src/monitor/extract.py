@@ -235,15 +235,55 @@ def prune_boilerplate(tree: etree._Element) -> None:
     """
     doomed: list[etree._Element] = list(tree.iter("figure", "figcaption", "nav", "footer", "button", "noscript"))
     page_prose = _prose(tree) or 1
-    for element in tree.iter("div", "section", "ul", "ol", "p", "span", "dl", "table"):
-        text = _text(element)
+    for element in tree.iter(*_BLOCK_TAGS):
         # A class name alone never removes the block that holds most of the article's prose.
         if _BOILERPLATE_TOKENS.search(_classes(element)) and _prose(element) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose:
             doomed.append(element)
-        elif _LEADIN.match(text) and (_link_density(element) > LEADIN_LINK_DENSITY or len(text) < LEADIN_MAX_CHARS):
-            doomed.append(element)
+    doomed += _leadin_blocks(tree)
     for element in doomed:
         _drop(element)
+
+
+# Enough leading characters to recognise the longest lead-in ("you may also like") after some whitespace.
+LEADIN_PROBE_CHARS = 40
+_BLOCK_TAGS = ("div", "section", "ul", "ol", "p", "span", "dl", "table")
+
+
+def _leadin_blocks(tree: etree._Element) -> list[etree._Element]:
+    """Blocks that open with "Read more", "Related", ... and are mostly links or short.
+
+    Found from the text nodes that open so, walking up through the blocks they open: reading the leading text
+    of every block instead cost 6 us x 400 blocks a page.
+    """
+    found: list[etree._Element] = []
+    openings: list[tuple[etree._Element, str]] = []
+    for element in tree.iter():
+        if element.text and _LEADIN.match(element.text):
+            openings.append((element, element.text))
+        if element.tail and _LEADIN.match(element.tail) and element.getparent() is not None:
+            openings.append((element.getparent(), element.tail))  # tail text flows in the parent
+    for owner, opening in openings:
+        first = opening.strip()[:LEADIN_PROBE_CHARS // 2]
+        for block in [owner, *owner.iterancestors()]:
+            if not _leading_text(block).startswith(first):
+                break
+            if block.tag in _BLOCK_TAGS:
+                text = _text(block)
+                if _link_density(block) > LEADIN_LINK_DENSITY or len(text) < LEADIN_MAX_CHARS:
+                    found.append(block)
+    return found
+
+
+def _leading_text(element: etree._Element) -> str:
+    """The first few words of an element's text, without reading all of it (blocks nest deeply)."""
+    parts: list[str] = []
+    size = 0
+    for piece in element.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size >= LEADIN_PROBE_CHARS:
+            break
+    return _WS.sub(" ", "".join(parts)).strip()
 
 
 def _drop(element: etree._Element) -> None:
