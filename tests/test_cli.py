@@ -81,7 +81,10 @@ def test_extract_contract(tmp_path, expected):
     assert invoke("extract", "--jsonl", str(src), "--out", str(out)).exit_code == 0
     rows = _read(out)
     cgtn = rows["cgtn"]
-    assert set(cgtn) == {"id", "title", "body", "captions", "published", "language", "canonical_url"}
+    assert set(cgtn) == {"id", "title", "body", "captions", "published", "language", "canonical_url",
+                         "published_source", "modified", "language_declared", "language_detected", "author",
+                         "site_name", "lead_image", "extraction_method"}
+    assert (cgtn["published_source"], cgtn["language_declared"], cgtn["language_detected"]) == ("json-ld", "en", "en")
     assert cgtn["captions"] == [{"text": expected["articles"]["cgtn-armenia-azerbaijan.html"]["captions_exactly"][0],
                                  "credit": "Reuters/Aziz Karimov"}]
     assert cgtn["published"] == "2021-11-16T13:04:11+00:00"

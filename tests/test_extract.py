@@ -154,3 +154,30 @@ def test_only_the_articles_own_captions_are_kept():
         ("Mayor Ana Lind", None),  # short, but a real caption
     ]
     assert "A tram crosses" not in article.body and "Councillors debate" not in article.body
+
+
+def test_metadata_says_where_each_value_came_from():
+    from datetime import datetime, timezone
+
+    from monitor.extract import date_from_url
+
+    german = "<p>" + "Der Stadtrat hat am Dienstag beschlossen, die Straßenbahn bis 2030 zu verlängern. " * 4 + "</p>"
+    html = f"""<html lang="en"><head><title>Straßenbahn</title>
+      <meta property="og:image" content="/img/tram.jpg">
+      <meta property="article:modified_time" content="2025-03-02T08:00:00+01:00">
+      <script type="application/ld+json">{{"@type": "NewsArticle", "headline": "Straßenbahn wird verlängert",
+        "author": [{{"@type": "Person", "name": "Anna Berg"}}, {{"@type": "Person", "name": "Jan Ek"}}],
+        "publisher": {{"@type": "Organization", "name": "Stadtblatt"}}}}</script>
+      </head><body><article><h1>Straßenbahn wird verlängert</h1>{german}{german}</article></body></html>"""
+    feed_time = datetime(2025, 3, 1, 17, 30, tzinfo=timezone.utc)
+    article = extract(html, "https://stadt.example/2025/03/01/tram.html", fallback_published=feed_time)
+    assert (article.published, article.published_source) == (feed_time, "feed")  # no date in the page itself
+    assert article.modified == datetime(2025, 3, 2, 7, 0, tzinfo=timezone.utc)
+    # The template declares English for every edition; the text is German, and the detector is sure of it.
+    assert (article.language, article.language_declared, article.language_detected) == ("de", "en", "de")
+    assert (article.author, article.site_name) == ("Anna Berg, Jan Ek", "Stadtblatt")
+    assert article.lead_image == "https://stadt.example/img/tram.jpg"
+    without_feed = extract(html, "https://stadt.example/2025/03/01/tram.html")
+    assert (without_feed.published.date().isoformat(), without_feed.published_source) == ("2025-03-01", "url")
+    assert date_from_url("https://x.example/news/20240615/story") == datetime(2024, 6, 15, tzinfo=timezone.utc)
+    assert date_from_url("https://x.example/story/3000000218734/title") is None  # an id, not a date

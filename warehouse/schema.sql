@@ -93,9 +93,20 @@ CREATE TABLE IF NOT EXISTS articles (
     site_name          TEXT,
     body               TEXT NOT NULL,
     body_hash          TEXT NOT NULL,
-    extraction_method  TEXT NOT NULL,
-    run_id             TEXT
+    extraction_method  TEXT NOT NULL,  -- trafilatura | paragraphs (the fallback when trafilatura finds too little)
+    run_id             TEXT,
+    published_source   TEXT,           -- json-ld | meta | page | feed | url
+    modified           TIMESTAMPTZ,
+    language_declared  TEXT,           -- what the page says; `language` follows the detector when it is sure
+    language_detected  TEXT,
+    lead_image         TEXT
 );
+-- Warehouses made before these columns existed get them (at the end, as above).
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS published_source TEXT;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS modified TIMESTAMPTZ;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS language_declared TEXT;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS language_detected TEXT;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS lead_image TEXT;
 
 CREATE TABLE IF NOT EXISTS captions (
     article_id  TEXT NOT NULL,

@@ -410,7 +410,11 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
             raise _BadLine(f"{found.reason}: {found.detail}".rstrip(": "))
         return {"title": found.title, "body": found.body,
                 "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
-                "published": found.published, "language": found.language, "canonical_url": found.canonical_url}
+                "published": found.published, "language": found.language, "canonical_url": found.canonical_url,
+                "published_source": found.published_source, "modified": found.modified,
+                "language_declared": found.language_declared, "language_detected": found.language_detected,
+                "author": found.author, "site_name": found.site_name, "lead_image": found.lead_image,
+                "extraction_method": found.extraction_method}
     _map_jsonl(jsonl, out, process)
 
 

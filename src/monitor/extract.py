@@ -326,6 +326,80 @@ def _json_ld(tree: etree._Element) -> dict:
     return {}
 
 
+def _ld_text(ld: dict, key: str) -> str | None:
+    value = ld.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _ld_name(value) -> str | None:
+    """A JSON-LD Person/Organization (or a list of them, or a plain string) as names joined by ", "."""
+    items = value if isinstance(value, list) else [value]
+    names = [i.get("name") if isinstance(i, dict) else i for i in items]
+    names = [_WS.sub(" ", n).strip() for n in names if isinstance(n, str) and n.strip()]
+    return ", ".join(dict.fromkeys(names)) or None
+
+
+def _lead_image(tree: etree._Element, ld: dict, url: str) -> str | None:
+    """The article's lead image: og:image, else JSON-LD image, as an absolute URL."""
+    image = _meta(tree, "og:image", "twitter:image")
+    if not image:
+        value = ld.get("image")
+        value = value[0] if isinstance(value, list) and value else value
+        image = value.get("url") if isinstance(value, dict) else value
+    if not isinstance(image, str) or not image.strip():
+        return None
+    resolved = urljoin(url, image.strip())
+    return resolved if resolved.startswith(("http://", "https://")) else None
+
+
+# /2021/11/16/, /2021-11-16-, /20211116/ in a URL path; years 1995-2099 so ids are not read as dates.
+_URL_DATE = re.compile(r"/((?:199[5-9]|20\d\d))[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)")
+
+
+def date_from_url(url: str) -> datetime | None:
+    """A publication date written in the URL's path (midnight UTC), if there is one."""
+    match = _URL_DATE.search(urlsplit(url).path)
+    if not match:
+        return None
+    try:
+        return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+# The detector decides only when it is this sure (normalised probability), and only on this much text.
+LANGUAGE_MIN_PROBABILITY = 0.9
+LANGUAGE_MIN_CHARS = 40
+LANGUAGE_SAMPLE_CHARS = 3000
+_IDENTIFIER = None
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of the text's language (py3langid, shipped with its model), or None when unsure."""
+    global _IDENTIFIER
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    if len(sample.strip()) < LANGUAGE_MIN_CHARS:
+        return None
+    if _IDENTIFIER is None:  # loading the model takes ~0.5 s: only when the first article needs it
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    code, probability = _IDENTIFIER.classify(sample)
+    return code if probability >= LANGUAGE_MIN_PROBABILITY else None
+
+
+# The detector names a macro-language where pages declare a specific one (Bokmål and Nynorsk are "no").
+_MACRO_LANGUAGE = {"nb": "no", "nn": "no"}
+
+
+def _choose_language(declared: str | None, detected: str | None) -> str | None:
+    """The text decides when the detector is sure (templates often declare one language for every edition);
+    the declaration wins when both name the same language, as it can be more specific."""
+    if declared and (detected is None or _MACRO_LANGUAGE.get(declared, declared) == detected):
+        return declared
+    return detected or declared
+
+
 def _meta(tree: etree._Element, *names: str) -> str | None:
     for name in names:
         for element in tree.xpath(f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]'):
@@ -418,21 +492,30 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     if any(True for _ in itertools.islice(tree.iter(), MAX_ELEMENTS, None)):
         return Rejection(url, "extract", "too-complex", detail=f"more than {MAX_ELEMENTS} elements", source=source)
     ld = _json_ld(tree)
-    title = (ld.get("headline") if isinstance(ld.get("headline"), str) else None) or _meta(tree, "og:title")
-    published = parse_date(ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None) \
-        or parse_date(_meta(tree, "article:published_time", "datePublished", "pubdate", "date"))
+    title = _ld_text(ld, "headline") or _meta(tree, "og:title")
+    dates = [(parse_date(_ld_text(ld, "datePublished")), "json-ld"),
+             (parse_date(_meta(tree, "article:published_time", "datePublished", "pubdate", "date")), "meta")]
+    modified = parse_date(_ld_text(ld, "dateModified")) or parse_date(
+        _meta(tree, "article:modified_time", "og:updated_time", "dateModified", "last-modified"))
     canonical = _canonical(tree, url)
-    language = _language(tree)
-    site_name = _meta(tree, "og:site_name")
-    author = _meta(tree, "author", "article:author")
+    declared = _language(tree)
+    site_name = _meta(tree, "og:site_name") or _ld_name(ld.get("publisher"))
+    author = _ld_name(ld.get("author")) or _meta(tree, "author", "article:author")
+    lead_image = _lead_image(tree, ld, url)
     captions = harvest_captions(tree, url)
     prune_boilerplate(tree)
-    if not title or not published:
+    if not title or not any(d for d, _ in dates):
         meta = extract_metadata(tree, default_url=url, extensive=False)
         title = title or meta.title
-        published = published or parse_date(meta.date)
+        guessed = parse_date(meta.date)
+        # trafilatura's date heuristics read the URL too; a date that is just the URL's is labelled as such below.
+        if guessed != date_from_url(url):
+            dates.append((guessed, "page"))
         site_name = site_name or meta.sitename
         author = author or meta.author
+    # The feed's timestamp beats a date in the URL, which has no time of day.
+    dates += [(fallback_published, "feed"), (date_from_url(url), "url")]
+    published, published_source = next(((d, where) for d, where in dates if d), (None, None))
     title = _WS.sub(" ", title or "").strip()
     body = trafilatura.extract(tree, url=url, include_comments=False, include_tables=False,
                                include_images=False, output_format="txt") or ""
@@ -446,6 +529,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
     caption_keys = {_caption_key(c.text) for c in captions}
     body = "\n".join(line for line in body.split("\n") if _caption_key(split_credit(line).text) not in caption_keys)
+    detected = detect_language(f"{title}\n{body}")
     return Article(
         article_id=stable_id(canonical),
         url=normalize_url(url),
@@ -453,12 +537,17 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         title=title,
         body=body,
         captions=captions,
-        published=published or fallback_published,
-        language=language or fallback_language,
+        published=published,
+        language=_choose_language(declared, detected) or fallback_language,
         author=author,
         site_name=site_name,
         extraction_method=method,
         source=source,
+        published_source=published_source,
+        modified=modified,
+        language_declared=declared,
+        language_detected=detected,
+        lead_image=lead_image,
     )
 
 

@@ -154,6 +154,12 @@ class Article:
     site_name: str | None = None
     extraction_method: str = "trafilatura"
     source: str | None = None
+    # Where `published` came from: "json-ld", "meta", "page" (trafilatura's date heuristics), "url" or "feed".
+    published_source: str | None = None
+    modified: datetime | None = None
+    language_declared: str | None = None  # what the page says (<html lang>, og:locale, ...)
+    language_detected: str | None = None  # what the text is, by a statistical detector (None when unsure)
+    lead_image: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

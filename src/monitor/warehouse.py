@@ -147,7 +147,9 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                 ("published", _T), ("first_seen", _T), ("article_id", _S)],
     "articles": [("article_id", _S), ("url", _S), ("canonical_url", _S), ("source", _S), ("title", _S),
                  ("published", _T), ("first_seen", _T), ("language", _S), ("author", _S), ("site_name", _S),
-                 ("body", _S), ("body_hash", _S), ("extraction_method", _S), ("run_id", _S)],
+                 ("body", _S), ("body_hash", _S), ("extraction_method", _S), ("run_id", _S),
+                 ("published_source", _S), ("modified", _T), ("language_declared", _S), ("language_detected", _S),
+                 ("lead_image", _S)],
     "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
     "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B)],
     "article_regions": [("article_id", _S), ("region", _S)],
@@ -182,7 +184,8 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "entries": [(e.entry_id, e.source, e.guid, e.link, e.raw_link, e.title, e.published, now, article_id)
                     for e, article_id in batch.entries],
         "articles": [(a.article_id, a.url, a.canonical_url, a.source, a.title, a.published, now, a.language, a.author,
-                      a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id) for a in batch.articles],
+                      a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id, a.published_source,
+                      a.modified, a.language_declared, a.language_detected, a.lead_image) for a in batch.articles],
         "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
         "article_countries": [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries)
                               for t in batch.tags for c in t.countries],
