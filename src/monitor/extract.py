@@ -459,6 +459,45 @@ def _strip_title_line(body: str, title: str) -> str:
     return "\n".join(lines).strip()
 
 
+# Below this many characters trafilatura has probably missed the article, and the other readers are tried.
+FALLBACK_BELOW_CHARS = 200
+# A JSON string holding article HTML is at least this long (shorter ones are teasers, labels, ads).
+EMBEDDED_MIN_CHARS = 500
+# Scripts over this size are not searched for embedded article HTML (bounded time on hostile pages).
+EMBEDDED_MAX_SCRIPT_CHARS = 3_000_000
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){%d,})"' % EMBEDDED_MIN_CHARS)
+
+
+def _ld_article_body(ld: dict) -> str:
+    """JSON-LD articleBody, one paragraph per line."""
+    text = _ld_text(ld, "articleBody") or ""
+    return "\n".join(line for line in (_WS.sub(" ", part).strip() for part in text.splitlines()) if line)
+
+
+def _embedded_html_text(scripts: list[str]) -> str:
+    """The longest article HTML held in a JSON string inside a script (Next.js, Nuxt and similar pages render the
+    article from JSON), as paragraphs, one per line."""
+    best = ""
+    for script in scripts:
+        if len(script) > EMBEDDED_MAX_SCRIPT_CHARS or ("\\u003cp" not in script and "<p" not in script):
+            continue
+        for literal in _JSON_STRING.finditer(script):
+            raw = literal.group(1)
+            if "\\u003cp" not in raw and "<p" not in raw:
+                continue
+            try:
+                fragment = json.loads(f'"{raw}"')
+                root = parse_html(f"<html><body>{fragment}</body></html>")
+            except (ValueError, etree.ParserError):
+                continue
+            lines = [_text(p) for p in root.iter("p") if not _is_caption_element(p) and not any(
+                _is_caption_element(a) for a in p.iterancestors())]
+            text = "\n".join(line for line in lines if line)
+            if len(text) > len(best):
+                best = text
+    return best
+
+
 def _paragraph_fallback(tree: etree._Element) -> str:
     """Every substantial <p> in the main/article container (or the page), one per line."""
     scope = next(iter(tree.xpath("//article | //main")), tree)
@@ -503,6 +542,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     author = _ld_name(ld.get("author")) or _meta(tree, "author", "article:author")
     lead_image = _lead_image(tree, ld, url)
     captions = harvest_captions(tree, url)
+    scripts = [script.text for script in tree.iter("script") if script.text and len(script.text) > EMBEDDED_MIN_CHARS]
     prune_boilerplate(tree)
     if not title or not any(d for d, _ in dates):
         meta = extract_metadata(tree, default_url=url, extensive=False)
@@ -521,10 +561,15 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
                                include_images=False, output_format="txt") or ""
     method = "trafilatura"
     body = _strip_title_line(body, title)
-    if len(body) < min_body_chars:
-        fallback = _paragraph_fallback(tree)
+    if len(body) < max(min_body_chars, FALLBACK_BELOW_CHARS):
+        # trafilatura found (almost) nothing: the article may live in JSON (a client-rendered page) or in
+        # markup it did not recognise. The longest of the other readers wins, and says which it was.
+        candidates = [(_ld_article_body(ld), "json-ld"), (_embedded_html_text(scripts), "embedded-json")]
+        if len(body) < min_body_chars:  # loose paragraphs only when the body would be rejected otherwise
+            candidates.append((_paragraph_fallback(tree), "paragraphs"))
+        fallback, name = max(candidates, key=lambda c: len(c[0]))
         if len(fallback) > len(body):
-            body, method = fallback, "paragraphs"
+            body, method = fallback, name
     if len(body) < min_body_chars:
         return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
     caption_keys = {_caption_key(c.text) for c in captions}

@@ -167,6 +167,20 @@ def cases() -> list[Case]:
         Case("table-is-not-body", page(
             f"{paragraphs()}<table><tr><th>Berth</th><th>Ships</th></tr><tr><td>North 1</td><td>4</td></tr></table>"),
             body_lacks=["Berth"]),
+        Case("client-rendered-next-data", (
+            "<html><head><title>Harbour strike</title></head><body><div id='__next'></div>"
+            '<script id="__NEXT_DATA__" type="application/json">'
+            + json.dumps({"props": {"pageProps": {"article": {"title": TITLE, "contentHtml": (
+                '<div class="caption"><p>' + CAPTION + "</p></div>" + paragraphs())}}}})
+            + "</script></body></html>"),
+            body_has=PARAGRAPHS, body_lacks=["Dock workers gather"],
+            expect={"extraction_method": "embedded-json"}),
+        Case("json-ld-article-body-only", (
+            "<html><head><title>Harbour strike</title>"
+            + '<script type="application/ld+json">' + json.dumps({
+                "@type": "NewsArticle", "headline": TITLE, "articleBody": "\n\n".join(PARAGRAPHS)}) + "</script>"
+            + "</head><body><div id='app'>Loading...</div></body></html>"),
+            body_has=PARAGRAPHS),  # trafilatura reads articleBody itself; ours is the fallback when it does not
         Case("caption-class-span-outside-figure", page(
             f'{p1}<div class="image"><img src="/h.jpg"><span class="image-caption">{CAPTION} Foto: Jens Lund'
             f"</span></div>{rest}"), captions=[(CAPTION, "Jens Lund")]),
