@@ -1,6 +1,7 @@
 import pytest
 
-from monitor.extract import extract, split_credit
+from monitor.captions import split_credit
+from monitor.extract import extract
 from monitor.models import Article, Caption, Rejection
 
 URL = "http://127.0.0.1:9/"
@@ -159,7 +160,7 @@ def test_only_the_articles_own_captions_are_kept():
 def test_metadata_says_where_each_value_came_from():
     from datetime import datetime, timezone
 
-    from monitor.extract import date_from_url
+    from monitor.metadata import date_from_url
 
     german = "<p>" + "Der Stadtrat hat am Dienstag beschlossen, die Straßenbahn bis 2030 zu verlängern. " * 4 + "</p>"
     html = f"""<html lang="en"><head><title>Straßenbahn</title>

@@ -2,7 +2,6 @@
 never by hand), plus the intent the regenerating script checks, so neither can drift alone."""
 
 import json
-from pathlib import Path
 
 import pytest
 
