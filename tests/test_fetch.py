@@ -194,7 +194,7 @@ def test_cache_headers_are_read_as_seconds():
 
     import httpx
 
-    from monitor.fetch import freshness, retry_after
+    from monitor.politeness import freshness, retry_after
 
     now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
     assert freshness(httpx.Headers({"Cache-Control": "public, max-age=900"})) == 900
