@@ -112,17 +112,8 @@ def fetch_all_feeds(requests: list[FeedRequest], http: config.HttpSettings, batc
     again = {i: retrying.submit(http, requests[i]) for i, r in enumerate(results)
              if r.status == "transient" and http.retries > 0}
     for i, future in again.items():
-        outcome = future.result(raise_on_failure=False)  # the exception itself when every retry failed
-        if isinstance(outcome, FeedFetch):
-            results[i] = outcome
-        else:
-            retry_after = getattr(outcome, "retry_after", None)
-            results[i] = FeedFetch(requests[i].source, requests[i].url, "transient", error=str(outcome)[:300],
-                                   retry_after=retry_after)
-    # What is still transient after the retries is recorded as an error with its reason.
-    return [FeedFetch(r.source, r.url, "error", r.http_status, error=f"transient: {r.error}"[:300],
-                      retry_after=r.retry_after, elapsed_ms=r.elapsed_ms) if r.status == "transient" else r
-            for r in results]
+        results[i] = future.result(raise_on_failure=False)  # the exception itself when every retry failed
+    return [fetch.settle(request, outcome) for request, outcome in zip(requests, results)]
 
 
 @flow(name="ingest", log_prints=False)

@@ -189,6 +189,19 @@ def refetch_feed(http: HttpSettings, request: FeedRequest) -> FeedFetch:
     return fetch_feed(http, request)
 
 
+def settle(request: FeedRequest, outcome: FeedFetch | BaseException) -> FeedFetch:
+    """A feed's outcome once its retries are spent: still transient (or the exception that ended the last
+    retry), it becomes an error value with its reason, so one bad feed never fails the run."""
+    if isinstance(outcome, FeedFetch):
+        if outcome.status != "transient":
+            return outcome
+        error, http_status, retry, elapsed = outcome.error, outcome.http_status, outcome.retry_after, outcome.elapsed_ms
+    else:
+        error, http_status, retry, elapsed = str(outcome), None, getattr(outcome, "retry_after", None), 0
+    return FeedFetch(request.source, request.url, "error", http_status, error=f"transient: {error}"[:300],
+                     retry_after=retry, elapsed_ms=elapsed)
+
+
 def fetch_url(http: HttpSettings, url: str) -> tuple[int, str, str, bytes]:
     """GET one URL politely: (status, final URL, content type, body). Raises TransientFetchError on
     transport trouble; used by feed discovery."""
