@@ -18,6 +18,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.metadata import extract_metadata
 
+from monitor.bodytext import LEADIN, clean_body
 from monitor.captions import caption_key, harvest_captions, is_caption_element, split_credit
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
@@ -38,6 +39,8 @@ MAX_ELEMENTS = 50_000
 # or when it is this short (a label over a list).
 LEADIN_LINK_DENSITY = 0.3
 LEADIN_MAX_CHARS = 120
+# The block after such a label is its list of links when it is a list or at least this share links.
+LINK_LIST_DENSITY = 0.5
 # A block marked "share"/"related"/... by its class is removed only if it holds at most this share of the
 # page's prose: wrappers such as <div class="article share-enabled"> must survive.
 BOILERPLATE_MAX_PROSE_SHARE = 0.2
@@ -51,11 +54,6 @@ _BOILERPLATE_TOKENS = re.compile(
     r"share-?bar|share-?buttons|social-?share)(?:$|[\s_-])",
     re.I,
 )
-_LEADIN = re.compile(
-    r"^\s*(read more|related|also read|see also|more on this|more from|recommended|you may also like|"
-    r"read also|related stories|related articles|related coverage|sign up|subscribe)\b[:\s]*",
-    re.I,
-)
 
 
 def prune_boilerplate(tree: etree._Element) -> None:
@@ -64,8 +62,11 @@ def prune_boilerplate(tree: etree._Element) -> None:
     Caption blocks outside <figure> stay in the tree (removing them moved trafilatura off the article on some
     pages); their lines are filtered from the body after extraction instead.
     """
-    doomed: list[etree._Element] = list(tree.iter("figure", "figcaption", "nav", "footer", "button", "noscript"))
+    doomed: list[etree._Element] = list(tree.iter("figure", "figcaption", "nav", "footer", "button"))
     page_prose = prose_chars(tree) or 1
+    # <noscript> usually holds a tracking pixel or an image; some blogs put the whole post there for readers
+    # without JavaScript, so one holding a real share of the page's prose stays.
+    doomed += [el for el in tree.iter("noscript") if prose_chars(el) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose]
     for element in tree.iter(*_BLOCK_TAGS):
         # A class name alone never removes the block that holds most of the article's prose.
         if _BOILERPLATE_TOKENS.search(classes_of(element)) and prose_chars(element) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose:
@@ -89,9 +90,9 @@ def _leadin_blocks(tree: etree._Element) -> list[etree._Element]:
     found: list[etree._Element] = []
     openings: list[tuple[etree._Element, str]] = []
     for element in tree.iter():
-        if element.text and _LEADIN.match(element.text):
+        if element.text and LEADIN.match(element.text):
             openings.append((element, element.text))
-        if element.tail and _LEADIN.match(element.tail) and element.getparent() is not None:
+        if element.tail and LEADIN.match(element.tail) and element.getparent() is not None:
             openings.append((element.getparent(), element.tail))  # tail text flows in the parent
     for owner, opening in openings:
         first = opening.strip()[:LEADIN_PROBE_CHARS // 2]
@@ -102,6 +103,11 @@ def _leadin_blocks(tree: etree._Element) -> list[etree._Element]:
                 text = text_of(block)
                 if link_density(block) > LEADIN_LINK_DENSITY or len(text) < LEADIN_MAX_CHARS:
                     found.append(block)
+                    # A label ("More on this:") introduces the list of links printed right after it.
+                    listing = block.getnext()
+                    if len(text) < LEADIN_MAX_CHARS and listing is not None and (
+                            listing.tag in ("ul", "ol") or link_density(listing) > LINK_LIST_DENSITY):
+                        found.append(listing)
     return found
 
 
@@ -131,12 +137,36 @@ def _drop(element: etree._Element) -> None:
     parent.remove(element)
 
 
-def _strip_title_line(body: str, title: str) -> str:
-    """trafilatura keeps the <h1>; the body should start with the text."""
-    lines = body.split("\n")
-    if lines and title and caption_key(lines[0]) == caption_key(title):
-        lines = lines[1:]
-    return "\n".join(lines).strip()
+# A page's description shorter than this is a slogan, not a standfirst.
+STANDFIRST_MIN_CHARS = 40
+# The description is matched on this many leading characters (descriptions are often cut short with "...").
+STANDFIRST_PROBE_CHARS = 30
+# Inline elements are climbed out of to reach the block that prints the standfirst.
+_INLINE_TAGS = frozenset({"span", "strong", "b", "em", "i", "a", "font"})
+
+
+def _standfirst(tree: etree._Element, ld: dict, body: str) -> str:
+    """The standfirst (the summary under the headline) when the page prints it and the body lacks it.
+
+    trafilatura often skips it because it sits in the header, apart from the text; news readers count it as
+    the article's first paragraph. It is recognised as the visible block that starts like the page's
+    description, and is at most about twice as long.
+    """
+    description = WS.sub(" ", ld_text(ld, "description") or meta(tree, "og:description", "description") or "").strip()
+    if len(description) < STANDFIRST_MIN_CHARS or caption_key(description)[:50] in caption_key(body):
+        return ""
+    probe = caption_key(description)[:STANDFIRST_PROBE_CHARS]
+    page_body = tree.find("body")
+    for element in page_body.iter() if page_body is not None else ():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "template"):
+            continue
+        if element.text and len(element.text) >= STANDFIRST_PROBE_CHARS and caption_key(element.text).startswith(probe):
+            while element.tag in _INLINE_TAGS and element.getparent() is not None:
+                element = element.getparent()
+            text = text_of(element)
+            if caption_key(text).startswith(probe) and len(text) <= 2 * len(description) + STANDFIRST_MIN_CHARS:
+                return text
+    return ""
 
 
 # Below this many characters trafilatura has probably missed the article, and the other readers are tried.
@@ -227,10 +257,12 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     dates += [(fallback_published, "feed"), (date_from_url(url), "url")]
     published, published_source = next(((d, where) for d, where in dates if d), (None, None))
     title = WS.sub(" ", title or "").strip()
-    body = trafilatura.extract(tree, url=url, include_comments=False, include_tables=False,
+    body = trafilatura.extract(tree, url=url, include_comments=False, include_tables=True,
                                include_images=False, output_format="txt") or ""
     method = "trafilatura"
-    body = _strip_title_line(body, title)
+    body = clean_body(body, title)
+    if body and (lead := _standfirst(tree, ld, body)):
+        body = f"{lead}\n{body}"
     if len(body) < max(min_body_chars, FALLBACK_BELOW_CHARS):
         # trafilatura found (almost) nothing: the article may live in JSON (a client-rendered page) or in
         # markup it did not recognise. The longest of the other readers wins, and says which it was.

@@ -164,9 +164,11 @@ def cases() -> list[Case]:
             "<a href='/'>Home</a> <a href='/w'>World</a></div><div class='content'><h2>Harbour workers strike over "
             f"night-shift pay</h2>{paragraphs()}</div><div class='foot'>Contact us</div></div></body></html>"),
             body_has=PARAGRAPHS[:1] + PARAGRAPHS[-1:], body_lacks=["Contact us"]),
-        Case("table-is-not-body", page(
+        # A data table in the text (results, figures) is part of the article: keeping tables scored higher on
+        # trafilatura's evaluation pages and the same on fundus-dev (docs/benchmarks.md).
+        Case("data-table-is-body", page(
             f"{paragraphs()}<table><tr><th>Berth</th><th>Ships</th></tr><tr><td>North 1</td><td>4</td></tr></table>"),
-            body_lacks=["Berth"]),
+            body_has=["Berth", "North 1"]),
         Case("client-rendered-next-data", (
             "<html><head><title>Harbour strike</title></head><body><div id='__next'></div>"
             '<script id="__NEXT_DATA__" type="application/json">'
@@ -181,6 +183,30 @@ def cases() -> list[Case]:
                 "@type": "NewsArticle", "headline": TITLE, "articleBody": "\n\n".join(PARAGRAPHS)}) + "</script>"
             + "</head><body><div id='app'>Loading...</div></body></html>"),
             body_has=PARAGRAPHS),  # trafilatura reads articleBody itself; ours is the fallback when it does not
+        Case("standfirst-in-header", page(
+            paragraphs(),
+            head='<meta name="description" content="Dock workers walk out over night-shift pay, halting container '
+                 'ships for the first time in a decade.">',
+            before="<div class='intro'><p class='standfirst'>Dock workers walk out over night-shift pay, halting "
+                   "container ships for the first time in a decade.</p></div>"),
+            body_has=["Dock workers walk out over night-shift pay"] + PARAGRAPHS),
+        Case("read-also-teasers-in-other-languages", page(
+            f"{p1}<p>Lesen Sie auch: Hafenarbeiter streiken in Hamburg</p>{rest}"
+            "<p>Les også: Havnearbeidere streiker i Oslo</p><p>À lire aussi : Grève des dockers à Marseille</p>"),
+            body_has=PARAGRAPHS, body_lacks=["Lesen Sie auch", "Les også", "lire aussi"]),
+        Case("link-list-under-label", page(
+            f"{paragraphs()}<p>Mehr zum Thema:</p><ul><li>Streik im Hafen: Was Pendler wissen müssen</li>"
+            "<li>Schiffe warten vor der Küste</li></ul>"),
+            body_has=PARAGRAPHS, body_lacks=["Mehr zum Thema", "Pendler wissen", "Schiffe warten"]),
+        Case("headline-dateline-byline-repeated", page(
+            f"<div class='meta'><p>World | {TITLE}</p><p>Stand: 14.03.2025, 09:30 Uhr</p><p>By Maria Holm</p></div>"
+            f"{paragraphs()}<p>© Example News 2025</p>"),
+            body_has=PARAGRAPHS, body_lacks=["Stand:", "By Maria Holm", "World |", "© Example"]),
+        Case("post-inside-noscript", (
+            "<!doctype html><html><head><title>Harbour strike</title></head><body><div id='app'></div>"
+            f"<noscript><div class='post'><h1>{TITLE}</h1>{paragraphs()}</div></noscript>"
+            "<noscript><img src='https://track.example.org/pixel.gif'></noscript></body></html>"),
+            body_has=PARAGRAPHS),
         Case("caption-class-span-outside-figure", page(
             f'{p1}<div class="image"><img src="/h.jpg"><span class="image-caption">{CAPTION} Foto: Jens Lund'
             f"</span></div>{rest}"), captions=[(CAPTION, "Jens Lund")]),
