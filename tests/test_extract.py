@@ -48,6 +48,18 @@ def test_other_seed_pages(seed_html, expected, name):
     ("Ministers meet in Baku on Friday. AFP via Getty Images", "Ministers meet in Baku on Friday.", "AFP via Getty Images"),
     ("A street in Yerevan. Photograph: Jane Doe/The Guardian", "A street in Yerevan.", "Jane Doe/The Guardian"),
     ("A caption with no credit at all, just words.", "A caption with no credit at all, just words.", None),
+    # credit printed first, in capitals with slashes
+    ("BILD: SN/APA/GEORG HOCHMUTH Die Ministerin in Wien", "Die Ministerin in Wien", "SN/APA/GEORG HOCHMUTH"),
+    # credit glued to the last word by layout, in another script
+    ("Переговоры в Стамбуле начались утромФото: Дмитрий Азаров", "Переговоры в Стамбуле начались утром",
+     "Дмитрий Азаров"),
+    ("A march in Tbilisi.Getty Images", "A march in Tbilisi.", "Getty Images"),
+    ("Ein Mitglied der Brigade. (Archivbild) (Quelle: IMAGO/Max Muster)", "Ein Mitglied der Brigade. (Archivbild)",
+     "Quelle: IMAGO/Max Muster"),
+    ("[1/5]Reporters at the border crossing. REUTERS/Issam Abdallah", "Reporters at the border crossing.",
+     "REUTERS/Issam Abdallah"),
+    # capitals with a slash inside the caption are not a credit
+    ("Fire at the CDU/CSU offices in Berlin", "Fire at the CDU/CSU offices in Berlin", None),
 ])
 def test_split_credit(raw, text, credit):
     assert split_credit(raw) == Caption(text, credit)

@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from monitor.bodytext import is_byline, is_dateline
 from monitor.htmltext import WS, classes_of, link_density, text_of, within
 from monitor.models import Caption
 
@@ -37,21 +38,35 @@ _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|byline|source", re.I)
 # "(AP Photo/Jane Doe)", "(Photo: X)", "[Reuters]" at the end.
 _CREDIT_PAREN = re.compile(
     r"\s*[\(\[]\s*((?:[^()\[\]]*\b(?:photo|foto|image|picture|credit|getty|reuters|ap|afp|epa|xinhua|tass|"
-    r"anadolu|shutterstock|alamy|pool)\b[^()\[\]]*))[\)\]]\s*$",
+    r"anadolu|shutterstock|alamy|pool|quelle|imago|dpa|picture alliance)\b[^()\[\]]*))[\)\]]\s*$",
     re.I,
 )
 # "Photo: X", "Photograph by X", "Credit: X", "Image: X" at the end (or the whole tail).
+# The label may be glued to the caption's last word ("...напряженияФото: X") when the page sets them apart by
+# layout only; the labels below are "photo", "picture", "credit" and "source" in the languages we watch.
+_LABELS = (r"photo(?:graph)?s?|foto|fotó|фото|bild|picture|pic|image|imagen|credits?|crédits?|source|quelle|"
+           r"kilde|källa|fonte|bron|kaynak|zdjęcie|kuva|isithombe")
 _CREDIT_LABEL = re.compile(
-    r"(?:^|\s+|\|)\s*(?:photo(?:graph)?s?|foto|bild|picture|pic|image|credit|source)\s*(?::|by\b)\s*(.+)$",
+    rf"(?:^|\s+|\||(?<=[^\W\d_])(?=[A-ZА-Я]))\s*(?:{_LABELS})\s*(?::|by\b)\s*(.+)$",
     re.I,
 )
+# A credit printed before the caption: "BILD: SN/APA/GEORG HOCHMUTH Ex-Ministerin Raab ...": capitals and slashes,
+# then the caption's first word in mixed case.
+_CREDIT_LEADING = re.compile(
+    rf"^(?i:{_LABELS})\s*:\s*([A-Z0-9ÄÖÜ.&'-]+(?:\s?/\s?[A-Z0-9ÄÖÜ.&'-]+|\s[A-Z0-9ÄÖÜ.&'-]+)*)\s+(?=[A-ZÄÖÜ][a-zäöüß])")
+# A gallery counter ("[1/5]", "3 / 12") before the caption.
+_GALLERY_COUNTER = re.compile(r"^\s*\[?\d+\s?/\s?\d+\]?\s*")
+# A caption element holding only a credit ("© BART DEWAELE", "Source: Repeat Project", "Quelle: t-online").
+CREDIT_ONLY = re.compile(rf"^\W{{0,2}}(?:©|\(c\)|copyright\b|(?:{_LABELS})\s*(?::|by\b))", re.I)
 # "... Sussex. © Victoria Jones/PA Wire/dpa", "... officer - Copyright Fredrik Persson/AP".
 _CREDIT_COPYRIGHT = re.compile(r"(?:\s+[-–|]?\s*)(?:©|\(c\)|copyright\b)\s*:?\s*(.+)$", re.I)
 # " /Reuters/Aziz Karimov", " / AFP", at the end: CGTN, Xinhua and others.
 _CREDIT_SLASH = re.compile(r"\s+/\s?([A-Z][^/]{1,60}(?:/[^/]{1,60})*)\s*$")
+# An agency in capitals with its photographer at the end: "... Kathmandu. REUTERS/Issam Abdallah".
+_CREDIT_CAPS_SLASH = re.compile(r"(?<=[.!?\"'”)])\s+([A-Z]{2,}(?:\s[A-Z]{2,})?\s?/\s?[^/]{2,60}(?:/[^/]{2,60})*)\s*$")
 # Trailing agency names after the caption's last sentence: "... on Monday. AFP via Getty Images".
 _CREDIT_TRAILING = re.compile(
-    r"(?<=[.!?\"'”])\s+((?:[A-Z][\w.'-]*\s){0,4}(?:Getty Images|Reuters|AFP|AP|EPA|Xinhua|Shutterstock|"
+    r"(?<=[.!?\"'”])\s*((?:[A-Z][\w.'-]*\s){0,4}(?:Getty Images|Reuters|AFP|AP|EPA|Xinhua|Shutterstock|"
     r"Alamy|Bloomberg|Anadolu Agency|Sputnik|TASS)(?:\s(?:via|/)\s[\w .'-]+)?)\s*$"
 )
 _COPYRIGHT = re.compile(r"^\s*(?:©|\(c\)|copyright)\s*", re.I)
@@ -61,8 +76,10 @@ _CREDIT_PREFIX = re.compile(r"^\s*(?:photo(?:graph)?s?|foto|picture|image|credit
 
 def split_credit(raw: str) -> Caption:
     """Split a photo credit off a caption: '/Reuters/X', '(AP Photo/X)', 'Photo: X', trailing agency names."""
-    text = WS.sub(" ", raw).strip()
-    for pattern in (_CREDIT_COPYRIGHT, _CREDIT_SLASH, _CREDIT_PAREN, _CREDIT_LABEL, _CREDIT_TRAILING):
+    text = _GALLERY_COUNTER.sub("", WS.sub(" ", raw).strip())
+    if leading := _CREDIT_LEADING.match(text):
+        return Caption(text[leading.end():].strip(), leading.group(1).strip())
+    for pattern in (_CREDIT_COPYRIGHT, _CREDIT_SLASH, _CREDIT_CAPS_SLASH, _CREDIT_PAREN, _CREDIT_LABEL, _CREDIT_TRAILING):
         match = pattern.search(text)
         if match and match.start() > 0:
             credit = _COPYRIGHT.sub("", match.group(1)).strip(" .;,|")
@@ -92,6 +109,8 @@ def harvest_captions(tree: etree._Element, url: str = "") -> tuple[Caption, ...]
         if _is_teaser(element, url) or (container is not None and not within(element, container)):
             continue
         caption = split_credit(raw)
+        if CREDIT_ONLY.match(caption.text) or is_dateline(raw) or is_byline(raw):
+            continue  # a credit, a dateline or a byline in caption markup, not a caption
         if credit and not caption.credit:
             cleaned = _CREDIT_PREFIX.sub("", _COPYRIGHT.sub("", credit)).strip(" .;,|()")
             caption = Caption(caption.text, cleaned or None)

@@ -18,7 +18,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.metadata import extract_metadata
 
-from monitor.bodytext import LEADIN, clean_body
+from monitor.bodytext import clean_body, opens_with_leadin
 from monitor.captions import caption_key, harvest_captions, is_caption_element, split_credit
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
@@ -90,9 +90,9 @@ def _leadin_blocks(tree: etree._Element) -> list[etree._Element]:
     found: list[etree._Element] = []
     openings: list[tuple[etree._Element, str]] = []
     for element in tree.iter():
-        if element.text and LEADIN.match(element.text):
+        if element.text and opens_with_leadin(element.text):
             openings.append((element, element.text))
-        if element.tail and LEADIN.match(element.tail) and element.getparent() is not None:
+        if element.tail and opens_with_leadin(element.tail) and element.getparent() is not None:
             openings.append((element.getparent(), element.tail))  # tail text flows in the parent
     for owner, opening in openings:
         first = opening.strip()[:LEADIN_PROBE_CHARS // 2]
@@ -156,11 +156,14 @@ def _standfirst(tree: etree._Element, ld: dict, body: str) -> str:
     if len(description) < STANDFIRST_MIN_CHARS or caption_key(description)[:50] in caption_key(body):
         return ""
     probe = caption_key(description)[:STANDFIRST_PROBE_CHARS]
+    first_word = description.split(None, 1)[0].lower()  # a cheap test before normalising each text node
     page_body = tree.find("body")
     for element in page_body.iter() if page_body is not None else ():
         if not isinstance(element.tag, str) or element.tag in ("script", "style", "template"):
             continue
-        if element.text and len(element.text) >= STANDFIRST_PROBE_CHARS and caption_key(element.text).startswith(probe):
+        text = element.text
+        if (text and len(text) >= STANDFIRST_PROBE_CHARS and first_word in text[:80].lower()
+                and caption_key(text).startswith(probe)):
             while element.tag in _INLINE_TAGS and element.getparent() is not None:
                 element = element.getparent()
             text = text_of(element)
