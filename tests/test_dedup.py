@@ -1,11 +1,19 @@
 from datetime import datetime, timezone
 
-from monitor.dedup import cluster, cluster_articles, containment, shingles, unique_articles
+import hashlib
+
+import numpy as np
+import pytest
+
+from monitor.dedup import cluster, cluster_articles, estimated_containment, shingle_hashes, sketch, unique_articles
 from monitor.extract import extract
 from monitor.models import DedupDoc, text_hash
 
 WORDS = ("the council approved a new budget for schools roads and hospitals after a long debate in which "
          "members argued about taxes spending and the future of public transport across the region").split()
+
+
+PINNED_SIGNATURE_SHA1 = "67fdb60662464fd726a33692da0e603e4d81151e"
 
 
 def _text(seed: int, n: int = 60) -> str:
@@ -55,11 +63,36 @@ def test_short_texts_are_never_near_matched():
 
 
 def test_fingerprints_are_pinned():
+    """Stored signatures must mean the same in every later version and process: changing the hash family or the
+    tokeniser needs a migration that recomputes them, and this test says so."""
     assert text_hash("Hello,   World!") == text_hash("hello world") == "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"
-    assert containment(shingles("a b c d e"), shingles("a b c d e f g")) == 1.0
+    signature, count = sketch("Armenia has asked Russia to help defend its borders after a clash with Azerbaijan")
+    assert count == 12 and len(signature) == 256
+    assert hashlib.sha1(signature).hexdigest() == PINNED_SIGNATURE_SHA1
+
+
+def test_containment_estimate_follows_the_sets():
+    a = set(shingle_hashes(_text(3, 400)).tolist())
+    b = set(shingle_hashes(_text(3, 200)).tolist())  # the first half: wholly inside a
+    assert b <= a
+    jaccard = np.array([len(a & b) / len(a | b)])
+    assert estimated_containment(jaccard, np.array([len(a)]), np.array([len(b)]))[0] == pytest.approx(1.0)
 
 
 def test_unique_articles_keeps_first_per_id(seed_html):
     a = extract(seed_html["armenia-ceasefire.html"], "http://127.0.0.1:9/x.html")
     b = extract(seed_html["armenia-ceasefire.html"], "http://127.0.0.1:9/y.html")
     assert a.article_id == b.article_id and unique_articles([a, b]) == [a]
+
+
+@pytest.mark.parametrize("body, credits, agencies", [
+    ("BAKU (Reuters) - Armenia said on Monday it would reopen the border.", [], [("Reuters", "dateline")]),
+    ("YEREVAN, March 3 (AP) — Talks resumed." + " More text." * 40 + " (AP)", ["AP Photo/Jane Doe"],
+     [("AP", "dateline"), ("AP", "body"), ("AP", "caption")]),
+    ("Die Regierung hat beschlossen." + " Mehr Text." * 40 + " © dpa-infocom, dpa:230428-99-483045/5", [],
+     [("dpa", "body")]),
+    ("The Pentagon said the AP story was wrong, and AFP did not comment." + " More." * 10, ["Getty Images"], []),
+])
+def test_wire_agencies_from_dateline_closing_credit_and_photo_credits(body, credits, agencies):
+    from monitor.dedup import wire_agencies
+    assert list(wire_agencies(body, credits)) == agencies

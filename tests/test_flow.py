@@ -142,3 +142,56 @@ def test_amp_and_main_page_from_two_feeds_are_one_article(tmp_path, prefect_harn
     assert _one(path, "SELECT canonical_url FROM articles") == [(main,)]
     assert _one(path, "SELECT count(DISTINCT article_id), count(*) FROM entries") == [(1, 3)]
     assert again["counts"]["articles:new"] == 0 and again["counts"]["pages:fetched"] == 0
+
+
+def test_a_wire_copy_next_run_joins_the_stored_story_by_its_signature(tmp_path, prefect_harness):
+    """Run 1 stores a story; run 2 brings another outlet's copy. The copy is matched against the stored MinHash
+    signature (no body is re-read), joins the cluster, and the agency in its dateline is recorded."""
+    paragraphs = [f"Paragraph {i}: ministers from Armenia and Azerbaijan met in Geneva on Monday to discuss the "
+                  f"border commission, the release of detainees and the opening of transport links number {i}."
+                  for i in range(8)]
+
+    def page(title: str, body: list[str]) -> bytes:
+        text = "".join(f"<p>{p}</p>" for p in body)
+        return (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{text}</article>"
+                f"</body></html>").encode()
+
+    def feed(base: str, path: str) -> bytes:
+        return (f"<rss version='2.0'><channel><title>F</title><item><title>Talks</title><link>{base}{path}</link>"
+                f"</item></channel></rss>").encode()
+
+    routes: dict = {}
+    with scripted_server(routes) as base:
+        routes.update({
+            "/first/story.html": (200, "text/html", page("Armenia and Azerbaijan meet in Geneva", paragraphs)),
+            "/second/copy.html": (200, "text/html", page("Geneva talks on the border", [
+                "GENEVA (Reuters) - " + paragraphs[0], *paragraphs[2:7], "Sign up for our newsletter."])),
+            "/a.xml": (200, "application/rss+xml", feed(base, "/first/story.html")),
+            "/b.xml": (200, "application/rss+xml", b"<rss version='2.0'><channel><title>B</title></channel></rss>"),
+        })
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "a"\nurl = "{base}/a.xml"\n'
+                                                       f'[[source]]\nname = "b"\nurl = "{base}/b.xml"\n')
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        routes["/b.xml"] = (200, "application/rss+xml", feed(base, "/second/copy.html"))
+        ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
+    rows = _one(path, """SELECT a.source, c.cluster_id, c.match, c.similarity, octet_length(c.signature), c.shingle_count
+                         FROM articles a JOIN article_clusters c USING (article_id) ORDER BY a.source""")
+    (source_a, cluster_a, match_a, _, sig_a, count_a), (source_b, cluster_b, match_b, similarity, _, _) = rows
+    assert (source_a, source_b, match_a, match_b) == ("a", "b", None, "near")
+    assert cluster_b == cluster_a and similarity >= 0.6 and sig_a == 256 and count_a >= 20
+    assert _one(path, "SELECT a.source, g.agency, g.found_in FROM article_agencies g JOIN articles a USING (article_id)"
+                ) == [("b", "Reuters", "dateline")]
+    (articles, outlets, agencies), = _one(path, "SELECT articles, outlets, agencies FROM cluster_reach")
+    assert (articles, outlets, agencies) == (2, 2, ["Reuters"])
+    assert _one(path, "SELECT source, publish_rank FROM story_firsts ORDER BY publish_rank") == [("a", 1), ("b", 2)]
+
+
+def test_story_views_count_the_seed(seed_warehouse, expected):
+    (articles, stories, pickups), = _one(seed_warehouse,
+                                         "SELECT sum(articles), sum(stories), sum(pickups) FROM stories_per_day")
+    assert (articles, stories, pickups) == (expected["feed"]["distinct_articles_after_dedup"],
+                                            expected["feed"]["story_clusters"], 1)
+    (representative, first), = _one(seed_warehouse, """SELECT representative, (SELECT article_id FROM story_firsts f
+        WHERE f.cluster_id = s.cluster_id AND publish_rank = 1) FROM story_clusters s WHERE articles = 2""")
+    assert representative == first

@@ -148,7 +148,19 @@ CREATE TABLE IF NOT EXISTS article_clusters (
     cluster_id    TEXT NOT NULL,
     duplicate_of  TEXT,
     match         TEXT,      -- url | canonical | exact | near | NULL for a cluster's first article
-    similarity    DOUBLE
+    similarity    DOUBLE,    -- 1.0 for url/canonical/exact; estimated containment of word 3-grams for near
+    signature     BLOB,      -- MinHash signature (dedup.sketch): later runs match against it without the body
+    shingle_count INTEGER
+);
+ALTER TABLE article_clusters ADD COLUMN IF NOT EXISTS signature BLOB;
+ALTER TABLE article_clusters ADD COLUMN IF NOT EXISTS shingle_count INTEGER;
+
+-- Agencies an article credits: in its dateline ("BAKU (Reuters) -"), a closing credit, or its photo credits.
+CREATE TABLE IF NOT EXISTS article_agencies (
+    article_id  TEXT NOT NULL,
+    agency      TEXT NOT NULL,
+    found_in    TEXT NOT NULL,   -- dateline | body | caption
+    PRIMARY KEY (article_id, agency, found_in)
 );
 
 -- Expected failures, one row per (url, stage), updated when seen again.
@@ -165,14 +177,46 @@ CREATE TABLE IF NOT EXISTS rejections (
     PRIMARY KEY (url, stage)
 );
 
+-- One row per story cluster. The representative is the earliest published member (first seen when no date).
 CREATE OR REPLACE VIEW story_clusters AS
 SELECT c.cluster_id,
        count(*)                         AS articles,
        count(DISTINCT a.source)         AS outlets,
        min(a.published)                 AS first_published,
+       arg_min(a.article_id, coalesce(a.published, a.first_seen)) AS representative,
        arg_min(a.title, coalesce(a.published, a.first_seen)) AS title
 FROM article_clusters c JOIN articles a USING (article_id)
 GROUP BY c.cluster_id;
+
+-- Unique stories against pickups per day: a story counts on the day its first member was published.
+CREATE OR REPLACE VIEW stories_per_day AS
+SELECT CAST(coalesce(a.published, a.first_seen) AS DATE) AS day,
+       count(*)                                              AS articles,
+       count(DISTINCT c.cluster_id)                          AS stories,
+       count(*) FILTER (WHERE c.match IS NOT NULL)           AS pickups
+FROM articles a JOIN article_clusters c USING (article_id)
+GROUP BY day;
+
+-- How far each story travelled: outlets, the countries and regions its members are about or mention.
+CREATE OR REPLACE VIEW cluster_reach AS
+SELECT s.cluster_id, s.title, s.articles, s.outlets, s.first_published,
+       (SELECT list(DISTINCT ac.country ORDER BY ac.country) FROM article_clusters m
+          JOIN article_countries ac USING (article_id) WHERE m.cluster_id = s.cluster_id) AS countries,
+       (SELECT list(DISTINCT ar.region ORDER BY ar.region) FROM article_clusters m
+          JOIN article_regions ar USING (article_id) WHERE m.cluster_id = s.cluster_id)  AS regions,
+       (SELECT list(DISTINCT aa.agency ORDER BY aa.agency) FROM article_clusters m
+          JOIN article_agencies aa USING (article_id) WHERE m.cluster_id = s.cluster_id AND aa.found_in <> 'caption')
+                                                                                           AS agencies
+FROM story_clusters s;
+
+-- Who published each story first, and how long the others took.
+CREATE OR REPLACE VIEW story_firsts AS
+SELECT c.cluster_id, a.source, a.article_id, a.title, a.published, c.match, c.similarity,
+       row_number() OVER (PARTITION BY c.cluster_id ORDER BY coalesce(a.published, a.first_seen), a.article_id)
+                                                                                           AS publish_rank,
+       coalesce(a.published, a.first_seen) - min(coalesce(a.published, a.first_seen))
+           OVER (PARTITION BY c.cluster_id)                                                AS behind_first
+FROM article_clusters c JOIN articles a USING (article_id);
 
 -- One row per configured source: is it healthy, when did it last work, how much does it publish.
 -- items_per_day counts entries published (else first seen) in the last 7 days, divided by 7.

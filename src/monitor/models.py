@@ -183,6 +183,9 @@ class DedupResult:
     duplicate_of: str | None = None
     match: str | None = None  # "url" | "canonical" | "exact" | "near" | None
     similarity: float | None = None
+    signature: bytes | None = None  # the document's MinHash signature, stored for later runs
+    shingle_count: int = 0
+    agencies: tuple[tuple[str, str], ...] = ()  # (agency, where: dateline | body | caption) credited in the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,9 @@ class DedupDoc:
     title: str = ""
     published: datetime | None = None
     cluster: str | None = None
+    signature: bytes | None = None  # stored MinHash signature (dedup.sketch); computed from `text` when None
+    shingle_count: int = 0
+    body_sha1: str | None = None  # stored body hash (models.text_hash); computed from `text` when None
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,15 +109,19 @@ def pending_entries(path: Path, sources: list[str]) -> list[tuple[str, str, str 
 
 
 def recent_docs(path: Path, window_days: int) -> list[DedupDoc]:
-    """Articles first seen within the window, with their clusters, for cross-run deduplication."""
+    """Articles first seen within the window, with their clusters and stored signatures, for cross-run dedup.
+
+    Bodies are read only for articles stored before signatures were (their signature is computed once more).
+    """
     since = datetime.now(timezone.utc) - timedelta(days=window_days)
     with read_only(path) as con:
         rows = con.execute(
-            """SELECT a.article_id, a.body, a.url, a.canonical_url, a.title, a.published, c.cluster_id
+            """SELECT a.article_id, CASE WHEN c.signature IS NULL THEN a.body ELSE '' END, a.url, a.canonical_url,
+                      a.title, a.published, c.cluster_id, c.signature, coalesce(c.shingle_count, 0), a.body_hash
                FROM articles a JOIN article_clusters c USING (article_id) WHERE a.first_seen >= ?""",
             [since],
         ).fetchall()
-    return [DedupDoc(r[0], r[1], r[2], r[3], r[4] or "", r[5], r[6]) for r in rows]
+    return [DedupDoc(r[0], r[1], r[2], r[3], r[4] or "", r[5], r[6], r[7], r[8], r[9]) for r in rows]
 
 
 def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
@@ -155,7 +159,9 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "article_regions": [("article_id", _S), ("region", _S)],
     "article_topics": [("article_id", _S), ("code", _S), ("label", _S), ("score", _F), ("rank", _I),
                        ("taxonomy", _S), ("taxonomy_version", _S)],
-    "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F)],
+    "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F),
+                         ("signature", pa.binary()), ("shingle_count", _I)],
+    "article_agencies": [("article_id", _S), ("agency", _S), ("found_in", _S)],
     "feed_state": [("source", _S), ("url", _S), ("etag", _S), ("last_modified", _S), ("body_hash", _S),
                    ("last_status", _S), ("last_error", _S), ("last_attempt", _T), ("last_success", _T),
                    ("consecutive_failures", _I), ("poll_minutes", _F), ("next_check", _T), ("dead", _B),
@@ -192,7 +198,9 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "article_regions": [(t.doc_id, r) for t in batch.tags for r in t.regions],
         "article_topics": [(t.doc_id, s.code, s.label, s.score, rank, batch.taxonomy, batch.taxonomy_version)
                            for t in batch.tags for rank, s in enumerate(t.topics, 1)],
-        "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity) for c in batch.clusters],
+        "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
+                             for c in batch.clusters],
+        "article_agencies": [(c.doc_id, agency, where) for c in batch.clusters for agency, where in c.agencies],
         "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id)
                        for r in batch.rejections],
         "feed_state": [tuple(getattr(state, name) for name, _ in _COLUMNS["feed_state"])
@@ -212,6 +220,7 @@ _INSERTS = {
     "article_regions": "INSERT INTO article_regions SELECT * FROM article_regions_in ON CONFLICT DO NOTHING",
     "article_topics": "INSERT INTO article_topics SELECT * FROM article_topics_in ON CONFLICT DO NOTHING",
     "article_clusters": "INSERT INTO article_clusters SELECT * FROM article_clusters_in ON CONFLICT DO NOTHING",
+    "article_agencies": "INSERT INTO article_agencies SELECT * FROM article_agencies_in ON CONFLICT DO NOTHING",
     "feed_state": """INSERT OR REPLACE INTO feed_state SELECT * FROM feed_state_in""",
     "rejections": """INSERT INTO rejections SELECT * FROM rejections_in ON CONFLICT (url, stage) DO UPDATE
                      SET reason = excluded.reason, detail = excluded.detail, transient = excluded.transient,
