@@ -112,16 +112,28 @@ def test_feed_fetch_log_counts_entries_and_new_entries(seed_warehouse):
         [("seed", "ok", 4, 4, False)]
 
 
+def _page(title: str, paragraphs: list[str], canonical: str | None = None) -> bytes:
+    """An article page: headline and paragraphs, with a canonical link when given."""
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    text = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><title>{title}</title>{link}</head><body><article><h1>{title}</h1>{text}</article>"
+            "</body></html>").encode()
+
+
+def _feed(link: str, guid: str | None = None) -> bytes:
+    """An RSS feed with one item."""
+    guid_tag = f"<guid>{guid}</guid>" if guid else ""
+    return (f"<rss version='2.0'><channel><title>F</title><item><title>Story</title><link>{link}</link>{guid_tag}"
+            "</item></channel></rss>").encode()
+
+
 def test_amp_and_main_page_from_two_feeds_are_one_article(tmp_path, prefect_harness):
-    story = "<p>" + "Ministers from both countries met in the capital to agree on new border crossings. " * 5 + "</p>"
+    story = ["Ministers from both countries met in the capital to agree on new border crossings. " * 5]
 
     def page(canonical: str) -> bytes:
-        return (f'<html><head><title>Border crossings agreed</title><link rel="canonical" href="{canonical}">'
-                f"</head><body><article><h1>Border crossings agreed</h1>{story}</article></body></html>").encode()
+        return _page("Border crossings agreed", story, canonical)
 
-    def feed(link: str, guid: str) -> bytes:
-        return (f"<rss version='2.0'><channel><title>F</title><item><title>Border crossings agreed</title>"
-                f"<link>{link}</link><guid>{guid}</guid></item></channel></rss>").encode()
+    feed = _feed
 
     routes: dict = {}
     with scripted_server(routes) as base:
@@ -150,15 +162,10 @@ def test_a_wire_copy_next_run_joins_the_stored_story_by_its_signature(tmp_path, 
     paragraphs = [f"Paragraph {i}: ministers from Armenia and Azerbaijan met in Geneva on Monday to discuss the "
                   f"border commission, the release of detainees and the opening of transport links number {i}."
                   for i in range(8)]
-
-    def page(title: str, body: list[str]) -> bytes:
-        text = "".join(f"<p>{p}</p>" for p in body)
-        return (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{text}</article>"
-                f"</body></html>").encode()
+    page = _page
 
     def feed(base: str, path: str) -> bytes:
-        return (f"<rss version='2.0'><channel><title>F</title><item><title>Talks</title><link>{base}{path}</link>"
-                f"</item></channel></rss>").encode()
+        return _feed(f"{base}{path}")
 
     routes: dict = {}
     with scripted_server(routes) as base:
