@@ -85,8 +85,11 @@ class _Docs:
     sizes: np.ndarray  # (n,) float64
 
 
-def candidate_pairs(sigs: np.ndarray, eligible: np.ndarray, first_new: int) -> np.ndarray:
-    """(earlier, later) index pairs that share at least one LSH band, the later one new (index >= first_new).
+def candidate_pairs(sigs: np.ndarray, eligible: np.ndarray, first_new: int, rank: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """(earlier, later) row pairs that share at least one LSH band, the later one new (row >= first_new).
+
+    `rank` is the order documents are matched in (earlier ranks first; rows by default).
 
     Per band, the signatures' band values are sorted; documents with equal values form a bucket, and each new
     member is paired with up to MAX_BUCKET_PEERS earlier members.
@@ -97,10 +100,11 @@ def candidate_pairs(sigs: np.ndarray, eligible: np.ndarray, first_new: int) -> n
     bands = np.ascontiguousarray(sigs).view(np.uint64) if BAND_ROWS == 2 else None
     found: list[np.ndarray] = []
     index = np.arange(n)
+    rank = index if rank is None else rank
     for band in range(NUM_PERM // BAND_ROWS):
         values = bands[:, band]
         keep = index[eligible]
-        order = keep[np.lexsort((keep, values[keep]))]  # by value, then by position (earlier first)
+        order = keep[np.lexsort((rank[keep], values[keep]))]  # by value, then by rank (earlier first)
         sorted_values = values[order]
         for lag in range(1, MAX_BUCKET_PEERS + 1):
             if lag >= len(order):
@@ -117,9 +121,14 @@ def candidate_pairs(sigs: np.ndarray, eligible: np.ndarray, first_new: int) -> n
     return np.unique(pairs, axis=0) if len(pairs) else pairs
 
 
-def near_matches(docs: _Docs, eligible: np.ndarray, first_new: int, threshold: float) -> dict[int, tuple[int, float]]:
-    """For each new document index, its best earlier match at or above the containment threshold."""
-    pairs = candidate_pairs(docs.sigs, eligible, first_new)
+def near_matches(docs: _Docs, eligible: np.ndarray, first_new: int, threshold: float,
+                 order: list[int]) -> dict[int, tuple[int, float]]:
+    """For each new document's row, its best earlier match at or above the containment threshold.
+
+    `order` lists the new documents (0-based among the new) in the order they are matched."""
+    rank = np.arange(len(docs.sizes))
+    rank[first_new + np.asarray(order, dtype=np.int64)] = first_new + np.arange(len(order))
+    pairs = candidate_pairs(docs.sigs, eligible, first_new, rank)
     if not len(pairs):
         return {}
     earlier, later = pairs[:, 0], pairs[:, 1]
@@ -140,21 +149,33 @@ def cluster(docs: Iterable[DedupDoc], prior: Iterable[DedupDoc] = (), *, shingle
     New documents are taken oldest first, so a cluster is named after its earliest member. A prior document
     brings its stored signature (or its text, from which one is computed).
     """
-    docs = list(docs)
-    prior = list(prior)
-    ordered = sorted(docs, key=lambda d: (d.published is None, d.published or 0, d.doc_id))
-    everything = [*prior, *ordered]
-    sigs = np.empty((len(everything), NUM_PERM), dtype=np.uint32)
-    sizes = np.empty(len(everything), dtype=np.float64)
-    for i, doc in enumerate(everything):
+    # One pass over the texts: each document is reduced to its signature, size and body hash, and its text is
+    # let go (a million bodies would not fit the memory budget; a million signatures take 256 MB).
+    sig_rows: list[np.ndarray] = []
+    size_list: list[int] = []
+
+    def slim(doc: DedupDoc) -> DedupDoc:
         if doc.signature is not None:
-            sigs[i] = np.frombuffer(doc.signature, dtype=np.uint32)
-            sizes[i] = doc.shingle_count
+            sig_rows.append(np.frombuffer(doc.signature, dtype=np.uint32))
+            size_list.append(doc.shingle_count)
         else:
             hashes = shingle_hashes(doc.text, shingle_size)
-            sigs[i], sizes[i] = signature(hashes), len(hashes)
+            sig_rows.append(signature(hashes))
+            size_list.append(len(hashes))
+        digest = doc.body_sha1 or (body_hash(doc.text) if doc.text.strip() else None)
+        return replace(doc, text="", body_sha1=digest)
+
+    prior = [slim(doc) for doc in prior]
+    docs = [slim(doc) for doc in docs]
     first_new = len(prior)
-    near = near_matches(_Docs(sigs, sizes), sizes >= min_shingles, first_new, threshold)
+    # New documents are matched oldest first; `position` is a document's row in the signature arrays.
+    order = sorted(range(len(docs)), key=lambda i: (docs[i].published is None, docs[i].published or 0, docs[i].doc_id))
+    position_of = {i: first_new + i for i in range(len(docs))}
+    everything = [*prior, *docs]
+    sigs_array = np.vstack(sig_rows) if sig_rows else np.empty((0, NUM_PERM), dtype=np.uint32)
+    sizes = np.asarray(size_list, dtype=np.float64)
+    sig_rows.clear()
+    near = near_matches(_Docs(sigs_array, sizes), sizes >= min_shingles, first_new, threshold, order)
 
     cluster_of: dict[str, str] = {}
     by_url: dict[str, str] = {}
@@ -164,16 +185,17 @@ def cluster(docs: Iterable[DedupDoc], prior: Iterable[DedupDoc] = (), *, shingle
         cluster_of[doc.doc_id] = cluster_id
         for url in filter(None, (doc.url, doc.canonical_url)):
             by_url.setdefault(normalize_url(url), doc.doc_id)
-        digest = doc.body_sha1 or (body_hash(doc.text) if doc.text.strip() else None)
-        if digest:
-            by_hash.setdefault(digest, doc.doc_id)
+        if doc.body_sha1:
+            by_hash.setdefault(doc.body_sha1, doc.doc_id)
 
     for doc in prior:
         remember(doc, doc.cluster or doc.doc_id)
     results: dict[str, DedupResult] = {}
-    for position, doc in enumerate(ordered, start=first_new):
+    for index in order:
+        doc, position = docs[index], position_of[index]
         result = _match(doc, cluster_of, by_url, by_hash, near.get(position), everything)
-        results[doc.doc_id] = replace(result, signature=sigs[position].tobytes(), shingle_count=int(sizes[position]))
+        results[doc.doc_id] = replace(result, signature=sigs_array[position].tobytes(),
+                                      shingle_count=int(sizes[position]))
         remember(doc, result.cluster)
     return [results[d.doc_id] for d in docs]
 
@@ -186,7 +208,7 @@ def _match(doc: DedupDoc, cluster_of: dict[str, str], by_url: dict[str, str], by
     for layer, url in (("url", doc.url), ("canonical", doc.canonical_url)):
         if url and (hit := by_url.get(normalize_url(url))) and hit != doc.doc_id:
             return DedupResult(doc.doc_id, cluster_of[hit], hit, layer, 1.0)
-    if doc.text.strip() and (hit := by_hash.get(body_hash(doc.text))) and hit != doc.doc_id:
+    if doc.body_sha1 and (hit := by_hash.get(doc.body_sha1)) and hit != doc.doc_id:
         return DedupResult(doc.doc_id, cluster_of[hit], hit, "exact", 1.0)
     if near is not None:
         other = everything[near[0]].doc_id
