@@ -15,6 +15,7 @@ Usage: .venv/bin/python benchmarks/dedup.py [--corpus ../shared/corpus] [--full]
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import resource
@@ -100,15 +101,15 @@ def distinct(texts: list[str], limit: float = 0.5) -> list[str]:
 
 
 def synthetic_text(rng: random.Random, vocabulary: list[str], weights: list[float], words: int) -> str:
-    body = rng.choices(vocabulary, weights, k=words)
+    body = rng.choices(vocabulary, cum_weights=weights, k=words)
     return "\n".join(" ".join(body[i : i + 45]) for i in range(0, words, 45))
 
 
 def synthetic_vocabulary(rng: random.Random, size: int = 50_000) -> tuple[list[str], list[float]]:
-    """Made-up words with Zipf frequencies, like news text's."""
+    """Made-up words with Zipf frequencies, like news text's (as cumulative weights, for random.choices)."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     words = ["".join(rng.choices(letters, k=rng.randint(2, 10))) for _ in range(size)]
-    return words, [1.0 / (rank + 1) for rank in range(size)]
+    return words, list(itertools.accumulate(1.0 / (rank + 1) for rank in range(size)))
 
 
 def wire_quality(originals: list[str], seed: int = 7) -> dict:
