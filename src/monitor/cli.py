@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import logging
@@ -11,7 +10,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -21,8 +20,9 @@ from rich.table import Table
 
 from monitor import config as config_mod
 from monitor import warehouse
-from monitor.config import ConfigError
-from monitor.warehouse import QueryError, WarehouseError
+from monitor.cli_batch import COMMANDS as BATCH_COMMANDS
+from monitor.cli_common import Failure, fail_on_domain_errors, jsonable, load_config
+from monitor.warehouse import QueryError
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -41,21 +41,6 @@ DEMO_QUERIES = [
 ]
 
 
-class Failure(click.ClickException):
-    """One-line error, exit status 1."""
-
-
-def _fail_on_domain_errors(func):
-    """Turn the library's named exceptions into one error line and exit 1."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, WarehouseError) as exc:
-            raise Failure(str(exc)) from None
-    return wrapper
-
-
 @click.group()
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -69,19 +54,15 @@ def cli(ctx: click.Context, verbose: int, config_dir: Path | None) -> None:
     ctx.obj = {"config_dir": config_dir, "verbose": verbose}
 
 
-def _load_config(ctx: click.Context) -> config_mod.Config:
-    return config_mod.load(ctx.obj["config_dir"])
-
-
 @cli.command("check-config")
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def check_config(ctx: click.Context) -> None:
     """Validate config/ and print a summary.
 
     Example: monitor check-config
     """
-    cfg = _load_config(ctx)
+    cfg = load_config(ctx)
     console.print(f"config: {cfg.root}")
     console.print(f"sources: {len(cfg.sources.source)} in {len(cfg.sources.schedule)} schedule groups "
                   f"({', '.join(sorted(cfg.sources.schedule))})")
@@ -175,7 +156,7 @@ def _print_summary(result: dict, seconds: float) -> None:
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Fetch at most this many pages; the rest wait for the next run.")
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None, force: bool,
         limit: int | None) -> None:
     """Run the ingest flow now, in process, and print a summary.
@@ -184,7 +165,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
 
     Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
     """
-    cfg = _load_config(ctx)
+    cfg = load_config(ctx)
     cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
     warehouse.init(cfg.warehouse_path(warehouse_path))
     started = time.monotonic()
@@ -196,7 +177,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
 @click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("warehouse/demo.duckdb"), show_default=True, help="Warehouse file for the demo.")
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def demo(ctx: click.Context, warehouse_path: Path) -> None:
     """Serve the bundled demo newsroom on 127.0.0.1, ingest it, and show what landed.
 
@@ -222,24 +203,18 @@ def demo(ctx: click.Context, warehouse_path: Path) -> None:
         click.echo(_render(columns, rows, "table"), nl=False)
 
 
-def _jsonable(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value if isinstance(value, str | int | float | bool | type(None) | list | dict) else str(value)
-
-
 def _render(columns: list[str], rows: list[tuple], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([{c: _jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False) + "\n"
+        return json.dumps([{c: jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        writer.writerows([[jsonable(v) for v in row] for row in rows])
         return out.getvalue()
     table = Table(*columns, box=box.SIMPLE_HEAD)
     for row in rows:
-        table.add_row(*["" if v is None else str(_jsonable(v)) for v in row])
+        table.add_row(*["" if v is None else str(jsonable(v)) for v in row])
     capture = Console(width=200, record=True, file=io.StringIO())
     capture.print(table)
     return capture.export_text()
@@ -251,13 +226,13 @@ def _render(columns: list[str], rows: list[tuple], fmt: str) -> str:
               help="Warehouse file (default from settings.toml).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str) -> None:
     """Run SQL against the warehouse, read-only.
 
     Example: monitor sql "SELECT country, count(*) FROM article_countries GROUP BY 1" --format csv
     """
-    path = _load_config(ctx).warehouse_path(warehouse_path)
+    path = load_config(ctx).warehouse_path(warehouse_path)
     try:
         columns, rows = warehouse.query(path, query)
     except QueryError as exc:
@@ -274,13 +249,13 @@ SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_
               help="Warehouse file (default from settings.toml).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
     """List every configured source with its health: last status, last success, items per day, last error.
 
     Example: monitor sources --format csv
     """
-    cfg = _load_config(ctx)
+    cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path)
     health = warehouse.feed_health(path) if path.exists() else {}
     rows = []
@@ -304,7 +279,7 @@ def _short(value):
 @click.option("--language", default=None, help="ISO 639-1 code (default: the feed's own, else en).")
 @click.option("--country", default=None, help="The outlet's ISO 3166-1 alpha-2 country.")
 @click.pass_context
-@_fail_on_domain_errors
+@fail_on_domain_errors
 def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, language: str | None,
                country: str | None) -> None:
     """Find the feed of a homepage (or check a feed URL) and append it to config/sources.toml.
@@ -313,7 +288,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
     """
     from monitor.discover import DiscoveryError, discover, suggest_name
 
-    cfg = _load_config(ctx)
+    cfg = load_config(ctx)
     try:
         found = discover(cfg.settings.http, url)
     except DiscoveryError as exc:
@@ -334,139 +309,8 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-def _read_jsonl(path: Path):
-    """Yield (id, object or None, error) per non-blank line."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                yield None, None, f"line {number}: invalid JSON ({exc})"
-                continue
-            yield obj.get("id"), obj, None
-
-
-def _write_jsonl(objects, out: Path | None) -> None:
-    handle = open(out, "w", encoding="utf-8") if out else sys.stdout
-    try:
-        for obj in objects:
-            handle.write(json.dumps(obj, ensure_ascii=False, default=_jsonable) + "\n")
-    finally:
-        if out:
-            handle.close()
-
-
-class _BadLine(Exception):
-    """One input line that cannot be processed; it becomes {"id", "error"} in the output."""
-
-
-def _map_jsonl(path: Path, out: Path | None, process) -> None:
-    """Apply `process(id, object) -> dict` to every line; a bad line yields an error object, never a crash."""
-    def results():
-        for doc_id, obj, error in _read_jsonl(path):
-            try:
-                if error:
-                    raise _BadLine(error)
-                yield {"id": doc_id, **process(doc_id, obj)}
-            except _BadLine as exc:
-                yield {"id": doc_id, "error": str(exc)}
-    _write_jsonl(results(), out)
-
-
-_jsonl_in = click.option("--jsonl", "jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                         required=True, help="Input JSON Lines file.")
-_jsonl_out = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                          help="Output JSON Lines file (default stdout).")
-
-
-@cli.command("extract")
-@_jsonl_in
-@_jsonl_out
-@click.pass_context
-@_fail_on_domain_errors
-def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
-    """Extract articles from HTML files: {"id","url","html_path"} per line in, one article per line out.
-
-    Example: monitor extract --jsonl pages.jsonl --out articles.jsonl
-    """
-    from monitor.extract import extract
-    from monitor.fetch import decode_html
-    from monitor.models import Rejection
-
-    def process(doc_id, obj: dict) -> dict:
-        if not obj.get("html_path"):
-            raise _BadLine("missing html_path")
-        try:
-            html = decode_html(Path(obj["html_path"]).read_bytes(), None)
-        except OSError as exc:
-            raise _BadLine(f"cannot read {obj['html_path']}: {exc.strerror}") from None
-        # The batch contract returns whatever text was found; only an empty page is an error.
-        found = extract(html, obj.get("url") or "", min_body_chars=1)
-        if isinstance(found, Rejection):
-            raise _BadLine(f"{found.reason}: {found.detail}".rstrip(": "))
-        return {"title": found.title, "body": found.body,
-                "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
-                "published": found.published, "language": found.language, "canonical_url": found.canonical_url,
-                "published_source": found.published_source, "modified": found.modified,
-                "language_declared": found.language_declared, "language_detected": found.language_detected,
-                "author": found.author, "site_name": found.site_name, "lead_image": found.lead_image,
-                "extraction_method": found.extraction_method}
-    _map_jsonl(jsonl, out, process)
-
-
-@cli.command("tag")
-@_jsonl_in
-@_jsonl_out
-@click.pass_context
-@_fail_on_domain_errors
-def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
-    """Tag texts with countries, regions and topics: {"id","title","text"} per line in.
-
-    Example: monitor tag --jsonl texts.jsonl
-    """
-    from monitor.tagging import Tagger
-
-    cfg = _load_config(ctx)
-    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
-
-    def process(doc_id, obj: dict) -> dict:
-        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""))
-        return {"countries": list(tags.countries), "about": list(tags.about), "regions": list(tags.regions),
-                "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in tags.topics]}
-    _map_jsonl(jsonl, out, process)
-
-
-@cli.command("dedup")
-@_jsonl_in
-@_jsonl_out
-@click.pass_context
-@_fail_on_domain_errors
-def dedup_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
-    """Cluster duplicates: {"id","url","title","text","published"} per line in, its cluster out.
-
-    Example: monitor dedup --jsonl articles.jsonl --out clusters.jsonl
-    """
-    from monitor.dedup import cluster
-    from monitor.metadata import parse_date
-    from monitor.models import DedupDoc
-
-    settings = _load_config(ctx).settings.dedup
-    docs, errors, original_id = [], [], {}
-    for doc_id, obj, error in _read_jsonl(jsonl):
-        if error or doc_id is None:
-            errors.append({"id": doc_id, "error": error or "missing id"})
-            continue
-        original_id[str(doc_id)] = doc_id  # ids go back out as they came in (a number stays a number)
-        docs.append(DedupDoc(str(doc_id), str(obj.get("text") or ""), obj.get("url"), None, str(obj.get("title") or ""),
-                             parse_date(obj.get("published")) if isinstance(obj.get("published"), str) else None))
-    results = cluster(docs, shingle_size=settings.shingle_size, threshold=settings.near_threshold,
-                      min_shingles=settings.min_shingles)
-    _write_jsonl([*({"id": original_id[r.doc_id], "cluster": r.cluster, "duplicate_of": r.duplicate_of,
-                     "match": r.match, "similarity": r.similarity} for r in results), *errors], out)
+for _command in BATCH_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

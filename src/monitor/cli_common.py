@@ -1,0 +1,37 @@
+"""What every `monitor` command shares: the one-line failure, the config of the invocation, JSON values."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+
+import click
+
+from monitor import config as config_mod
+from monitor.config import ConfigError
+from monitor.warehouse import WarehouseError
+
+
+class Failure(click.ClickException):
+    """One-line error, exit status 1."""
+
+
+def fail_on_domain_errors(func):
+    """Turn the library's named exceptions into one error line and exit 1."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, WarehouseError) as exc:
+            raise Failure(str(exc)) from None
+    return wrapper
+
+
+def load_config(ctx: click.Context) -> config_mod.Config:
+    return config_mod.load(ctx.obj["config_dir"])
+
+
+def jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value if isinstance(value, str | int | float | bool | type(None) | list | dict) else str(value)
