@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.htmltext import text_key
+
 # Phrases that open a teaser or a block of links to other articles, in the languages of the outlets we watch.
 # Multi-word phrases are unambiguous; the single words ("related", "ähnliche") only count as a label (alone on
 # their line or followed by a colon), because "Related to this, the minister said ..." is prose.
@@ -87,11 +89,6 @@ COPYRIGHT_MAX_CHARS = 200
 _LIST_ITEM = re.compile(r"^\s*[-•–*]\s")
 
 
-def key(text: str) -> str:
-    """Lower-case words only: how two renderings of the same line are compared."""
-    return re.sub(r"\W+", " ", text.lower()).strip()
-
-
 def is_leadin_line(line: str) -> bool:
     """A teaser ("Read also: ...") or the label of a list of links."""
     return len(line) <= LEADIN_LINE_MAX_CHARS and opens_with_leadin(line)
@@ -109,7 +106,7 @@ def is_byline(line: str) -> bool:
 
 def is_title_line(line: str, title: str) -> bool:
     """The headline printed again, maybe with a kicker before it or the site's name after it."""
-    line_key, title_key = key(line), key(title)
+    line_key, title_key = text_key(line), text_key(title)
     if not line_key or not title_key:
         return False
     if line_key == title_key:
@@ -133,7 +130,7 @@ def clean_body(body: str, title: str = "") -> str:
         if is_leadin_line(text):
             in_link_list = True
             continue
-        if key(text) in WIDGET_LINES:
+        if text_key(text) in WIDGET_LINES:
             continue
         if _COPYRIGHT.match(text) and len(text) <= COPYRIGHT_MAX_CHARS:
             continue

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from monitor.bodytext import is_byline, is_dateline
-from monitor.htmltext import WS, classes_of, link_density, text_of, within
+from monitor.htmltext import WS, text_key, classes_of, link_density, text_of, within
 from monitor.models import Caption
 
 # Captions shorter than this, or of one word, are labels ("Photo", "Getty"), not captions. Names alone
@@ -89,8 +89,7 @@ def split_credit(raw: str) -> Caption:
     return Caption(text, None)
 
 
-def caption_key(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
+caption_key = text_key  # captions are compared by their words only
 
 
 def harvest_captions(tree: etree._Element, url: str = "") -> tuple[Caption, ...]:

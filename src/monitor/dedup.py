@@ -13,7 +13,6 @@ the window without re-reading bodies. Everything here is a pure function of the 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import zlib
@@ -22,16 +21,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from monitor.models import Article, DedupDoc, DedupResult, text_hash as body_hash
+from monitor.models import Article, DedupDoc, DedupResult, text_hash as body_hash, text_words, words_hash
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Signature length and banding: 64 slots in 32 bands of 2. A pair with Jaccard 0.3 (a copy cut to half its length
 # with edits) shares a band with probability 1 - (1 - 0.3^2)^32 = 0.95; unrelated news (J < 0.02) with 0.013.
 NUM_PERM = 64
-BAND_ROWS = 2
+BAND_ROWS = 2  # candidate_pairs reads a band's two uint32 slots as one uint64
 # The hash family: (a * x + b) mod p over a Mersenne prime, seeded so signatures are stable across processes.
 _PRIME = np.uint64((1 << 61) - 1)
 _RNG = np.random.RandomState(20251114)
@@ -72,13 +70,13 @@ def _grams(words: list[str], size: int) -> np.ndarray:
 
 def shingle_hashes(text: str, size: int = 3) -> np.ndarray:
     """The distinct 64-bit hashes of the lower-cased word n-grams of `text` (stable across processes)."""
-    return _grams(_WORD.findall(text.lower()), size)
+    return _grams(text_words(text), size)
 
 
 def _hashes_and_digest(text: str, size: int) -> tuple[np.ndarray, str | None]:
     """Shingle hashes and models.text_hash of one text, from a single tokenisation."""
-    words = _WORD.findall(text.lower())
-    digest = hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest() if text.strip() else None
+    words = text_words(text)
+    digest = words_hash(words) if text.strip() else None
     return _grams(words, size), digest
 
 
@@ -123,7 +121,7 @@ def candidate_pairs(sigs: np.ndarray, eligible: np.ndarray, first_new: int, rank
     n = len(sigs)
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    bands = np.ascontiguousarray(sigs).view(np.uint64) if BAND_ROWS == 2 else None
+    bands = np.ascontiguousarray(sigs).view(np.uint64)  # a band is two uint32 slots read as one uint64
     found: list[np.ndarray] = []
     index = np.arange(n)
     rank = index if rank is None else rank

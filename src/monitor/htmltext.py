@@ -24,6 +24,14 @@ def link_density(element: etree._Element) -> float:
     return linked / total
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
+def text_key(text: str) -> str:
+    """Lower-case words only: how two renderings of the same text (a caption twice, a headline again) compare."""
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
 def prose_chars(element: etree._Element) -> int:
     """Characters of paragraph text that is not mostly links."""
     return sum(len(text_of(p)) for p in element.iter("p") if link_density(p) < 0.5)

@@ -22,9 +22,19 @@ def stable_id(*parts: str) -> str:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def text_words(text: str) -> list[str]:
+    """The lower-cased words of a text: what identity hashes and dedup shingles are built from."""
+    return _WORD.findall(text.lower())
+
+
+def words_hash(words: list[str]) -> str:
+    """sha1 of the words joined by single spaces (`text_hash` of a text already split into words)."""
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
+
+
 def text_hash(text: str) -> str:
     """sha1 of the text with case, punctuation and whitespace normalised: equal for the same text reformatted."""
-    return hashlib.sha1(" ".join(_WORD.findall(text.lower())).encode("utf-8")).hexdigest()
+    return words_hash(text_words(text))
 
 
 @dataclass(frozen=True, slots=True)
