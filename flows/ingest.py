@@ -174,7 +174,7 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
         fetches=fetches, parses=parses, known=known, pages=pages, extracted=extracted, articles=unique,
         clusters=clusters, tags=tags, rejections=rejections, feed_states=feed_states, skipped=skipped,
     )
-    batch = pipeline.assemble(inputs, datetime.now(timezone.utc))
+    batch = pipeline.assemble(inputs, datetime.now(timezone.utc), (cfg.topics.taxonomy, cfg.topics.version))
     load(path, quote(batch))
     progress("load", 1, 1)
     elapsed = (datetime.now(timezone.utc) - started).total_seconds()

@@ -122,25 +122,37 @@ CREATE TABLE IF NOT EXISTS article_countries (
     mentions    DOUBLE NOT NULL,   -- weighted: title and lead count more
     is_about    BOOLEAN NOT NULL,  -- what the article is primarily about, not merely mentioned
     in_caption  BOOLEAN NOT NULL,
+    confidence  DOUBLE,            -- the country's share of the article's weighted mentions
+    tagger_version TEXT,           -- what tagged this row: release + digest of model, rules and settings
     PRIMARY KEY (article_id, country)
 );
+ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS confidence DOUBLE;
+ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS tagger_version TEXT;
 
 CREATE TABLE IF NOT EXISTS article_regions (
     article_id  TEXT NOT NULL,
     region      TEXT NOT NULL,
+    confidence  DOUBLE,            -- the summed share of the mentions of the region's countries (at most 1)
+    tagger_version TEXT,
     PRIMARY KEY (article_id, region)
 );
+ALTER TABLE article_regions ADD COLUMN IF NOT EXISTS confidence DOUBLE;
+ALTER TABLE article_regions ADD COLUMN IF NOT EXISTS tagger_version TEXT;
 
 CREATE TABLE IF NOT EXISTS article_topics (
     article_id        TEXT NOT NULL,
     code              TEXT NOT NULL,   -- medtop:NNNNNNNN
     label             TEXT NOT NULL,
-    score             DOUBLE NOT NULL,
+    score             DOUBLE NOT NULL, -- the tagger's confidence, a probability over the top-level topics
     rank              INTEGER NOT NULL,
     taxonomy          TEXT NOT NULL,
     taxonomy_version  TEXT,
+    level             INTEGER,         -- 1: one of the 17 top-level topics; 2: a narrower topic
+    tagger_version    TEXT,
     PRIMARY KEY (article_id, code)
 );
+ALTER TABLE article_topics ADD COLUMN IF NOT EXISTS level INTEGER;
+ALTER TABLE article_topics ADD COLUMN IF NOT EXISTS tagger_version TEXT;
 
 -- Every article is in exactly one story cluster; the cluster is named after its first member.
 CREATE TABLE IF NOT EXISTS article_clusters (

@@ -241,6 +241,39 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str) -
     click.echo(_render(columns, rows, fmt), nl=False)
 
 
+# Articles re-tagged per transaction: big enough to amortise the write, small enough to keep memory flat.
+RETAG_BATCH = 2_000
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Only articles published (or, undated, first seen) on or after this date. Default: all.")
+@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Warehouse file (default from settings.toml).")
+@click.pass_context
+@fail_on_domain_errors
+def retag(ctx: click.Context, since: datetime | None, warehouse_path: Path | None) -> None:
+    """Re-tag stored articles with the current rules, taxonomy and model, replacing their tag rows.
+
+    Example: monitor retag --since 2026-11-01
+    """
+    from monitor.tagging import Tagger
+
+    cfg = load_config(ctx)
+    path = cfg.warehouse_path(warehouse_path)
+    if not path.exists():
+        raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
+    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
+    since_utc = since.replace(tzinfo=timezone.utc) if since else None
+    totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0}
+    for batch in warehouse.articles_for_tagging(path, since_utc, RETAG_BATCH):
+        tags = [tagger.tag(article_id, title, body, captions) for article_id, title, body, captions in batch]
+        for key, value in warehouse.replace_tags(path, tags, cfg.topics.taxonomy, cfg.topics.version).items():
+            totals[key] += value
+    click.echo(f"re-tagged {totals['articles']} articles with {tagger.version}: countries changed in "
+               f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}")
+
+
 SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_day", "next_check", "last_error")
 
 

@@ -204,20 +204,23 @@ class TopicScore:
 
     code: str
     label: str
-    score: float
+    score: float  # the tagger's confidence: a probability over the top-level topics
+    level: int = 1  # 1 = one of the 17 top-level topics, 2 = a narrower topic under one of them
 
 
 @dataclass(frozen=True, slots=True)
 class Tags:
-    """Countries, regions and topics for one document."""
+    """Countries, regions and topics for one document, with the confidence of each and the tagger's version."""
 
     doc_id: str
     countries: tuple[str, ...] = ()
     about: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     topics: tuple[TopicScore, ...] = ()
-    mentions: dict[str, int] = field(default_factory=dict)
+    mentions: dict[str, float] = field(default_factory=dict)  # weighted: title and lead count more
     caption_countries: tuple[str, ...] = ()
+    confidence: dict[str, float] = field(default_factory=dict)  # country or region -> share of weighted mentions
+    tagger_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,8 +106,9 @@ def is_new(result: DedupResult) -> bool:
     return not (result.match == "canonical" and result.duplicate_of == result.doc_id)
 
 
-def assemble(inputs: RunInputs, finished_at: datetime) -> LoadBatch:
-    """Everything the run loads, with counts per outcome."""
+def assemble(inputs: RunInputs, finished_at: datetime, taxonomy: tuple[str, str] = ("IPTC Media Topics", "")
+             ) -> LoadBatch:
+    """Everything the run loads, with counts per outcome; `taxonomy` is the topics' (name, version)."""
     link_article = {link: aid for link, aid in inputs.known.items() if aid}
     link_article.update({a.url: a.article_id for a in inputs.extracted})
     entries = all_entries(inputs.parses)
@@ -124,6 +125,8 @@ def assemble(inputs: RunInputs, finished_at: datetime) -> LoadBatch:
         tags=tuple(t for t in inputs.tags if t.doc_id in new_ids),
         rejections=tuple(inputs.rejections),
         feed_states=tuple(inputs.feed_states),
+        taxonomy=taxonomy[0],
+        taxonomy_version=taxonomy[1],
     )
 
 

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from monitor.config import Source, resource_path
-from monitor.models import DedupDoc, FeedState, LoadBatch, text_hash
+from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,11 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                  ("published_source", _S), ("modified", _T), ("language_declared", _S), ("language_detected", _S),
                  ("lead_image", _S)],
     "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
-    "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B)],
-    "article_regions": [("article_id", _S), ("region", _S)],
+    "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B),
+                          ("confidence", _F), ("tagger_version", _S)],
+    "article_regions": [("article_id", _S), ("region", _S), ("confidence", _F), ("tagger_version", _S)],
     "article_topics": [("article_id", _S), ("code", _S), ("label", _S), ("score", _F), ("rank", _I),
-                       ("taxonomy", _S), ("taxonomy_version", _S)],
+                       ("taxonomy", _S), ("taxonomy_version", _S), ("level", _I), ("tagger_version", _S)],
     "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F),
                          ("signature", pa.binary()), ("shingle_count", _I)],
     "article_agencies": [("article_id", _S), ("agency", _S), ("found_in", _S)],
@@ -178,6 +179,17 @@ def _arrow(name: str, rows: list[tuple]) -> pa.Table:
     return pa.table({column: pa.array(list(values), kind) for (column, kind), values in zip(fields, columns)})
 
 
+def _tag_rows(tags: list[Tags], taxonomy: str, taxonomy_version: str) -> dict[str, list[tuple]]:
+    """Rows of the three tag tables; every row names the tagger's version and its confidence."""
+    return {
+        "article_countries": [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries,
+                               t.confidence.get(c), t.tagger_version) for t in tags for c in t.countries],
+        "article_regions": [(t.doc_id, r, t.confidence.get(r), t.tagger_version) for t in tags for r in t.regions],
+        "article_topics": [(t.doc_id, s.code, s.label, s.score, rank, taxonomy, taxonomy_version, s.level,
+                            t.tagger_version) for t in tags for rank, s in enumerate(t.topics, 1)],
+    }
+
+
 def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
     """The batch as one Arrow table per warehouse table."""
     run_id, counts = batch.run.run_id, batch.run.counts
@@ -193,11 +205,7 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
                       a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id, a.published_source,
                       a.modified, a.language_declared, a.language_detected, a.lead_image) for a in batch.articles],
         "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
-        "article_countries": [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries)
-                              for t in batch.tags for c in t.countries],
-        "article_regions": [(t.doc_id, r) for t in batch.tags for r in t.regions],
-        "article_topics": [(t.doc_id, s.code, s.label, s.score, rank, batch.taxonomy, batch.taxonomy_version)
-                           for t in batch.tags for rank, s in enumerate(t.topics, 1)],
+        **_tag_rows(batch.tags, batch.taxonomy, batch.taxonomy_version),
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
                              for c in batch.clusters],
         "article_agencies": [(c.doc_id, agency, where) for c in batch.clusters for agency, where in c.agencies],
@@ -257,6 +265,64 @@ def load(path: Path, batch: LoadBatch) -> None:
             raise WarehouseError(f"load into {path} failed and was rolled back: {str(exc).splitlines()[0]}") from exc
     log.info("loaded run %s: %d articles, %d entries, %d rejections",
              run.run_id, len(batch.articles), len(batch.entries), len(batch.rejections))
+
+
+def articles_for_tagging(path: Path, since: datetime | None, batch_size: int):
+    """Stored articles published (or, undated, first seen) on or after `since`, as batches of
+    (article_id, title, body, captions), read in article_id order so memory stays at one batch."""
+    after = ""
+    while True:
+        with read_only(path) as con:
+            rows = con.execute(
+                """SELECT a.article_id, coalesce(a.title, ''), coalesce(a.body, ''),
+                          coalesce(list(c.text ORDER BY c.position) FILTER (WHERE c.text IS NOT NULL), [])
+                   FROM articles a LEFT JOIN captions c USING (article_id)
+                   WHERE a.article_id > ? AND (? IS NULL OR coalesce(a.published, a.first_seen) >= ?)
+                   GROUP BY ALL ORDER BY a.article_id LIMIT ?""",
+                [after, since, since, batch_size]).fetchall()
+        if not rows:
+            return
+        yield [(r[0], r[1], r[2], tuple(r[3])) for r in rows]
+        after = rows[-1][0]
+
+
+def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: str) -> dict[str, int]:
+    """Swap the stored tags of these articles for `tags` in one transaction; count what changed."""
+    ids = [t.doc_id for t in tags]
+    tables = {name: _arrow(name, rows) for name, rows in _tag_rows(tags, taxonomy, taxonomy_version).items()}
+    with _connect(path, read_only=False) as con:
+        try:
+            con.execute("BEGIN TRANSACTION")
+            before = _tag_sets(con, ids)
+            for name, table in tables.items():
+                con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?))", [ids])  # name: ours
+                if table.num_rows:
+                    con.register(f"{name}_in", table)
+                    con.execute(_INSERTS[name])
+                    con.unregister(f"{name}_in")
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"re-tag in {path} failed and was rolled back: {str(exc).splitlines()[0]}") from exc
+    return {
+        "articles": len(tags),
+        "countries_changed": sum(before["countries"].get(t.doc_id, set()) != set(t.countries) for t in tags),
+        "topics_changed": sum(before["topics"].get(t.doc_id) != _top_topic(t) for t in tags),
+    }
+
+
+def _top_topic(t: Tags) -> str | None:
+    return t.topics[0].code if t.topics else None
+
+
+def _tag_sets(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict]:
+    countries: dict[str, set[str]] = {}
+    for article_id, country in con.execute(
+            "SELECT article_id, country FROM article_countries WHERE article_id IN (SELECT unnest(?))", [ids]).fetchall():
+        countries.setdefault(article_id, set()).add(country)
+    topics = dict(con.execute(
+        "SELECT article_id, code FROM article_topics WHERE rank = 1 AND article_id IN (SELECT unnest(?))", [ids]).fetchall())
+    return {"countries": countries, "topics": topics}
 
 
 def query(path: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:

@@ -1,0 +1,67 @@
+"""The shipped topic classifier: per-word weights for the 17 top-level IPTC Media Topics.
+
+Made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from). Two views of a
+text, averaged: complement naive Bayes over the words present, and a logistic regression over the mean of the
+words' GloVe vectors, stored already multiplied out per word. Only tagging.py imports this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL = Path(__file__).parent / "data" / "topic_model.npz"
+TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
+# The two views get equal say: neither was better on its own in every class.
+NB_SHARE = 0.5
+EVIDENCE_WORDS = 10
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    classes: tuple[str, ...]
+    index: dict[str, int]
+    nb: np.ndarray  # (words, classes) complement naive Bayes weights
+    lr: np.ndarray  # (words, classes) logistic regression weights folded through each word's vector
+    lr_bias: np.ndarray
+    rank_weight: np.ndarray  # rarer words weigh more in the mean vector, as in training
+    digest: str  # names this exact model in the tagger's version
+
+    def log_probabilities(self, text: str) -> np.ndarray:
+        """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known."""
+        ids = [self.index[w] for w in TOKEN.findall(text.lower()) if w in self.index]
+        if not ids:
+            return np.full(len(self.classes), -np.log(len(self.classes)))
+        present = np.unique(ids)
+        # Naive Bayes counts each word as independent evidence, so a long article looks certain; past
+        # EVIDENCE_WORDS distinct words its scores are scaled down to that many words' worth.
+        nb = self.nb[present].sum(axis=0) * min(1.0, EVIDENCE_WORDS / len(present))
+        weights = self.rank_weight[ids]
+        lr = self.lr_bias + (self.lr[ids].astype(np.float32) * weights[:, None]).sum(axis=0) / weights.sum()
+        return NB_SHARE * _log_softmax(nb) + (1 - NB_SHARE) * _log_softmax(lr)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
+
+
+@lru_cache(maxsize=1)
+def load() -> TopicModel:
+    """The shipped model, read once per process."""
+    with np.load(MODEL) as data:
+        words = [str(w) for w in data["words"]]
+        return TopicModel(
+            classes=tuple(str(c) for c in data["classes"]),
+            index={w: i for i, w in enumerate(words)},
+            nb=data["nb"],
+            lr=data["lr"],
+            lr_bias=data["lr_bias"],
+            rank_weight=np.log1p(np.arange(len(words)) / 100.0).astype(np.float32),
+            digest=hashlib.sha1(MODEL.read_bytes()).hexdigest()[:12],
+        )
