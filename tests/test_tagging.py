@@ -88,3 +88,17 @@ def test_topics_are_iptc_codes_best_first(tagger):
                       "The striker scored in the second half and the team won the championship match.")
     assert tags.topics[0].code == "medtop:15000000" and tags.topics[0].label == "sport"
     assert [t.score for t in tags.topics] == sorted((t.score for t in tags.topics), reverse=True)
+
+
+def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
+    from monitor.config import Topic, Topics
+    from monitor.tagging import KeywordIndex
+
+    topics = Topics(topic=(
+        Topic(code="medtop:07000000", label="health", keywords=("WHO", "vaccin*", "mental health")),
+        Topic(code="medtop:11000000", label="politics", keywords=("elect*",), weak_keywords=("talks",)),
+    ))
+    index = KeywordIndex(topics)
+    text = "The WHO said who gets vaccines first; mental health and elections. Election talks."
+    assert list(index.evidence(text)) == [3.0, 2.25]  # WHO, vaccines, mental health | elections, Election, talks/4
+    assert list(index.evidence("who knows")) == [0.0, 0.0]

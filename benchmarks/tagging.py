@@ -1,0 +1,95 @@
+"""Tagging quality and speed, one summary line.
+
+1. Quality through the CLI and the corpus's own metric (`score.py run geo` and `run topic`): country P/R/F1 on
+   GeoVirus (WikiNews, international) and LGL (US local news), and topic accuracy / macro-F1 on AG News.
+2. Speed in one process on the geo documents: articles/s for countries and regions alone (`Tagger.tag_places`),
+   and for the whole tagger (places and topics).
+
+The corpus is read from ../shared/corpus; without it only the speed part runs, on generated text, and the line
+says so.
+
+Usage: .venv/bin/python benchmarks/tagging.py [--corpus ../shared/corpus] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from monitor import config  # noqa: E402
+from monitor.tagging import Tagger  # noqa: E402
+
+# Place names and filler for the speed run when the corpus is absent: the rate depends on text length and on
+# how many capitalised words need a lookup, which these roughly match.
+PLACES = ("Armenia", "Baku", "Paris, Tenn.", "the Kremlin", "Georgia", "Henry County", "Nairobi", "Azeri")
+FILLER = "officials said on Monday that the talks would resume after the border incident near the town".split()
+
+
+def score(corpus: Path, stage: str) -> dict[str, str]:
+    """The SUMMARY fields of `score.py run STAGE` against our CLI."""
+    cli = ROOT / ".venv" / "bin" / "monitor"
+    run = subprocess.run([sys.executable, str(corpus / "score.py"), "run", stage, "--cli", str(cli)],
+                         capture_output=True, text=True, check=True)
+    line = next(x for x in run.stdout.splitlines() if x.startswith("SUMMARY"))
+    return dict(f.split("=", 1) for f in line.split()[2:])
+
+
+def documents(corpus: Path) -> tuple[list[tuple[str, str]], str]:
+    geo = corpus / "geo"
+    if geo.is_dir():
+        docs = []
+        for name in ("geovirus.jsonl", "lgl.jsonl"):
+            with (geo / name).open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
+                docs += [json.loads(line) for line in lines]
+        return [(d.get("title") or "", d["text"]) for d in docs], "geo corpus"
+    rng = random.Random(1)
+    texts = [" ".join(rng.choice(PLACES) if rng.random() < 0.04 else rng.choice(FILLER) for _ in range(320))
+             for _ in range(800)]
+    return [("Talks resume", t) for t in texts], "generated text"
+
+
+def rate(function, docs: list[tuple[str, str]], rounds: int) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for title, text in docs:
+            function("d", title, text)
+        best = max(best, len(docs) / (time.perf_counter() - start))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
+    parser.add_argument("--rounds", type=int, default=5, help="speed runs; the best is reported")
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
+    cfg = config.load()
+    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
+    docs, kind = documents(corpus)
+    tagger.tag("warm", "up", "Armenia")  # loads the gazetteer and the model outside the timing
+    places = rate(tagger.tag_places, docs, args.rounds)
+    whole = rate(tagger.tag, docs, args.rounds)
+    speed = f"places {places:,.0f} articles/s, places+topics {whole:,.0f} articles/s ({kind}, {len(docs)} docs)"
+    if not (corpus / "score.py").exists():
+        print(f"tagging quality skipped (no corpus at {corpus}); {speed}")
+        return
+    geo, topic = score(corpus, "geo"), score(corpus, "topic")
+    print("tagging "
+          f"geovirus P={float(geo['geovirus.precision']):.3f} R={float(geo['geovirus.recall']):.3f} "
+          f"F1={float(geo['geovirus.f1']):.3f}; "
+          f"lgl P={float(geo['lgl.precision']):.3f} R={float(geo['lgl.recall']):.3f} F1={float(geo['lgl.f1']):.3f}; "
+          f"ag_news acc={float(topic['ag_news.accuracy']):.3f} macro-F1={float(topic['ag_news.macro_f1']):.3f}; "
+          f"{speed}; tagger {tagger.version}")
+
+
+if __name__ == "__main__":
+    main()
