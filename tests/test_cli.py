@@ -99,8 +99,9 @@ def test_tag_contract(tmp_path):
     (row,) = map(json.loads, result.output.splitlines())
     assert row["countries"] == ["AM", "AZ"] and set(row["about"]) == {"AM", "AZ"}
     assert "South Caucasus" in row["regions"]
-    assert row["topics"][0] == {"code": "medtop:16000000", "label": "conflict, war and peace",
+    assert row["topics"][0] == {"code": "medtop:16000000", "label": "conflict, war and peace", "level": 1,
                                 "score": row["topics"][0]["score"]} and 0 < row["topics"][0]["score"] <= 1
+    assert row["confidence"]["AM"] == row["confidence"]["AZ"] == 0.5 and row["tagger_version"].startswith("monitor-")
 
 
 def test_dedup_contract(tmp_path):

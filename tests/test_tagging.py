@@ -87,7 +87,18 @@ def test_topics_are_iptc_codes_best_first(tagger):
     tags = tagger.tag("d", "Striker scores twice as City win the league title",
                       "The striker scored in the second half and the team won the championship match.")
     assert tags.topics[0].code == "medtop:15000000" and tags.topics[0].label == "sport"
-    assert [t.score for t in tags.topics] == sorted((t.score for t in tags.topics), reverse=True)
+    top = [t.score for t in tags.topics if t.level == 1]
+    assert top == sorted(top, reverse=True)
+
+
+def test_a_second_level_topic_is_named_under_a_confident_parent(tagger):
+    tags = tagger.tag("d", "Election campaign enters final week",
+                      "Voters head to the polls as the election campaign closes. The election commission said "
+                      "turnout in the presidential election could be high; parliament and the government wait.")
+    assert tags.topics[0].code == "medtop:11000000"
+    (narrower,) = [t for t in tags.topics if t.level == 2]
+    assert narrower.code == "medtop:20000574" and narrower.label == "election"
+    assert 0 < narrower.score <= tags.topics[0].score
 
 
 def test_keyword_rules_match_words_prefixes_phrases_and_capitals():

@@ -103,7 +103,7 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
 
 @_stage_command("tag")
 def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
-    """Tag texts with countries, regions and topics: {"id","title","text"} per line in.
+    """Tag texts with countries, regions and topics: {"id","title","text"} per line in ("captions": [str] optional).
 
     Example: monitor tag --jsonl texts.jsonl
     """
@@ -113,9 +113,13 @@ def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
 
     def process(doc_id, obj: dict) -> dict:
-        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""))
+        captions = tuple(str(c.get("text") if isinstance(c, dict) else c) for c in obj.get("captions") or ())
+        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""), captions)
         return {"countries": list(tags.countries), "about": list(tags.about), "regions": list(tags.regions),
-                "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in tags.topics]}
+                "topics": [{"code": t.code, "label": t.label, "score": t.score, "level": t.level}
+                           for t in tags.topics],
+                "mentions": tags.mentions, "confidence": tags.confidence,
+                "caption_countries": list(tags.caption_countries), "tagger_version": tags.tagger_version}
     _map_jsonl(jsonl, out, process)
 
 

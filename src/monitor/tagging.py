@@ -278,8 +278,26 @@ class Tagger:
         probability /= probability.sum()
         ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
         out = [TopicScore(code, self.topic_labels[code], round(float(p), 4)) for code, p in ranked]
-        kept = [t for t in out if t.score >= self.settings.min_topic_score] or out[:1]
-        return tuple(kept[: self.settings.max_topics])
+        kept = ([t for t in out if t.score >= self.settings.min_topic_score] or out[:1])[: self.settings.max_topics]
+        return tuple(kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text)
+
+    def narrower_topics(self, top: list[TopicScore], text: str) -> tuple[TopicScore, ...]:
+        """For each confident top-level topic, its second-level topic whose labels the text uses most, if any
+        is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits."""
+        narrower = topicmodel.narrower()
+        hits = narrower.evidence(text)
+        out = []
+        for parent in top:
+            if parent.score < NARROWER_MIN_PARENT:
+                continue
+            children = {code: n for code, n in hits.items() if narrower.parent[code] == parent.code}
+            if not children:
+                continue
+            best = max(children, key=lambda code: (children[code], code))
+            if children[best] >= NARROWER_MIN_HITS:
+                share = children[best] / sum(children.values())
+                out.append(TopicScore(best, narrower.labels[best], round(parent.score * share, 4), level=2))
+        return tuple(out)
 
     def rule_evidence(self, title: str, text: str) -> np.ndarray:
         """Keyword evidence per topic (in `topic_codes` order), the title counting double."""
@@ -355,6 +373,10 @@ def tag_articles(articles: list[Article], regions: Regions, topics: Topics, sett
 
 # A weak keyword ("officials", "talks") adds a quarter of a keyword: it leans, it does not decide.
 WEAK_WEIGHT = 0.25
+# A second-level topic is named only under a top-level one this likely, and only when the text uses its labels
+# (or its descendants' labels) this often, the title counting twice: one stray "disaster" names nothing.
+NARROWER_MIN_PARENT = 0.3
+NARROWER_MIN_HITS = 2
 # Distinct words whose keyword matches are remembered; news vocabulary is far smaller, this only bounds memory.
 MAX_CACHED_WORDS = 200_000
 # Added to every topic's keyword evidence, so no keyword hit is a gentle "less likely", not "impossible".

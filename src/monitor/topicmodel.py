@@ -8,6 +8,7 @@ words' GloVe vectors, stored already multiplied out per word. Only tagging.py im
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,3 +66,54 @@ def load() -> TopicModel:
             rank_weight=np.log1p(np.arange(len(words)) / 100.0).astype(np.float32),
             digest=hashlib.sha1(MODEL.read_bytes()).hexdigest()[:12],
         )
+
+
+VOCABULARY = Path(__file__).parent / "data" / "iptc_mediatopics.json"
+_LABEL_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Narrower:
+    """The second level of IPTC Media Topics, found by the labels of each second-level topic and everything
+    under it ("war" and "guerrilla activity" are evidence for "armed conflict")."""
+
+    labels: dict[str, str]  # second-level code -> its label
+    parent: dict[str, str]  # second-level code -> top-level code
+    phrases: dict[tuple[str, ...], str]  # label words (of it or a descendant) -> second-level code
+    longest: int
+    first_words: frozenset[str]  # words that start some label: the rest are skipped at once
+
+    def evidence(self, text: str) -> dict[str, int]:
+        """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive."""
+        words = _LABEL_WORD.findall(text.lower())
+        hits: dict[str, int] = {}
+        for i, word in enumerate(words):
+            if word not in self.first_words:
+                continue
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                code = self.phrases.get(tuple(words[i : i + n]))
+                if code:
+                    hits[code] = hits.get(code, 0) + 1
+                    break
+        return hits
+
+
+@lru_cache(maxsize=1)
+def narrower() -> Narrower:
+    """The shipped IPTC vocabulary's second level, read once per process."""
+    concepts = [c for c in json.loads(VOCABULARY.read_text(encoding="utf-8"))["concepts"] if not c["retired"]]
+    broader = {c["qcode"]: c["broader"] for c in concepts}
+    labels, parent, phrases = {}, {}, {}
+    for c in concepts:
+        chain = [c["qcode"]]
+        while broader.get(chain[-1]):
+            chain.append(broader[chain[-1]])
+        if len(chain) < 2:
+            continue  # a top-level topic
+        second, top = chain[-2], chain[-1]
+        labels.setdefault(second, next(x["label"] for x in concepts if x["qcode"] == second))
+        parent[second] = top
+        words = tuple(_LABEL_WORD.findall(c["label"].lower()))
+        for form in (words, (*words[:-1], words[-1] + "s")):  # "election", "elections"
+            phrases.setdefault(form, second)
+    return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
