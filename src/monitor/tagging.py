@@ -64,7 +64,8 @@ def find_countries(text: str) -> list[_Match]:
     """Every country reference in `text` (names, aliases, demonyms, metonyms, states, provinces, counties and
     cities), each resolved to one country with the rest of the text as context."""
     mentions = _find_mentions(text)
-    return [m for m in (_resolve(x, _evidence(mentions)) for x in mentions) if m is not None]
+    evidence = _evidence(mentions)
+    return [m for m in (_resolve(x, evidence) for x in mentions) if m is not None]
 
 
 def _find_mentions(text: str) -> list[_Mention]:
