@@ -54,6 +54,7 @@ def test_a_town_is_placed_by_its_qualifier_or_its_county():
                  "officials agreed.") == {"US"}
     assert codes("The president flew to Paris after a stop in the United States.") == {"FR", "US"}
     assert codes("A plant in London, Ont., will close.") == {"CA"}
+    assert codes("Classes resumed in Athens, Georgia, and in Athens, Tenn.") == {"US"}  # not Greece, not GE
 
 
 def test_lists_of_countries_are_not_qualifiers():

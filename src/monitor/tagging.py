@@ -158,36 +158,41 @@ def _evidence(mentions: list[_Mention]) -> Counter:
     """What the unambiguous mentions say: weight per country and per (country, region)."""
     evidence: Counter = Counter()
     for m in mentions:
-        if not _unambiguous(m):
+        qualified = _qualified(m)
+        if qualified is None and not _unambiguous(m):
             continue
-        options = m.qualifier or [(m.places[0].code, m.places[0].region)]
-        for code, region in options:
-            local = m.places[0].kind in ("admin", "city") or bool(m.qualifier)
-            evidence[code] += 1.0 if local else COUNTRY_LEVEL_EVIDENCE
-            if region:
-                evidence[(code, region)] += 1.0
+        code, region = qualified or (m.places[0].code, m.places[0].region)
+        local = qualified is not None or m.places[0].kind in ("admin", "city")
+        evidence[code] += 1.0 if local else COUNTRY_LEVEL_EVIDENCE
+        if region:
+            evidence[(code, region)] += 1.0
     return evidence
 
 
 def _unambiguous(m: _Mention) -> bool:
-    if m.qualifier and all(p.kind == "city" for p in m.places):
-        return True
     codes = {p.code for p in m.places}
     top = m.places[0]
     return len(codes) == 1 and (top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY)
 
 
+def _qualified(m: _Mention) -> tuple[str, str] | None:
+    """The (country, region) a qualifier gives the mention: "Athens, Ga." is the Athens in Georgia, US."""
+    for code, region in m.qualifier:
+        if any(p.code == code and (not region or p.region == region) for p in m.places):
+            return code, region
+    for code, region in m.qualifier:
+        if any(p.code == code for p in m.places):
+            return code, ""
+    if m.qualifier and all(p.kind == "city" for p in m.places):  # a small town we do not list, in a state we do
+        return m.qualifier[0]
+    return None
+
+
 def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
     """One country for a mention: its qualifier, else the likeliest place given the rest of the text."""
-    if m.qualifier:
-        for code, region in m.qualifier:
-            if any(p.code == code and (not region or p.region == region) for p in m.places):
-                return _Match(code, m.phrase, m.start)
-        for code, _ in m.qualifier:
-            if any(p.code == code for p in m.places):
-                return _Match(code, m.phrase, m.start)
-        if all(p.kind == "city" for p in m.places):  # a small town we do not list, in a state we do
-            return _Match(m.qualifier[0][0], m.phrase, m.start)
+    qualified = _qualified(m)
+    if qualified is not None:
+        return _Match(qualified[0], m.phrase, m.start)
 
     def score(p: gazetteer.Place) -> float:
         bonus = COUNTRY_BONUS * math.log2(1 + evidence[p.code])
