@@ -13,6 +13,7 @@ def test_bundled_resources_are_mapped_where_resource_path_looks():
     for source, target in mapping.items():
         assert (ROOT / source).exists(), source
         assert target == f"{data_root}/{source}", (source, target)
-    for needed in ("config/settings.toml", "config/regions.toml", "config/topics.toml", "warehouse/schema.sql"):
+    for needed in ("config/settings.toml", "config/regions.toml", "config/topics.toml", "warehouse/migrations/001_initial.sql",
+                   "warehouse/views.sql"):
         assert any(needed == s or needed.startswith(s + "/") for s in mapping), needed
         assert config.resource_path(needed).exists()

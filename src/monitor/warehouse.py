@@ -19,6 +19,10 @@ from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
 log = logging.getLogger(__name__)
 
 
+MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
+VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
+
+
 class WarehouseError(Exception):
     """The warehouse cannot be opened or written; the message names the file and the fix."""
 
@@ -44,8 +48,58 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     except OSError as exc:
         raise WarehouseError(f"cannot create {path.parent}: {exc.strerror}; choose another --warehouse") from None
     con = _connect(path, read_only=False)
-    con.execute(resource_path("warehouse/schema.sql").read_text(encoding="utf-8"))
+    try:
+        migrate(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"migrating {path} failed and was rolled back: {str(exc).splitlines()[0]}") from None
     return con
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    """The schema migrations shipped with this release: (version, name, file), in order."""
+    found = []
+    for file in sorted(resource_path(MIGRATIONS).glob("*.sql")):
+        number, _, name = file.stem.partition("_")
+        found.append((int(number), name, file))
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration the warehouse has not had, each in its own transaction with its version recorded,
+    then (re)create the views. Returns the versions applied now."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+    con.execute("ALTER TABLE schema_version ADD COLUMN IF NOT EXISTS name TEXT")
+    # Warehouses made before migrations recorded version 1 with no name; their 001 is re-applied (it is idempotent),
+    # since "version 1" then meant whichever tables that release had.
+    done = {v for (v,) in con.execute("SELECT version FROM schema_version WHERE name IS NOT NULL").fetchall()}
+    applied = []
+    for version, name, file in migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(file.read_text(encoding="utf-8"))
+            con.execute("""INSERT INTO schema_version (version, applied_at, name) VALUES (?, now(), ?)
+                           ON CONFLICT (version) DO UPDATE SET applied_at = excluded.applied_at, name = excluded.name""",
+                        [version, name])
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        log.info("warehouse migrated to schema version %d (%s)", version, name)
+        applied.append(version)
+    con.execute(resource_path(VIEWS).read_text(encoding="utf-8"))
+    return applied
+
+
+def schema_version(path: Path) -> int:
+    """The newest migration applied to the warehouse at `path` (0 for one made before migrations)."""
+    with read_only(path) as con:
+        try:
+            return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        except duckdb.CatalogException:
+            return 0
 
 
 def init(path: Path) -> None:
@@ -142,7 +196,7 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
 
 
 _S, _I, _F, _B, _T = pa.string(), pa.int32(), pa.float64(), pa.bool_(), pa.timestamp("us", "UTC")
-# Arrow columns per table, in the order of warehouse/schema.sql (the inserts are `SELECT *`).
+# Arrow columns per table, in the order the migrations leave them (the inserts are `SELECT *`).
 _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
     "feed_fetches": [("run_id", _S), ("source", _S), ("url", _S), ("fetched_at", _T), ("status", _S),
                      ("http_status", _I), ("etag", _S), ("last_modified", _S), ("body_hash", _S), ("entries", _I),
