@@ -81,3 +81,118 @@ FROM sources s
 LEFT JOIN feed_state f ON f.source = s.name
 LEFT JOIN items i ON i.source = s.name
 LEFT JOIN recent r ON r.source = s.name;
+
+-- Each article with the day it counts on: its publication date in UTC, else the day we first saw it.
+CREATE OR REPLACE VIEW article_days AS
+SELECT a.article_id, a.source, c.cluster_id, c.match IS NOT NULL AS is_pickup,
+       CAST(timezone('UTC', coalesce(a.published, a.first_seen)) AS DATE) AS day
+FROM articles a LEFT JOIN article_clusters c USING (article_id);
+
+-- Daily volume along every dimension at once, long format: articles and distinct stories per day and value.
+-- dimension: 'all' (value 'all'), 'source', 'country' (mentioned), 'country_about', 'region', 'topic' (the
+-- article's first-ranked top-level IPTC topic, by label).
+CREATE OR REPLACE VIEW daily_volume AS
+WITH tagged AS (
+    SELECT d.day, d.cluster_id, d.article_id, 'all' AS dimension, 'all' AS value FROM article_days d
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'source', d.source FROM article_days d
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'country', ac.country
+    FROM article_days d JOIN article_countries ac USING (article_id)
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'country_about', ac.country
+    FROM article_days d JOIN article_countries ac USING (article_id) WHERE ac.is_about
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'region', ar.region
+    FROM article_days d JOIN article_regions ar USING (article_id)
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'topic', t.label
+    FROM article_days d JOIN article_topics t USING (article_id) WHERE t.rank = 1
+)
+SELECT day, dimension, value, count(DISTINCT article_id) AS articles, count(DISTINCT cluster_id) AS stories
+FROM tagged GROUP BY ALL;
+
+-- Spikes: a day on which a country's or a topic's volume is at least 3 standard deviations over its mean of the
+-- 28 days before (days without articles count as 0). Needs 7 days of history and at least 3 articles, so a first
+-- appearance or a 0 -> 1 blip is not a spike.
+CREATE OR REPLACE VIEW spikes AS
+WITH span AS (
+    SELECT min(day) AS first_day, max(day) AS last_day FROM daily_volume WHERE dimension = 'all'
+), days AS (
+    SELECT CAST(unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS DATE) AS day FROM span
+), series AS (
+    SELECT DISTINCT dimension, value FROM daily_volume WHERE dimension IN ('country', 'country_about', 'topic')
+), dense AS (
+    SELECT s.dimension, s.value, d.day, coalesce(v.articles, 0) AS articles
+    FROM series s CROSS JOIN days d
+    LEFT JOIN daily_volume v ON v.dimension = s.dimension AND v.value = s.value AND v.day = d.day
+), scored AS (
+    SELECT *,
+           avg(articles) OVER w         AS mean_28d,
+           stddev_pop(articles) OVER w  AS sd_28d,
+           count(*) OVER w              AS history_days
+    FROM dense
+    WINDOW w AS (PARTITION BY dimension, value ORDER BY day ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
+)
+SELECT day, dimension, value, articles, round(mean_28d, 2) AS mean_28d, round(sd_28d, 2) AS sd_28d,
+       round((articles - mean_28d) / nullif(sd_28d, 0), 1) AS z
+FROM scored
+WHERE history_days >= 7 AND articles >= 3 AND articles >= mean_28d + 3 * sd_28d AND articles > mean_28d;
+
+-- The stories of the last 24 hours and 7 days (by their members' publication, else first-seen time), widest
+-- reach first: outlets, then articles. One row per story and period ('24h' or '7d').
+CREATE OR REPLACE VIEW top_stories AS
+WITH windows AS (
+    SELECT '24h' AS period, now() - INTERVAL 24 HOUR AS since
+    UNION ALL SELECT '7d', now() - INTERVAL 7 DAY
+), members AS (
+    SELECT w.period, c.cluster_id, count(*) AS articles, count(DISTINCT a.source) AS outlets,
+           list(DISTINCT a.source ORDER BY a.source) AS outlet_names,
+           min(coalesce(a.published, a.first_seen)) AS first_seen_in_window
+    FROM windows w
+    JOIN articles a ON coalesce(a.published, a.first_seen) >= w.since
+    JOIN article_clusters c USING (article_id)
+    GROUP BY ALL
+)
+SELECT m.period, m.cluster_id, r.title, m.articles, m.outlets, m.outlet_names, r.countries, r.regions, r.agencies,
+       m.first_seen_in_window,
+       row_number() OVER (PARTITION BY m.period ORDER BY m.outlets DESC, m.articles DESC, m.cluster_id) AS rank
+FROM members m JOIN cluster_reach r USING (cluster_id);
+
+-- Extraction quality per source: how many pages became articles, how many were rejected and why, and how
+-- complete the articles are (fallback extraction, missing date, language or captions, short bodies).
+CREATE OR REPLACE VIEW extraction_quality AS
+WITH art AS (
+    SELECT a.source,
+           count(*)                                                        AS articles,
+           count(*) FILTER (WHERE a.extraction_method <> 'trafilatura')    AS fallbacks,
+           count(*) FILTER (WHERE a.published IS NULL)                     AS missing_date,
+           count(*) FILTER (WHERE a.language IS NULL)                      AS missing_language,
+           count(*) FILTER (WHERE length(a.body) < 500)                    AS short_bodies,
+           count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM captions c WHERE c.article_id = a.article_id))
+                                                                           AS without_captions,
+           round(avg(length(a.body)))                                      AS avg_body_chars
+    FROM articles a GROUP BY a.source
+), rej AS (
+    SELECT source,
+           count(*) FILTER (WHERE stage = 'extract')                       AS extract_rejections,
+           count(*) FILTER (WHERE stage = 'extract' AND reason IN ('empty-page', 'too-short')) AS empty_bodies,
+           count(*) FILTER (WHERE stage = 'fetch')                         AS fetch_rejections,
+           list(DISTINCT reason ORDER BY reason) FILTER (WHERE stage IN ('fetch', 'extract')) AS reasons
+    FROM rejections GROUP BY source
+)
+SELECT s.name AS source,
+       coalesce(art.articles, 0)            AS articles,
+       coalesce(rej.empty_bodies, 0)        AS empty_bodies,
+       coalesce(rej.extract_rejections, 0)  AS extract_rejections,
+       coalesce(rej.fetch_rejections, 0)    AS fetch_rejections,
+       coalesce(art.fallbacks, 0)           AS fallbacks,
+       coalesce(art.missing_date, 0)        AS missing_date,
+       coalesce(art.missing_language, 0)    AS missing_language,
+       coalesce(art.short_bodies, 0)        AS short_bodies,
+       coalesce(art.without_captions, 0)    AS without_captions,
+       art.avg_body_chars,
+       round(coalesce(art.articles, 0) / nullif(coalesce(art.articles, 0) + coalesce(rej.extract_rejections, 0)
+             + coalesce(rej.fetch_rejections, 0), 0), 3) AS success_rate,
+       coalesce(rej.reasons, [])            AS rejection_reasons
+FROM sources s LEFT JOIN art ON art.source = s.name LEFT JOIN rej ON rej.source = s.name;
