@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from monitor import config as config_mod
 from monitor import warehouse
 from monitor.cli_batch import COMMANDS as BATCH_COMMANDS
-from monitor.cli_common import Failure, fail_on_domain_errors, jsonable, load_config
-from monitor.warehouse import QueryError
+from monitor.cli_warehouse import COMMANDS as WAREHOUSE_COMMANDS
+from monitor.cli_warehouse import render as _render
+from monitor.cli_common import Failure, fail_on_domain_errors, load_config
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -203,77 +199,6 @@ def demo(ctx: click.Context, warehouse_path: Path) -> None:
         click.echo(_render(columns, rows, "table"), nl=False)
 
 
-def _render(columns: list[str], rows: list[tuple], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps([{c: jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[jsonable(v) for v in row] for row in rows])
-        return out.getvalue()
-    table = Table(*columns, box=box.SIMPLE_HEAD)
-    for row in rows:
-        table.add_row(*["" if v is None else str(jsonable(v)) for v in row])
-    capture = Console(width=200, record=True, file=io.StringIO())
-    capture.print(table)
-    return capture.export_text()
-
-
-@cli.command()
-@click.argument("query")
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.pass_context
-@fail_on_domain_errors
-def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str) -> None:
-    """Run SQL against the warehouse, read-only.
-
-    Example: monitor sql "SELECT country, count(*) FROM article_countries GROUP BY 1" --format csv
-    """
-    path = load_config(ctx).warehouse_path(warehouse_path)
-    try:
-        columns, rows = warehouse.query(path, query)
-    except QueryError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    click.echo(_render(columns, rows, fmt), nl=False)
-
-
-# Articles re-tagged per transaction: big enough to amortise the write, small enough to keep memory flat.
-RETAG_BATCH = 2_000
-
-
-@cli.command()
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Only articles published (or, undated, first seen) on or after this date. Default: all.")
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
-@click.pass_context
-@fail_on_domain_errors
-def retag(ctx: click.Context, since: datetime | None, warehouse_path: Path | None) -> None:
-    """Re-tag stored articles with the current rules, taxonomy and model, replacing their tag rows.
-
-    Example: monitor retag --since 2026-11-01
-    """
-    from monitor.tagging import Tagger
-
-    cfg = load_config(ctx)
-    path = cfg.warehouse_path(warehouse_path)
-    if not path.exists():
-        raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
-    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
-    since_utc = since.replace(tzinfo=timezone.utc) if since else None
-    totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0}
-    for batch in warehouse.articles_for_tagging(path, since_utc, RETAG_BATCH):
-        tags = [tagger.tag(article_id, title, body, captions) for article_id, title, body, captions in batch]
-        for key, value in warehouse.replace_tags(path, tags, cfg.topics.taxonomy, cfg.topics.version).items():
-            totals[key] += value
-    click.echo(f"re-tagged {totals['articles']} articles with {tagger.version}: countries changed in "
-               f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}")
-
-
 SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_day", "next_check", "last_error")
 
 
@@ -342,7 +267,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in BATCH_COMMANDS:
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS):
     cli.add_command(_command)
 
 

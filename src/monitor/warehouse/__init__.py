@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
 log = logging.getLogger(__name__)
 
 
+# DuckDB lets one process write or many read, never both. Writes are short transactions, so a reader waits this
+# long before saying so; the writer waits longer, since a failed load costs a whole run.
+LOCK_WAIT_SECONDS = 15.0
+LOCK_WAIT_WRITE_SECONDS = 300.0
+LOCK_RETRY_FIRST, LOCK_RETRY_MAX = 0.05, 1.0  # seconds: back off from a quick retry to one a second
 MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
 VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
 
@@ -32,13 +38,26 @@ class QueryError(Exception):
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        first = str(exc).splitlines()[0]
-        if "lock" in first.lower():
-            raise WarehouseError(f"{path} is locked by another process (a running flow?); retry when it ends") from None
-        raise WarehouseError(f"cannot open {path}: {first}") from None
+    """Open the warehouse; while another process holds DuckDB's file lock (a flow's load, a long query), wait and
+    retry up to LOCK_WAIT_SECONDS (readers) or LOCK_WAIT_WRITE_SECONDS (the writer)."""
+    budget = LOCK_WAIT_SECONDS if read_only else LOCK_WAIT_WRITE_SECONDS
+    deadline, delay, warned = time.monotonic() + budget, LOCK_RETRY_FIRST, False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            if "lock" not in first.lower():
+                raise WarehouseError(f"cannot open {path}: {first}") from None
+            if time.monotonic() + delay > deadline:
+                raise WarehouseError(
+                    f"{path} is still locked by another process after {budget:g} s (a flow loading, or a long "
+                    "query); try again when it ends") from None
+            if not warned:
+                log.warning("%s is locked by another process; retrying for up to %g s", path, budget)
+                warned = True
+            time.sleep(delay)
+            delay = min(delay * 2, LOCK_RETRY_MAX)
 
 
 def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
@@ -389,6 +408,22 @@ def query(path: Path, sql: str, params: list | None = None) -> tuple[list[str], 
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def query_to_parquet(path: Path, sql: str, out: Path) -> int:
+    """Run SQL read-only and write the result to a Parquet file; returns the row count. Bad SQL raises QueryError."""
+    import pyarrow.parquet as pq
+
+    with read_only(path) as con:
+        try:
+            table = con.execute(sql).fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from None
+    try:
+        pq.write_table(table, out)
+    except OSError as exc:
+        raise WarehouseError(f"cannot write {out}: {exc}") from None
+    return table.num_rows
 
 
 def table_counts(path: Path) -> dict[str, int]:

@@ -1,0 +1,170 @@
+"""The commands over the warehouse: `monitor sql`, `search`, `export`, `retag` and `report`. Each opens the
+warehouse only for what it does (read-only except retag), so they run beside a flow."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from monitor import warehouse
+from monitor.cli_common import Failure, fail_on_domain_errors, jsonable, load_config
+from monitor.warehouse import QueryError
+
+FORMATS = ("table", "csv", "json", "parquet")
+DATES = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+WAREHOUSE_OPTION = click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
+                                default=None, help="Warehouse file (default from settings.toml).")
+# Articles re-tagged per transaction: big enough to amortise the write, small enough to keep memory flat.
+RETAG_BATCH = 2_000
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    """Rows as a text table, CSV or a JSON array."""
+    if fmt == "json":
+        return json.dumps([{c: jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[jsonable(v) for v in row] for row in rows])
+        return out.getvalue()
+    table = Table(*columns, box=box.SIMPLE_HEAD)
+    for row in rows:
+        table.add_row(*["" if v is None else str(jsonable(v)) for v in row])
+    capture = Console(width=200, record=True, file=io.StringIO())
+    capture.print(table)
+    return capture.export_text()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=timezone.utc) if value else None
+
+
+def _existing(ctx: click.Context, warehouse_path: Path | None):
+    cfg = load_config(ctx)
+    path = cfg.warehouse_path(warehouse_path)
+    if not path.exists():
+        raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
+    return cfg, path
+
+
+@click.command()
+@click.argument("query")
+@WAREHOUSE_OPTION
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="parquet needs --out.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of the terminal.")
+@click.pass_context
+@fail_on_domain_errors
+def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, out: Path | None) -> None:
+    """Run SQL against the warehouse, read-only (waits briefly while a flow is loading).
+
+    Example: monitor sql "SELECT * FROM daily_volume WHERE dimension = 'country'" --format csv --out volume.csv
+    """
+    if fmt == "parquet" and out is None:
+        raise Failure("--format parquet writes a file: add --out FILE.parquet")
+    path = load_config(ctx).warehouse_path(warehouse_path)
+    try:
+        if fmt == "parquet":
+            rows = warehouse.query_to_parquet(path, query, out)
+            click.echo(f"wrote {rows} rows to {out}", err=True)
+            return
+        columns, rows = warehouse.query(path, query)
+    except QueryError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    text = render(columns, rows, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(rows)} rows to {out}", err=True)
+
+
+@click.command()
+@click.argument("query")
+@click.option("--since", type=DATES, default=None, help="Only articles published on or after this date.")
+@click.option("--country", default=None, help="Only articles that mention this ISO 3166 alpha-2 country.")
+@click.option("--topic", default=None, help="Only articles with this IPTC topic (label or medtop: code).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@WAREHOUSE_OPTION
+@click.option("--format", "fmt", type=click.Choice(FORMATS[:3]), default="table", show_default=True)
+@click.pass_context
+@fail_on_domain_errors
+def search(ctx: click.Context, query: str, since: datetime | None, country: str | None, topic: str | None,
+           limit: int, warehouse_path: Path | None, fmt: str) -> None:
+    """Search titles, captions and bodies: every word must occur (plurals count); "quoted phrases" are exact;
+    word* matches any ending. Best matches first.
+
+    Example: monitor search "ceasefire Karabakh" --since 2026-11-01 --country AZ
+    """
+    from monitor.warehouse.search import search as run_search
+
+    _, path = _existing(ctx, warehouse_path)
+    try:
+        hits = run_search(path, query, _utc(since), country.upper() if country else None, topic, limit)
+    except QueryError as exc:
+        raise Failure(str(exc)) from None
+    columns = ["score", "published", "source", "title", "snippet", "article_id"]
+    rows = [(h.score, h.published, h.source, h.title, h.snippet, h.article_id) for h in hits]
+    click.echo(render(columns, rows, fmt), nl=False)
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write day=YYYY-MM-DD/part-0.<format> files into.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--since", type=DATES, default=None, help="Only articles published on or after this date.")
+@WAREHOUSE_OPTION
+@click.pass_context
+@fail_on_domain_errors
+def export(ctx: click.Context, out: Path, fmt: str, since: datetime | None, warehouse_path: Path | None) -> None:
+    """Export articles with their countries, regions, topics, captions and story, one folder per day.
+
+    Example: monitor export --out exports/ --format parquet --since 2026-11-01
+    """
+    from monitor.warehouse.export import export as run_export
+
+    _, path = _existing(ctx, warehouse_path)
+    try:
+        written = run_export(path, out, fmt, _utc(since))
+    except QueryError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"exported {written['rows']} articles over {written['days']} days to {out} ({fmt})")
+
+
+@click.command()
+@click.option("--since", type=DATES, default=None,
+              help="Only articles published (or, undated, first seen) on or after this date. Default: all.")
+@WAREHOUSE_OPTION
+@click.pass_context
+@fail_on_domain_errors
+def retag(ctx: click.Context, since: datetime | None, warehouse_path: Path | None) -> None:
+    """Re-tag stored articles with the current rules, taxonomy and model, replacing their tag rows.
+
+    Example: monitor retag --since 2026-11-01
+    """
+    from monitor.tagging import Tagger
+
+    cfg, path = _existing(ctx, warehouse_path)
+    tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
+    totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0}
+    for batch in warehouse.articles_for_tagging(path, _utc(since), RETAG_BATCH):
+        tags = [tagger.tag(article_id, title, body, captions) for article_id, title, body, captions in batch]
+        for key, value in warehouse.replace_tags(path, tags, cfg.topics.taxonomy, cfg.topics.version).items():
+            totals[key] += value
+    click.echo(f"re-tagged {totals['articles']} articles with {tagger.version}: countries changed in "
+               f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}")
+
+
+COMMANDS = (sql, search, export, retag)
