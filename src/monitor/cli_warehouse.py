@@ -167,4 +167,32 @@ def retag(ctx: click.Context, since: datetime | None, warehouse_path: Path | Non
                f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}")
 
 
-COMMANDS = (sql, search, export, retag)
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="The HTML file to write.")
+@click.option("--days", type=click.IntRange(min=1, max=366), default=28, show_default=True,
+              help="Days covered, ending with the newest article's day (or --until).")
+@click.option("--until", type=DATES, default=None, help="Last day covered (default: the newest article's day).")
+@WAREHOUSE_OPTION
+@click.pass_context
+@fail_on_domain_errors
+def report(ctx: click.Context, out: Path, days: int, until: datetime | None, warehouse_path: Path | None) -> None:
+    """Write the visual report: one self-contained HTML page (no network needed to view it) with volume by
+    region and topic, countries, top stories, spikes and source health.
+
+    Example: monitor report --out report.html --days 14
+    """
+    from monitor import report as report_page
+    from monitor.warehouse.report import report_data
+
+    _, path = _existing(ctx, warehouse_path)
+    data = report_data(path, days, until.date() if until else None)
+    try:
+        written = report_page.save(report_page.render(data, datetime.now(timezone.utc)), out)
+    except OSError as exc:
+        raise Failure(f"cannot write {out}: {exc.strerror}; choose another --out") from None
+    period = f"{data.first_day} to {data.last_day}" if data.first_day else "no articles yet"
+    click.echo(f"wrote {written}: {data.totals.get('articles', 0)} articles, {period}")
+
+
+COMMANDS = (sql, search, export, retag, report)

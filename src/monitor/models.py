@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 def stable_id(*parts: str) -> str:
@@ -266,3 +266,19 @@ class LoadBatch:
     feed_states: tuple[FeedState, ...] = ()
     taxonomy: str = "IPTC Media Topics"
     taxonomy_version: str = ""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The numbers behind one report; `days` is the period's dates, oldest first."""
+
+    first_day: date | None
+    last_day: date | None
+    days: list[date] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+    regions: dict[str, list[int]] = field(default_factory=dict)  # series name -> articles per day
+    topics: dict[str, list[int]] = field(default_factory=dict)
+    countries: list[tuple[str, int, int]] = field(default_factory=list)  # (code, mentioned, about)
+    stories: list[dict] = field(default_factory=list)
+    spikes: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
