@@ -1,0 +1,109 @@
+"""Warehouse load speed and view timings, one summary line.
+
+Loads N synthetic articles (default 1,000,000) through `warehouse.load`, the same Arrow bulk path the flow uses,
+in batches like a run's: each article with 1 caption, 2-3 countries, their regions, 2 topics and a cluster row
+(a fifth are pickups of an earlier story), spread over 90 days and 40 sources. Then times the main views and a
+search on the finished file. Prints rows/s over every table written, articles/s, file size and each query's time.
+
+Usage: .venv/bin/python benchmarks/warehouse.py [--articles 1000000] [--batch 50000] [--keep PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from monitor import warehouse  # noqa: E402
+from monitor.models import Article, Caption, DedupResult, LoadBatch, RunRecord, Tags, TopicScore  # noqa: E402
+from monitor.warehouse.search import search  # noqa: E402
+
+WORDS = ("talks", "border", "minister", "ceasefire", "election", "market", "shares", "storm", "league", "vaccine",
+         "pipeline", "drought", "court", "strike", "harvest", "summit", "protest", "budget", "rocket", "museum")
+COUNTRIES = ("AM", "AZ", "RU", "UA", "US", "CN", "FR", "DE", "GB", "IN", "BR", "NG", "KE", "EG", "IR", "TR", "JP")
+REGIONS = {"AM": ("Western Asia", "Asia", "South Caucasus"), "AZ": ("Western Asia", "Asia", "South Caucasus"),
+           "RU": ("Eastern Europe", "Europe"), "UA": ("Eastern Europe", "Europe")}
+TOPICS = (("medtop:11000000", "politics"), ("medtop:16000000", "conflict, war and peace"),
+          ("medtop:04000000", "economy, business and finance"), ("medtop:15000000", "sport"),
+          ("medtop:07000000", "health"), ("medtop:13000000", "science and technology"))
+QUERIES = {
+    "daily_volume(country, 30d)": "SELECT value, sum(articles) FROM daily_volume WHERE dimension = 'country' "
+                                  "AND day >= (SELECT max(day) - 30 FROM article_days) GROUP BY 1",
+    "stories_per_day": "SELECT * FROM stories_per_day",
+    "spikes": "SELECT count(*) FROM spikes",
+    "top_stories": "SELECT * FROM top_stories WHERE rank <= 10",
+    "extraction_quality": "SELECT * FROM extraction_quality",
+    "feed_health": "SELECT * FROM feed_health",
+}
+
+
+def batch(start: int, size: int, rng: random.Random, first_day: datetime) -> LoadBatch:
+    articles, tags, clusters = [], [], []
+    for n in range(start, start + size):
+        aid = f"{n:016x}"
+        words = " ".join(rng.choice(WORDS) for _ in range(60))
+        published = first_day + timedelta(minutes=rng.randrange(90 * 24 * 60))
+        articles.append(Article(aid, f"https://s{n % 40}.example/{aid}", f"https://s{n % 40}.example/{aid}",
+                                f"Story {n}: {rng.choice(WORDS)} {rng.choice(WORDS)}", words,
+                                (Caption(f"Photo {rng.choice(WORDS)}", "Reuters"),), published, "en",
+                                extraction_method="trafilatura" if n % 17 else "json-ld", source=f"s{n % 40}"))
+        countries = tuple(sorted(rng.sample(COUNTRIES, rng.randint(2, 3))))
+        regions = tuple(sorted({r for c in countries for r in REGIONS.get(c, ("Elsewhere",))}))
+        topics = tuple(TopicScore(code, label, 0.5) for code, label in rng.sample(TOPICS, 2))
+        mentions = {c: 1.0 for c in countries}
+        tags.append(Tags(aid, countries, countries[:1], regions, topics, mentions, (), {c: 0.3 for c in countries},
+                         "bench"))
+        pickup = n > 10 and n % 5 == 0
+        clusters.append(DedupResult(aid, f"{n - 7:016x}" if pickup else aid, f"{n - 7:016x}" if pickup else None,
+                                    "near" if pickup else None, 0.8 if pickup else None))
+    now = datetime.now(timezone.utc)
+    run = RunRecord(f"bench{start}", None, now, now, "completed", (), {})
+    return LoadBatch(run=run, articles=tuple(articles), clusters=tuple(clusters), tags=tuple(tags),
+                     taxonomy="IPTC Media Topics", taxonomy_version="2019-04-06")
+
+
+def rows_in(b: LoadBatch) -> int:
+    return (len(b.articles) + sum(len(a.captions) for a in b.articles) + len(b.clusters)
+            + sum(len(t.countries) + len(t.regions) + len(t.topics) for t in b.tags))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--keep", type=Path, default=None, help="write the warehouse here and keep it")
+    args = parser.parse_args()
+    rng = random.Random(1)
+    first_day = datetime(2026, 8, 1, tzinfo=timezone.utc)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench.duckdb"
+        warehouse.init(path)
+        loading = rows = 0
+        for start in range(0, args.articles, args.batch):
+            b = batch(start, min(args.batch, args.articles - start), rng, first_day)
+            began = time.perf_counter()
+            warehouse.load(path, b)
+            loading += time.perf_counter() - began
+            rows += rows_in(b)
+        timings = []
+        for name, sql in QUERIES.items():
+            began = time.perf_counter()
+            warehouse.query(path, sql)
+            timings.append(f"{name} {time.perf_counter() - began:.2f}s")
+        began = time.perf_counter()
+        hits = search(path, "ceasefire pipeline", country="AM", limit=20)
+        timings.append(f"search(2 words, country filter) {time.perf_counter() - began:.2f}s/{len(hits)} hits")
+        size = path.stat().st_size / 1e6
+    print(f"warehouse load {args.articles:,} articles ({rows:,} rows) in {loading:.1f}s: {rows / loading:,.0f} rows/s, "
+          f"{args.articles / loading:,.0f} articles/s, file {size:,.0f} MB; " + ", ".join(timings))
+
+
+if __name__ == "__main__":
+    main()
