@@ -18,6 +18,7 @@ from monitor import warehouse
 from monitor.cli_batch import COMMANDS as BATCH_COMMANDS
 from monitor.cli_warehouse import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli_warehouse import render as _render
+from monitor.cli_warehouse import report as report_command
 from monitor.cli_common import Failure, fail_on_domain_errors, load_config
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,9 @@ def demo(ctx: click.Context, warehouse_path: Path) -> None:
         click.echo(f"\n{title}:\n$ monitor sql \"{' '.join(sql.split())}\" --warehouse {warehouse_path}")
         columns, rows = warehouse.query(warehouse_path.resolve(), sql)
         click.echo(_render(columns, rows, "table"), nl=False)
+    page = warehouse_path.with_suffix(".html")
+    ctx.invoke(report_command, out=page, days=14, until=None, warehouse_path=warehouse_path)
+    click.echo(f"open {page} in a browser for the charts; more queries: docs/queries.md")
 
 
 SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_day", "next_check", "last_error")
