@@ -8,6 +8,7 @@ expected failures are values, and a feed that still fails after its retries is r
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,11 @@ def progress(stage: str, done: int, total: int) -> None:
 @task(name="prepare-warehouse")
 def prepare_warehouse(path: Path, sources: list[config.Source]) -> dict:
     return warehouse.prepare(path, sources)
+
+
+@task(name="read-feed-states")
+def read_feed_states(path: Path) -> dict:
+    return warehouse.feed_states(path)
 
 
 @task(name="fetch-feeds")
@@ -118,28 +124,43 @@ def fetch_all_feeds(requests: list[FeedRequest], http: config.HttpSettings, batc
 
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, config_dir: str | None = None,
-           force: bool = False, limit: int | None = None) -> dict:
+           force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False) -> dict:
     """Fetch the sources' feeds that are due, extract new articles, deduplicate, tag and load them.
 
     `force` fetches every chosen feed now, even dead or not yet due ones; `limit` caps the pages fetched in
-    this run (the rest stay pending for the next). Returns the run's summary.
+    this run (the rest stay pending for the next); `since` (an ISO date) leaves entries published before it for a
+    later run; `dry_run` does everything but write to the warehouse. Returns the run's summary.
     """
     started = datetime.now(timezone.utc)
+    parameters = {"sources": sources, "force": force, "limit": limit, "since": since, "dry_run": dry_run}
     cfg = config.load(config_dir)
     chosen = cfg.select_sources(sources or [])
     path = cfg.warehouse_path(warehouse_path)
-    settings = cfg.settings
-    states = prepare_warehouse(path, chosen)
-    requests, skipped = health.plan_feeds(chosen, states, cfg.sources.schedule, settings.feeds, started, force)
+    cutoff = _parse_since(since)
+    if dry_run:
+        return _ingest(cfg, chosen, path, started, parameters, cutoff, dry_run=True)
+    with warehouse.run_lock(path):  # overlapping runs take turns: the second plans against the first's results
+        return _ingest(cfg, chosen, path, started, parameters, cutoff, dry_run=False)
+
+
+def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
+            since: datetime | None, dry_run: bool) -> dict:
+    settings, clock = cfg.settings, Stopwatch()
+    states = read_feed_states(path) if dry_run else prepare_warehouse(path, chosen)
+    clock.lap("prepare")
+    requests, skipped = health.plan_feeds(chosen, states, cfg.sources.schedule, settings.feeds, started,
+                                          parameters["force"])
     if skipped:
         log.info("%d feeds skipped (%s)", len(skipped), ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
     fetches = fetch_all_feeds(requests, settings.http, settings.pipeline.feed_batch_size)
     parses = parse_feeds(quote(fetches), settings.pipeline.max_entries_per_feed)
+    clock.lap("feeds")
 
     entries = pipeline.all_entries(parses)
-    pending = read_pending(path, [s.name for s in chosen])
-    known = read_known_links(path, quote(pipeline.candidate_links(entries, pending)))
-    requests = pipeline.plan_pages(entries, pending, set(known), chosen)[:limit]
+    exists = path.exists()
+    pending = read_pending(path, [s.name for s in chosen]) if exists else []
+    known = read_known_links(path, quote(pipeline.candidate_links(entries, pending))) if exists else {}
+    requests = pipeline.plan_pages(entries, pending, set(known), chosen, since)[: parameters["limit"]]
     progress("pages", 0, len(requests))
 
     pages, extracted, rejections, done = [], [], [], 0
@@ -157,13 +178,16 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
         rejections += rejected
         done += len(batch)
         progress("pages", done, len(requests))
+    clock.lap("pages")
 
     unique = dedup.unique_articles(extracted)
-    prior = read_recent(path, settings.dedup.window_days) if unique else []
+    prior = read_recent(path, settings.dedup.window_days) if unique and exists else []
     clusters = cluster_articles(quote(unique), quote(prior), settings.dedup) if unique else []
+    clock.lap("dedup")
     tag_futures = [tag_articles.submit(quote(chunk), quote(cfg))
                    for chunk in pipeline.chunks(unique, settings.pipeline.page_batch_size)]
     tags = [t for f in tag_futures for t in f.result()]
+    clock.lap("tag")
 
     rejections += pipeline.entry_rejections(entries) + pipeline.feed_rejections(fetches, parses)
     bases = {s.name: health.base_minutes(s, cfg.sources.schedule, settings.feeds) for s in chosen}
@@ -173,13 +197,39 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
         run_id=uuid.uuid4().hex[:16], flow_run_id=_flow_run_id(), started_at=started, sources=chosen,
         fetches=fetches, parses=parses, known=known, pages=pages, extracted=extracted, articles=unique,
         clusters=clusters, tags=tags, rejections=rejections, feed_states=feed_states, skipped=skipped,
+        stage_seconds=clock.laps, parameters=parameters,
     )
     batch = pipeline.assemble(inputs, datetime.now(timezone.utc), (cfg.topics.taxonomy, cfg.topics.version))
-    load(path, quote(batch))
+    if not dry_run:
+        load(path, quote(batch))
     progress("load", 1, 1)
     elapsed = (datetime.now(timezone.utc) - started).total_seconds()
     return {"run_id": batch.run.run_id, "warehouse": str(path), "counts": batch.run.counts,
-            "sources": [s.name for s in chosen], "skipped": skipped, "elapsed_s": round(elapsed, 3)}
+            "sources": [s.name for s in chosen], "skipped": skipped, "elapsed_s": round(elapsed, 3),
+            "stage_seconds": clock.laps, "dry_run": dry_run}
+
+
+class Stopwatch:
+    """Seconds per stage of a run, for the runs table."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(now - self._last, 3)
+        self._last = now
+
+
+def _parse_since(since: str | None) -> datetime | None:
+    if not since:
+        return None
+    try:
+        parsed = datetime.fromisoformat(since)
+    except ValueError:
+        raise ValueError(f"since={since!r} is not a date: use YYYY-MM-DD or an ISO timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _flow_run_id() -> str | None:

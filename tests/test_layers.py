@@ -41,5 +41,5 @@ def test_import_direction():
 def test_flows_only_wire():
     for path in (ROOT / "flows").glob("*.py"):
         for name in _imports(path):
-            assert name.split(".")[0] in {"prefect", "monitor", "logging", "uuid", "datetime", "pathlib", "functools",
+            assert name.split(".")[0] in {"prefect", "monitor", "logging", "uuid", "datetime", "pathlib", "functools", "time",
                                           "__future__"}, f"{path.name} imports {name}"

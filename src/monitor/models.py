@@ -250,6 +250,8 @@ class RunRecord:
     status: str
     sources: tuple[str, ...]
     counts: dict[str, int]
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, "load" added by the load
+    parameters: dict = field(default_factory=dict)  # what the run was started with (sources, since, limit, ...)
 
 
 @dataclass(frozen=True, slots=True)

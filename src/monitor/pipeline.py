@@ -29,11 +29,14 @@ def candidate_links(entries: list[Entry], pending: list[tuple[str, str, str]]) -
 
 
 def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known: set[str],
-               sources: list[Source]) -> list[PageRequest]:
-    """One request per link not yet done, carrying its entry's source, date and the source's language."""
+               sources: list[Source], since: datetime | None = None) -> list[PageRequest]:
+    """One request per link not yet done, carrying its entry's source, date and the source's language. With
+    `since`, entries published before it are left for a later run (undated ones are fetched)."""
     language = {s.name: s.language for s in sources}
     by_link: dict[str, PageRequest] = {}
     for entry in entries:
+        if since and entry.published and entry.published < since:
+            continue
         if entry.link and entry.link not in known and entry.link not in by_link:
             by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published, language.get(entry.source))
     for source, link, _ in pending:
@@ -80,6 +83,8 @@ class RunInputs:
     rejections: list[Rejection]
     feed_states: tuple[FeedState, ...] = ()  # each fetched feed's state after this run
     skipped: dict[str, str] | None = None  # source -> why it was not fetched ("not-due", "dead")
+    stage_seconds: dict[str, float] | None = None
+    parameters: dict | None = None
 
 
 def entry_rejections(entries: list[Entry]) -> list[Rejection]:
@@ -115,7 +120,8 @@ def assemble(inputs: RunInputs, finished_at: datetime, taxonomy: tuple[str, str]
     new_ids = {c.doc_id for c in inputs.clusters if is_new(c)}
     counts = count_outcomes(inputs, entries, new_ids)
     run = RunRecord(inputs.run_id, inputs.flow_run_id, inputs.started_at, finished_at, "completed",
-                    tuple(s.name for s in inputs.sources), counts)
+                    tuple(s.name for s in inputs.sources), counts, dict(inputs.stage_seconds or {}),
+                    dict(inputs.parameters or {}))
     return LoadBatch(
         run=run,
         feed_fetches=tuple(zip(inputs.fetches, inputs.parses)),

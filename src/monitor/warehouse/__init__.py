@@ -5,9 +5,11 @@ Rows go in through Arrow tables and `INSERT ... ON CONFLICT`, so loading the sam
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 15.0
 LOCK_WAIT_WRITE_SECONDS = 300.0
 LOCK_RETRY_FIRST, LOCK_RETRY_MAX = 0.05, 1.0  # seconds: back off from a quick retry to one a second
+# An ingest run waits this long for an overlapping one to finish: longer than any run we have measured.
+RUN_LOCK_WAIT_SECONDS = 1800.0
+RUN_LOCK_POLL_SECONDS = 0.5
 MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
 VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
 
@@ -73,6 +78,37 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         raise WarehouseError(f"migrating {path} failed and was rolled back: {str(exc).splitlines()[0]}") from None
     return con
+
+
+@contextmanager
+def run_lock(path: Path, wait_seconds: float | None = None):
+    """Hold the warehouse's run lock (a file beside it) for the length of an ingest run, so two overlapping runs
+    (a schedule and an ad hoc trigger) take turns instead of planning the same pages twice. Waits up to
+    RUN_LOCK_WAIT_SECONDS, then raises a one-line WarehouseError."""
+    wait = RUN_LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    lock_path = path.with_name(path.name + ".run-lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the whole run, closed below
+    except OSError as exc:
+        raise WarehouseError(f"cannot create {lock_path}: {exc.strerror}; choose another --warehouse") from None
+    deadline, warned = time.monotonic() + wait, False
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise WarehouseError(f"another run is still using {path} after {wait:g} s; this run was not "
+                                         "started, nothing was changed") from None
+                if not warned:
+                    log.warning("another run is using %s; waiting up to %g s for it to finish", path, wait)
+                    warned = True
+                time.sleep(RUN_LOCK_POLL_SECONDS)
+        yield
+    finally:
+        handle.close()  # closing releases the lock
 
 
 def migrations() -> list[tuple[int, str, Path]]:
@@ -131,6 +167,14 @@ def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
     every feed's polling state."""
     with _open_for_writing(path) as con:
         _upsert_sources(con, sources)
+        return _feed_states(con)
+
+
+def feed_states(path: Path) -> dict[str, FeedState]:
+    """Every feed's polling state, read-only; empty when there is no warehouse yet (a dry run's view)."""
+    if not path.exists():
+        return {}
+    with read_only(path) as con:
         return _feed_states(con)
 
 
@@ -311,6 +355,7 @@ _INSERTS = {
 
 def load(path: Path, batch: LoadBatch) -> None:
     """Write one run's results in a single transaction: all of it lands, or none of it."""
+    began = time.perf_counter()
     now = datetime.now(timezone.utc)
     tables = _tables(batch, now)
     run = batch.run
@@ -327,10 +372,14 @@ def load(path: Path, batch: LoadBatch) -> None:
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
                            WHERE entries.article_id IS NULL AND a.run_id = ?
                              AND entries.link IN (a.url, a.canonical_url)""", [run.run_id])
+            stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
+                                     stage_seconds, parameters)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                 [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
-                 list(run.sources), json.dumps(run.counts, sort_keys=True)],
+                 list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
+                 json.dumps(run.parameters, sort_keys=True, default=str)],
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -424,6 +473,21 @@ def query_to_parquet(path: Path, sql: str, out: Path) -> int:
     except OSError as exc:
         raise WarehouseError(f"cannot write {out}: {exc}") from None
     return table.num_rows
+
+
+def last_runs(path: Path, n: int) -> list[dict]:
+    """The newest `n` runs: when, how long, outcome, counts per outcome and seconds per stage."""
+    with read_only(path) as con:
+        cursor = con.execute(
+            """SELECT run_id, flow_run_id, started_at, finished_at - started_at AS duration, status, sources,
+                      counts, stage_seconds, parameters
+               FROM runs ORDER BY started_at DESC LIMIT ?""", [n])
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:
+        for key in ("counts", "stage_seconds", "parameters"):
+            row[key] = json.loads(row[key]) if row[key] else {}
+    return rows
 
 
 def table_counts(path: Path) -> dict[str, int]:

@@ -1,0 +1,3 @@
+-- Migration 003 (issue 8): each run records the seconds spent per stage and the parameters it was started with.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS stage_seconds JSON;   -- {"prepare": 0.1, "feeds": 1.2, ..., "load": 0.3}
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS parameters JSON;      -- the flow's parameters: sources, since, limit, ...
