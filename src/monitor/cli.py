@@ -16,6 +16,7 @@ from rich.table import Table
 from monitor import config as config_mod
 from monitor import warehouse
 from monitor.cli_batch import COMMANDS as BATCH_COMMANDS
+from monitor.cli_serve import COMMANDS as SERVE_COMMANDS
 from monitor.cli_warehouse import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli_warehouse import render as _render
 from monitor.cli_warehouse import report as report_command
@@ -297,7 +298,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS):
     cli.add_command(_command)
 
 

@@ -112,18 +112,27 @@ class Settings(_Strict):
 
 class Schedule(_Strict):
     interval_minutes: int | None = Field(None, ge=1)
+    interval_seconds: int | None = Field(None, ge=5)  # for tests and very fast feeds; minutes are the norm
     cron: str | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> "Schedule":
-        if (self.interval_minutes is None) == (self.cron is None):
-            raise ValueError("set exactly one of interval_minutes or cron")
+        if sum(x is not None for x in (self.interval_minutes, self.interval_seconds, self.cron)) != 1:
+            raise ValueError("set exactly one of interval_minutes, interval_seconds or cron")
         return self
 
     @property
-    def minutes(self) -> int | None:
+    def minutes(self) -> float | None:
         """The interval in minutes, None for a cron schedule."""
+        if self.interval_seconds is not None:
+            return self.interval_seconds / 60
         return self.interval_minutes
+
+    @property
+    def seconds(self) -> int | None:
+        """The interval in seconds, None for a cron schedule."""
+        return self.interval_seconds if self.interval_seconds is not None else (
+            self.interval_minutes * 60 if self.interval_minutes is not None else None)
 
 
 class Source(_Strict):
@@ -232,6 +241,13 @@ class Config(_Strict):
                 f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(by_name)) or '(none)'}"
             )
         return [by_name[n] for n in names]
+
+    def schedule_sources(self, group: str) -> list[str]:
+        """The names of the sources in a schedule group; an unknown group raises ConfigError."""
+        if group not in self.sources.schedule:
+            raise ConfigError(f"unknown schedule {group!r}; schedules in sources.toml: "
+                              f"{', '.join(sorted(self.sources.schedule)) or '(none)'}")
+        return [s.name for s in self.sources.source if s.schedule == group]
 
 
 FILES: dict[str, type[_Strict]] = {

@@ -1,0 +1,136 @@
+"""The scheduled side on real parts: a Prefect server on 127.0.0.1, `monitor serve` running a deployment every
+5 seconds over the seed newsroom, `monitor trigger` for an ad hoc run, and Ctrl-C leaving nothing running."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from monitor import warehouse
+from monitor.cli_serve import LocalServer
+from tests.conftest import serve_seed, write_config
+
+MONITOR = [sys.executable, "-m", "monitor.cli"]
+RUN_TIMEOUT = 150  # seconds for two scheduled runs: server start, deployment, two flow-run subprocesses
+
+
+def runs(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        _, rows = warehouse.query(path, "SELECT flow_run_id, parameters FROM runs ORDER BY started_at")
+    except warehouse.WarehouseError:
+        return []  # still being created by the first run
+    return [{"flow_run_id": r[0], "parameters": json.loads(r[1] or "{}")} for r in rows]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def unfinished_runs(api_url: str) -> list:
+    body = json.dumps({"flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING", "CANCELLING"]}}}}).encode()
+    request = urllib.request.Request(f"{api_url}/flow_runs/filter", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())
+
+
+@pytest.mark.timeout(300)
+def test_a_served_deployment_runs_on_its_own_and_on_demand(tmp_path):
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", "[schedule.fast]\ninterval_seconds = 5\n\n"
+                                  f'[[source]]\nname = "seed"\nurl = "{feed}"\nschedule = "fast"\n')
+        path = tmp_path / "w.duckdb"
+        server = LocalServer(tmp_path / "prefect-server").start()
+        env = {**os.environ, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(tmp_path / "prefect-client"),
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+        served = subprocess.Popen([*MONITOR, "--config", str(config_dir), "serve", "--warehouse", str(path),
+                                   "--report-out", str(tmp_path / "report.html")],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            scheduled = wait_for(lambda: len([r for r in runs(path) if r["flow_run_id"]]) >= 2 and runs(path),
+                                 RUN_TIMEOUT, "two scheduled runs in the warehouse")
+            assert all(r["parameters"].get("limit") is None for r in scheduled[:2])
+            triggered = subprocess.run([*MONITOR, "trigger", "ingest/ingest-fast", "--param", "limit=0",
+                                        "--param", "dry_run=false"], env=env, capture_output=True, text=True,
+                                       timeout=60)
+            assert triggered.returncode == 0 and triggered.stdout.startswith("flow run "), triggered.stderr
+            flow_run_id = triggered.stdout.split()[2]
+            ad_hoc = wait_for(lambda: [r for r in runs(path) if r["flow_run_id"] == flow_run_id], 90,
+                              "the triggered run in the warehouse")
+            assert ad_hoc[0]["parameters"]["limit"] == 0
+        finally:
+            served.send_signal(signal.SIGINT)
+            output = served.communicate(timeout=60)[0]
+        try:
+            assert served.returncode == 0, output
+            assert unfinished_runs(server.url) == []
+            assert len({r["flow_run_id"] for r in runs(path)}) >= 3
+            assert warehouse.table_counts(path)["articles"] == 3  # many runs, each article once
+        finally:
+            server.stop()
+    assert "serving ingest/ingest-fast" in output and "serving report/daily-report" in output
+
+
+@pytest.mark.timeout(180)
+def test_serve_starts_its_own_server_when_none_is_set_and_stops_it(tmp_path):
+    config_dir = write_config(tmp_path / "config", '[[source]]\nname = "seed"\nurl = "http://127.0.0.1:9/feed.xml"\n')
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect-client"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1"})
+    served = subprocess.Popen([*MONITOR, "--config", str(config_dir), "serve", "--warehouse",
+                               str(tmp_path / "w.duckdb")], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in served.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C stops"):
+                break
+        started = next(line for line in lines if line.startswith("started a Prefect server at "))
+        url = started.split()[5] + "/api"
+        assert (tmp_path / ".monitor" / "prefect").is_dir()  # the server's data under the project
+    finally:
+        served.send_signal(signal.SIGINT)
+        output = "".join(lines) + served.communicate(timeout=60)[0]
+    assert served.returncode == 0, output
+    assert "stopped the Prefect server" in output
+    from monitor.cli_serve import healthy
+
+    assert not healthy(url)
+
+
+def test_prefect_yaml_declares_what_serve_serves():
+    import yaml
+
+    from flows.deployments import deployments
+    from monitor import config
+    from tests.conftest import CONFIG, ROOT
+
+    declared = {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    served = {d.name: d for d in deployments(config.load(CONFIG))}
+    assert set(declared) == set(served)
+    for name, d in declared.items():
+        path, _, function = d["entrypoint"].partition(":")
+        assert f"def {function}(" in (ROOT / path).read_text()
+        (schedule,) = d["schedules"]
+        (want,) = served[name].schedules
+        if "interval" in schedule:
+            assert want.schedule.interval.total_seconds() == schedule["interval"]
+        else:
+            assert (want.schedule.cron, want.schedule.timezone) == (schedule["cron"], schedule["timezone"])
+        if "schedule" in d["parameters"]:
+            assert d["parameters"]["schedule"] == served[name].parameters["schedule"]
