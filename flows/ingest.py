@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from functools import partial
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
@@ -46,12 +46,18 @@ def read_feed_states(path: Path) -> dict:
     return warehouse.feed_states(path)
 
 
-@task(name="fetch-feeds")
+# Feed fetches are the one result worth keeping: when a run fails later (a load that could not write) and Prefect
+# retries it, the same flow run's fetches are read back instead of asking every feed again. Keyed by the inputs
+# and the flow run, so a new run always fetches afresh; the kept results expire within the day.
+FEEDS_CACHE = dict(cache_policy=INPUTS + RUN_ID, persist_result=True, cache_expiration=timedelta(hours=6))
+
+
+@task(name="fetch-feeds", **FEEDS_CACHE)
 def fetch_feeds(http: config.HttpSettings, requests: list[FeedRequest]) -> list[FeedFetch]:
     return fetch.fetch_feeds(http, requests)
 
 
-@task(name="retry-feed")
+@task(name="retry-feed", **FEEDS_CACHE)
 def retry_feed(http: config.HttpSettings, request: FeedRequest) -> FeedFetch:
     return fetch.refetch_feed(http, request)
 

@@ -77,3 +77,43 @@ def test_two_overlapping_runs_take_turns_and_insert_nothing_twice(tmp_path, pref
     both, one = warehouse.table_counts(path), warehouse.table_counts(single)
     assert {t: both[t] for t in DATA_TABLES} == {t: one[t] for t in DATA_TABLES}
     assert both["runs"] == 2
+
+
+def test_a_retried_run_reads_its_feeds_back_instead_of_fetching_them_again(tmp_path, prefect_harness, monkeypatch):
+    """A run that fails at the load is retried by Prefect; the feeds it fetched are not asked again."""
+    import functools
+    import shutil
+    from collections import Counter
+
+    from flows.ingest import ingest
+    from monitor.demo.server import _QuietHandler, serve_handler
+    from tests.conftest import SEED
+
+    hits: Counter = Counter()
+
+    class Counting(_QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            hits[self.path] += 1
+            super().do_GET()
+
+    site = tmp_path / "site"
+    shutil.copytree(SEED, site)
+    real_load, loads = warehouse.load, []
+
+    def load_failing_once(path, batch):
+        loads.append(path)
+        if len(loads) == 1:
+            raise warehouse.WarehouseError("the disk was full (injected once)")
+        real_load(path, batch)
+
+    monkeypatch.setattr(warehouse, "load", load_failing_once)
+    with serve_handler(functools.partial(Counting, directory=str(site))) as base:
+        feed = site / "feed.xml"
+        feed.write_text(feed.read_text(encoding="utf-8").replace("{BASE}", base), encoding="utf-8")
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{base}/feed.xml"\n')
+        path = tmp_path / "w.duckdb"
+        result = ingest.with_options(retries=1, retry_delay_seconds=0)(warehouse_path=str(path),
+                                                                      config_dir=str(config_dir))
+    assert len(loads) == 2 and result["counts"]["articles:new"] == 3
+    assert hits["/feed.xml"] == 1  # fetched by the first attempt only
+    assert warehouse.table_counts(path)["articles"] == 3
