@@ -8,8 +8,10 @@ expected failures are values, and a feed that still fails after its retries is r
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,11 +26,47 @@ from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagg
 from monitor.models import Article, FeedFetch, FeedRequest, Page
 
 log = logging.getLogger("monitor.flows.ingest")
+DASK_WORKERS = max(1, os.cpu_count() or 1)  # one worker process per core: extraction and tagging hold the GIL
 # Inputs are batches of records: hashing them for Prefect's cache would cost more than the work, and the
 # warehouse, not a task cache, is what makes a re-run cheap.
 task = partial(task, cache_policy=NO_CACHE)
 # Batches go into tasks wrapped in `quote`: Prefect otherwise walks every element of a parameter looking for
 # futures, which cost 0.24 s for a list of 10,000 links (measured by benchmarks/feeds.py).
+
+
+class Parcel:
+    """A batch handed to a CPU-bound task as one opaque value. Prefect does not walk it looking for futures (as
+    with `quote`), and Dask does not take it apart: Dask rebuilds dataclasses in task arguments as tuples."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+
+@contextmanager
+def cpu_stages(runner: str | None):
+    """Where extraction and tagging run: this flow's threads (None), a local Dask cluster of worker processes
+    ("dask"), or a running Dask scheduler ("tcp://host:8786"). Network fetches always stay in this process, where
+    the per-host politeness limits live."""
+    if not runner:
+        yield None
+        return
+    from prefect_dask import DaskTaskRunner
+
+    if runner == "dask":
+        dask = DaskTaskRunner(cluster_kwargs={"n_workers": DASK_WORKERS, "threads_per_worker": 1, "processes": True})
+    elif "://" in runner:
+        dask = DaskTaskRunner(address=runner)
+    else:
+        raise ValueError(f"cpu_runner={runner!r}: use 'dask' or a Dask scheduler address such as tcp://10.0.0.5:8786")
+    with dask as started:
+        yield started
+
+
+def submit_cpu(pool, cpu_task, **parameters):
+    """Submit a CPU-bound task to the Dask pool, or to the flow's own runner when there is none."""
+    return pool.submit(cpu_task, parameters) if pool is not None else cpu_task.submit(**parameters)
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -83,8 +121,8 @@ def fetch_pages(requests: list, http: config.HttpSettings) -> list:
 
 
 @task(name="extract-pages")
-def extract_pages(pages: list, min_body_chars: int) -> list:
-    return extract.extract_pages(pages, min_body_chars)
+def extract_pages(pages: Parcel, min_body_chars: int) -> list:
+    return extract.extract_pages(pages.items, min_body_chars)
 
 
 @task(name="read-recent-articles")
@@ -99,8 +137,8 @@ def cluster_articles(articles: list, prior: list, settings: config.DedupSettings
 
 
 @task(name="tag")
-def tag_articles(articles: list, cfg: config.Config) -> list:
-    return tagging.tag_articles(articles, cfg.regions, cfg.topics, cfg.settings.tagging)
+def tag_articles(articles: Parcel, cfg: config.Config) -> list:
+    return tagging.tag_articles(articles.items, cfg.regions, cfg.topics, cfg.settings.tagging)
 
 
 @task(name="load")
@@ -131,30 +169,32 @@ def fetch_all_feeds(requests: list[FeedRequest], http: config.HttpSettings, batc
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, config_dir: str | None = None,
            force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
-           schedule: str | None = None) -> dict:
+           schedule: str | None = None, cpu_runner: str | None = None) -> dict:
     """Fetch the sources' feeds that are due, extract new articles, deduplicate, tag and load them.
 
     `force` fetches every chosen feed now, even dead or not yet due ones; `limit` caps the pages fetched in
     this run (the rest stay pending for the next); `since` (an ISO date) leaves entries published before it for a
     later run; `dry_run` does everything but write to the warehouse; `schedule` takes the sources of that
-    schedule group of sources.toml (read at run time, so edits need no redeploy). Returns the run's summary.
+    schedule group of sources.toml (read at run time, so edits need no redeploy); `cpu_runner` ("dask" or a
+    scheduler address) runs extraction and tagging on Dask. Returns the run's summary.
     """
     started = datetime.now(timezone.utc)
     parameters = {"sources": sources, "force": force, "limit": limit, "since": since, "dry_run": dry_run,
-                  "schedule": schedule}
+                  "schedule": schedule, "cpu_runner": cpu_runner}
     cfg = config.load(config_dir)
     names = (sources or []) + (cfg.schedule_sources(schedule) if schedule else [])
     chosen = cfg.select_sources(names) if names or not schedule else []  # an empty group runs nothing
     path = cfg.warehouse_path(warehouse_path)
     cutoff = _parse_since(since)
-    if dry_run:
-        return _ingest(cfg, chosen, path, started, parameters, cutoff, dry_run=True)
-    with warehouse.run_lock(path):  # overlapping runs take turns: the second plans against the first's results
-        return _ingest(cfg, chosen, path, started, parameters, cutoff, dry_run=False)
+    with cpu_stages(cpu_runner) as pool:
+        if dry_run:
+            return _ingest(cfg, chosen, path, started, parameters, cutoff, pool, dry_run=True)
+        with warehouse.run_lock(path):  # overlapping runs take turns: the second plans against the first's results
+            return _ingest(cfg, chosen, path, started, parameters, cutoff, pool, dry_run=False)
 
 
 def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
-            since: datetime | None, dry_run: bool) -> dict:
+            since: datetime | None, pool, dry_run: bool) -> dict:
     settings, clock = cfg.settings, Stopwatch()
     states = read_feed_states(path) if dry_run else prepare_warehouse(path, chosen)
     clock.lap("prepare")
@@ -181,7 +221,8 @@ def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, par
         got, rejected = pipeline.split(future.result(), Page)
         pages += got
         rejections += rejected
-        extracting.append(extract_pages.submit(quote(got), settings.pipeline.min_body_chars))
+        extracting.append(submit_cpu(pool, extract_pages, pages=Parcel(got),
+                                     min_body_chars=settings.pipeline.min_body_chars))
     for future, batch in zip(extracting, batches):
         articles, rejected = pipeline.split(future.result(), Article)
         extracted += articles
@@ -194,7 +235,7 @@ def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, par
     prior = read_recent(path, settings.dedup.window_days) if unique and exists else []
     clusters = cluster_articles(quote(unique), quote(prior), settings.dedup) if unique else []
     clock.lap("dedup")
-    tag_futures = [tag_articles.submit(quote(chunk), quote(cfg))
+    tag_futures = [submit_cpu(pool, tag_articles, articles=Parcel(chunk), cfg=cfg)
                    for chunk in pipeline.chunks(unique, settings.pipeline.page_batch_size)]
     tags = [t for f in tag_futures for t in f.result()]
     clock.lap("tag")

@@ -41,5 +41,6 @@ def test_import_direction():
 def test_flows_only_wire():
     for path in (ROOT / "flows").glob("*.py"):
         for name in _imports(path):
-            assert name.split(".")[0] in {"prefect", "monitor", "flows", "logging", "uuid", "datetime", "pathlib", "functools", "time",
+            assert name.split(".")[0] in {"prefect", "prefect_dask", "monitor", "flows", "logging", "os", "uuid", "datetime", "pathlib",
+                                          "functools", "time", "contextlib",
                                           "__future__"}, f"{path.name} imports {name}"

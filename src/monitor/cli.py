@@ -27,8 +27,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 # Prefect settings for every flow this CLI starts: offline, no telemetry, quiet unless -v.
-# Local Dask workers: one process per core leaves the GIL out of extraction and tagging.
-DASK_WORKERS = max(1, os.cpu_count() or 1)
 PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                     "PREFECT_LOGGING_LEVEL": "WARNING"}
 DEMO_QUERIES = [
@@ -107,27 +105,14 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
         if not verbose:
             task_log.addFilter(quiet)
         try:
-            flow = ingest.with_options(task_runner=_task_runner(task_runner)) if task_runner else ingest
-            return flow(sources=list(sources) or None, warehouse_path=str(warehouse_path) if warehouse_path else None,
-                        config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
-                        dry_run=dry_run)
+            return ingest(sources=list(sources) or None,
+                          warehouse_path=str(warehouse_path) if warehouse_path else None,
+                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
+                          dry_run=dry_run, cpu_runner=task_runner)
         finally:
             flow_log.removeHandler(handler)
             flow_log.propagate = True
             task_log.removeFilter(quiet)
-
-
-def _task_runner(spec: str):
-    """A Dask task runner: 'dask' starts a LocalCluster of worker processes; an address joins a running one."""
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:
-        raise Failure("--task-runner dask needs prefect-dask: pip install 'monitor[dask]'") from None
-    if spec == "dask":
-        return DaskTaskRunner(cluster_kwargs={"n_workers": DASK_WORKERS, "threads_per_worker": 1, "processes": True})
-    if "://" in spec:
-        return DaskTaskRunner(address=spec)
-    raise Failure(f"unknown --task-runner {spec!r}: use 'dask' or a scheduler address such as tcp://10.0.0.5:8786")
 
 
 class _DropBelow(logging.Filter):
@@ -187,6 +172,14 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     """
     cfg = load_config(ctx)
     cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
+    if task_runner and task_runner != "dask" and "://" not in task_runner:
+        raise Failure(f"unknown --task-runner {task_runner!r}: use 'dask' or a scheduler address such as "
+                      "tcp://10.0.0.5:8786")
+    if task_runner:
+        try:
+            import prefect_dask  # noqa: F401 - only checking it is installed
+        except ImportError:
+            raise Failure("--task-runner needs prefect-dask: pip install 'monitor[dask]'") from None
     if not dry_run:
         warehouse.init(cfg.warehouse_path(warehouse_path))
     started = time.monotonic()
