@@ -132,6 +132,7 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
         when = ", ".join(str(s.schedule) for s in d.schedules)
         click.echo(f"serving {d.flow_name}/{d.name}: {when}")
     click.echo("Ctrl-C stops; `monitor trigger ingest/<deployment> --param limit=10` starts an ad hoc run")
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop takes the same clean path as Ctrl-C
     try:
         prefect_serve(*served, print_starting_message=False)
     except KeyboardInterrupt:
@@ -146,6 +147,10 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
         if server:
             server.stop()
             click.echo("stopped the Prefect server")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict:
