@@ -207,7 +207,7 @@ def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, par
     clock.lap("feeds")
 
     entries = pipeline.all_entries(parses)
-    exists = path.exists()
+    exists = warehouse.exists(path)
     pending = read_pending(path, [s.name for s in chosen]) if exists else []
     known = read_known_links(path, quote(pipeline.candidate_links(entries, pending))) if exists else {}
     requests = pipeline.plan_pages(entries, pending, set(known), chosen, since)[: parameters["limit"]]

@@ -239,7 +239,7 @@ def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
     """
     cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path)
-    health = warehouse.feed_health(path) if path.exists() else {}
+    health = warehouse.feed_health(path) if warehouse.exists(path) else {}
     rows = []
     for source in cfg.sources.source:
         row = health.get(source.name) or {"health": "never fetched"}

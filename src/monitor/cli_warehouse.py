@@ -52,7 +52,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _existing(ctx: click.Context, warehouse_path: Path | None):
     cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path)
-    if not path.exists():
+    if not warehouse.exists(path):
         raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
     return cfg, path
 

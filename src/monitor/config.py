@@ -21,6 +21,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 RESOURCE_ROOTS = (PACKAGE_DIR / "_data", PACKAGE_DIR.parent.parent)
 ENV_CONFIG_DIR = "MONITOR_CONFIG_DIR"
 ENV_WAREHOUSE = "MONITOR_WAREHOUSE"
+LAKE_PREFIX = "ducklake:"  # a warehouse path that names a DuckLake catalog instead of a DuckDB file
 _CODE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -42,7 +43,9 @@ class _Strict(BaseModel):
 
 
 class WarehouseSettings(_Strict):
-    path: str = "warehouse/monitor.duckdb"  # relative paths resolve against the project root
+    # A DuckDB file, or "ducklake:<catalog>" (a local catalog file, or "ducklake:postgres:dbname=... host=...");
+    # relative paths resolve against the project root.
+    path: str = "warehouse/monitor.duckdb"
 
 
 class HttpSettings(_Strict):
@@ -224,10 +227,16 @@ class Config(_Strict):
     def warehouse_path(self, override: str | Path | None = None) -> Path:
         """The warehouse file: the CLI override, then $MONITOR_WAREHOUSE, then settings (relative to the project:
         the folder holding config/)."""
-        chosen = override or os.environ.get(ENV_WAREHOUSE) or self.settings.warehouse.path
-        path = Path(chosen).expanduser()
+        chosen = str(override or os.environ.get(ENV_WAREHOUSE) or self.settings.warehouse.path)
         # The bundled config lives inside the installed package: never write there, use the working directory.
         project = Path.cwd() if self.root.is_relative_to(PACKAGE_DIR) else self.root.parent
+        if chosen.startswith(LAKE_PREFIX):  # ducklake:<catalog file> or ducklake:postgres:...: resolve a file only
+            catalog = chosen[len(LAKE_PREFIX):]
+            if re.match(r"^[a-z]+:", catalog):
+                return Path(chosen)
+            catalog_path = Path(catalog).expanduser()
+            return Path(LAKE_PREFIX + str(catalog_path if catalog_path.is_absolute() else project / catalog_path))
+        path = Path(chosen).expanduser()
         return path if path.is_absolute() else project / path
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[Source]:

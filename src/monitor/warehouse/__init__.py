@@ -1,6 +1,7 @@
 """The only DuckDB code: one short write transaction per run, read-only connections for everything else.
 
-Rows go in through Arrow tables and `INSERT ... ON CONFLICT`, so loading the same batch twice adds nothing.
+Rows go in through Arrow tables and inserts that skip keys already held, so loading the same batch twice adds
+nothing. The warehouse is a DuckDB file, or a DuckLake catalog ("ducklake:<catalog>") for many readers and writers.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
+import re
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -16,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from monitor.config import Source, resource_path
+from monitor.config import LAKE_PREFIX, Source, resource_path
 from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ LOCK_RETRY_FIRST, LOCK_RETRY_MAX = 0.05, 1.0  # seconds: back off from a quick r
 # An ingest run waits this long for an overlapping one to finish: longer than any run we have measured.
 RUN_LOCK_WAIT_SECONDS = 1800.0
 RUN_LOCK_POLL_SECONDS = 0.5
+ENV_LAKE_DATA = "MONITOR_LAKE_DATA_PATH"  # where a DuckLake warehouse's Parquet files go (default: beside the catalog)
 MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
 VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
 
@@ -42,6 +46,62 @@ class QueryError(Exception):
     """A user's SQL failed; the message is DuckDB's."""
 
 
+def is_lake(path: Path | str) -> bool:
+    """Whether the warehouse is a DuckLake catalog ("ducklake:<catalog>") rather than a DuckDB file."""
+    return str(path).startswith(LAKE_PREFIX)
+
+
+def lake_catalog_file(path: Path | str) -> Path | None:
+    """A DuckLake warehouse's catalog file, when the catalog is a local DuckDB file (None for Postgres and the like)."""
+    catalog = str(path)[len(LAKE_PREFIX):]
+    return None if re.match(r"^[a-z]+:", catalog) else Path(catalog)
+
+
+def exists(path: Path) -> bool:
+    """Whether the warehouse has been created (for a remote DuckLake catalog: assumed so)."""
+    if is_lake(path):
+        catalog = lake_catalog_file(path)
+        return catalog is None or catalog.exists()
+    return path.exists()
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not is_lake(path):
+        return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect()  # in memory; the warehouse is the attached catalog
+    try:
+        con.execute(f"LOAD '{_ducklake_extension()}'")
+        catalog = lake_catalog_file(path)
+        data = os.environ.get(ENV_LAKE_DATA) or (f"{catalog}.files/" if catalog else None)
+        options = [f"DATA_PATH '{_quote(data)}'"] if data else []
+        if read_only:
+            options.append("READ_ONLY")
+        con.execute(f"ATTACH '{_quote(str(path))}' AS warehouse" + (f" ({', '.join(options)})" if options else ""))
+        con.execute("USE warehouse")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _ducklake_extension() -> str:
+    """The DuckLake extension shipped on PyPI for this exact DuckDB version (nothing is downloaded)."""
+    try:
+        import duckdb_extension_ducklake
+    except ImportError:
+        raise WarehouseError("a ducklake: warehouse needs the DuckLake extension: pip install 'monitor[lake]'") from None
+    found = Path(duckdb_extension_ducklake.__file__).parent / "extensions" / f"v{duckdb.__version__}" / \
+        "ducklake.duckdb_extension"
+    if not found.exists():
+        raise WarehouseError(f"the installed DuckLake extension does not match DuckDB {duckdb.__version__}; install "
+                             f"duckdb-extension-ducklake=={duckdb.__version__}")
+    return str(found)
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; while another process holds DuckDB's file lock (a flow's load, a long query), wait and
     retry up to LOCK_WAIT_SECONDS (readers) or LOCK_WAIT_WRITE_SECONDS (the writer)."""
@@ -49,8 +109,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     deadline, delay, warned = time.monotonic() + budget, LOCK_RETRY_FIRST, False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+            return _open(path, read_only)
+        except (duckdb.IOException, duckdb.BinderException) as exc:  # ATTACH reports a locked catalog as binder
             first = str(exc).splitlines()[0]
             if "lock" not in first.lower():
                 raise WarehouseError(f"cannot open {path}: {first}") from None
@@ -67,13 +127,14 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     """Create the warehouse file if needed and apply the schema (idempotent); returns the connection."""
+    folder = (lake_catalog_file(path) or Path(".")).parent if is_lake(path) else path.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WarehouseError(f"cannot create {path.parent}: {exc.strerror}; choose another --warehouse") from None
+        raise WarehouseError(f"cannot create {folder}: {exc.strerror}; choose another --warehouse") from None
     con = _connect(path, read_only=False)
     try:
-        migrate(con)
+        migrate(con, lake=is_lake(path))
     except duckdb.Error as exc:
         con.close()
         raise WarehouseError(f"migrating {path} failed and was rolled back: {str(exc).splitlines()[0]}") from None
@@ -86,7 +147,11 @@ def run_lock(path: Path, wait_seconds: float | None = None):
     (a schedule and an ad hoc trigger) take turns instead of planning the same pages twice. Waits up to
     RUN_LOCK_WAIT_SECONDS, then raises a one-line WarehouseError."""
     wait = RUN_LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    lock_path = path.with_name(path.name + ".run-lock")
+    if is_lake(path) and lake_catalog_file(path) is None:
+        yield  # a shared catalog (Postgres): serialise runs with a Prefect concurrency limit instead (docs/scaling.md)
+        return
+    beside = lake_catalog_file(path) if is_lake(path) else path
+    lock_path = beside.with_name(beside.name + ".run-lock")
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the whole run, closed below
@@ -120,10 +185,13 @@ def migrations() -> list[tuple[int, str, Path]]:
     return found
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def migrate(con: duckdb.DuckDBPyConnection, lake: bool = False) -> list[int]:
     """Apply every migration the warehouse has not had, each in its own transaction with its version recorded,
-    then (re)create the views. Returns the versions applied now."""
-    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+    then (re)create the views. Returns the versions applied now. On DuckLake, which has no key constraints, the
+    migrations run without them; the writes below never rely on them."""
+    adapt = _without_keys if lake else (lambda sql: sql)
+    con.execute(adapt("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                      "applied_at TIMESTAMPTZ NOT NULL)"))
     con.execute("ALTER TABLE schema_version ADD COLUMN IF NOT EXISTS name TEXT")
     # Warehouses made before migrations recorded version 1 with no name; their 001 is re-applied (it is idempotent),
     # since "version 1" then meant whichever tables that release had.
@@ -134,10 +202,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(file.read_text(encoding="utf-8"))
-            con.execute("""INSERT INTO schema_version (version, applied_at, name) VALUES (?, now(), ?)
-                           ON CONFLICT (version) DO UPDATE SET applied_at = excluded.applied_at, name = excluded.name""",
-                        [version, name])
+            con.execute(adapt(file.read_text(encoding="utf-8")))
+            con.execute("DELETE FROM schema_version WHERE version = ?", [version])
+            con.execute("INSERT INTO schema_version (version, applied_at, name) VALUES (?, now(), ?)", [version, name])
             con.execute("COMMIT")
         except duckdb.Error:
             con.execute("ROLLBACK")
@@ -146,6 +213,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         applied.append(version)
     con.execute(resource_path(VIEWS).read_text(encoding="utf-8"))
     return applied
+
+
+def _without_keys(sql: str) -> str:
+    """A migration's SQL for DuckLake: the same tables without PRIMARY KEY constraints."""
+    sql = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", sql)
+    return re.sub(r"\s+PRIMARY KEY\b", "", sql)
 
 
 def schema_version(path: Path) -> int:
@@ -172,7 +245,7 @@ def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
 
 def feed_states(path: Path) -> dict[str, FeedState]:
     """Every feed's polling state, read-only; empty when there is no warehouse yet (a dry run's view)."""
-    if not path.exists():
+    if not exists(path):
         return {}
     with read_only(path) as con:
         return _feed_states(con)
@@ -180,7 +253,7 @@ def feed_states(path: Path) -> dict[str, FeedState]:
 
 def read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to an existing warehouse."""
-    if not path.exists():
+    if not exists(path):
         raise WarehouseError(f"no warehouse at {path}; run `monitor run` or `monitor demo` first, or pass --warehouse")
     return _connect(path, read_only=True)
 
@@ -251,10 +324,8 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
         "schedule": [s.schedule for s in sources], "updated_at": pa.array([now] * len(sources), pa.timestamp("us", "UTC")),
     })
     con.register("src", table)
-    con.execute("""INSERT INTO sources SELECT * FROM src ON CONFLICT (name) DO UPDATE SET
-                   url = excluded.url, site = excluded.site, language = excluded.language,
-                   country = excluded.country, tags = excluded.tags, schedule = excluded.schedule,
-                   updated_at = excluded.updated_at""")
+    con.execute("DELETE FROM sources WHERE name IN (SELECT name FROM src)")
+    con.execute("INSERT INTO sources SELECT * FROM src")
     con.unregister("src")
 
 
@@ -334,22 +405,38 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
     return {name: _arrow(name, table_rows) for name, table_rows in rows.items()}
 
 
-# Insert statements per table: the conflict clause is what makes a repeated load a no-op.
-_INSERTS = {
-    "feed_fetches": "INSERT INTO feed_fetches SELECT * FROM feed_fetches_in ON CONFLICT DO NOTHING",
-    "entries": """INSERT INTO entries SELECT * FROM entries_in ON CONFLICT (entry_id) DO UPDATE
-                  SET article_id = coalesce(entries.article_id, excluded.article_id)""",
-    "articles": "INSERT INTO articles SELECT * FROM articles_in ON CONFLICT DO NOTHING",
-    "captions": "INSERT INTO captions SELECT * FROM captions_in ON CONFLICT DO NOTHING",
-    "article_countries": "INSERT INTO article_countries SELECT * FROM article_countries_in ON CONFLICT DO NOTHING",
-    "article_regions": "INSERT INTO article_regions SELECT * FROM article_regions_in ON CONFLICT DO NOTHING",
-    "article_topics": "INSERT INTO article_topics SELECT * FROM article_topics_in ON CONFLICT DO NOTHING",
-    "article_clusters": "INSERT INTO article_clusters SELECT * FROM article_clusters_in ON CONFLICT DO NOTHING",
-    "article_agencies": "INSERT INTO article_agencies SELECT * FROM article_agencies_in ON CONFLICT DO NOTHING",
-    "feed_state": """INSERT OR REPLACE INTO feed_state SELECT * FROM feed_state_in""",
-    "rejections": """INSERT INTO rejections SELECT * FROM rejections_in ON CONFLICT (url, stage) DO UPDATE
-                     SET reason = excluded.reason, detail = excluded.detail, transient = excluded.transient,
-                         last_seen = excluded.last_seen, run_id = excluded.run_id""",
+# Each table's key: what makes a row the same row again. The writes below rely on these, not on constraints, so
+# they run the same on a DuckDB file (which also has the keys as PRIMARY KEYs) and on DuckLake (which has none).
+KEYS: dict[str, tuple[str, ...]] = {
+    "feed_fetches": ("run_id", "source"), "entries": ("entry_id",), "articles": ("article_id",),
+    "captions": ("article_id", "position"), "article_countries": ("article_id", "country"),
+    "article_regions": ("article_id", "region"), "article_topics": ("article_id", "code"),
+    "article_clusters": ("article_id",), "article_agencies": ("article_id", "agency", "found_in"),
+    "feed_state": ("source",), "rejections": ("url", "stage"),
+}
+
+
+def _insert_new(name: str) -> str:
+    """Insert the batch's rows whose key the table does not hold yet: loading a batch twice adds nothing."""
+    match = " AND ".join(f"o.{k} = n.{k}" for k in KEYS[name])
+    return f"INSERT INTO {name} SELECT * FROM {name}_in n WHERE NOT EXISTS (SELECT 1 FROM {name} o WHERE {match})"
+
+
+# Statements per table, in order; names and keys are ours, values come from the registered Arrow batch.
+_WRITES: dict[str, tuple[str, ...]] = {
+    **{name: (_insert_new(name),) for name in KEYS},
+    # an entry stored before its article existed gets the article's id once it does
+    "entries": ("""UPDATE entries SET article_id = n.article_id FROM entries_in n
+                   WHERE entries.entry_id = n.entry_id AND entries.article_id IS NULL AND n.article_id IS NOT NULL""",
+                _insert_new("entries")),
+    # a feed's polling state is replaced as a whole
+    "feed_state": ("DELETE FROM feed_state WHERE source IN (SELECT source FROM feed_state_in)",
+                   "INSERT INTO feed_state SELECT * FROM feed_state_in"),
+    # a failure seen again keeps its first_seen and takes the latest reason
+    "rejections": ("""UPDATE rejections SET reason = n.reason, detail = n.detail, transient = n.transient,
+                          last_seen = n.last_seen, run_id = n.run_id
+                      FROM rejections_in n WHERE rejections.url = n.url AND rejections.stage = n.stage""",
+                   _insert_new("rejections")),
 }
 
 
@@ -365,7 +452,8 @@ def load(path: Path, batch: LoadBatch) -> None:
             for name, table in tables.items():
                 if table.num_rows:
                     con.register(f"{name}_in", table)
-                    con.execute(_INSERTS[name])
+                    for statement in _WRITES[name]:
+                        con.execute(statement)
                     con.unregister(f"{name}_in")
             # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
             # only this run's articles can be new to them (older ones were known when the entries were stored).
@@ -376,10 +464,10 @@ def load(path: Path, batch: LoadBatch) -> None:
             con.execute(
                 """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
                                      stage_seconds, parameters)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
                 [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
                  list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
-                 json.dumps(run.parameters, sort_keys=True, default=str)],
+                 json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -420,7 +508,8 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
                 con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?))", [ids])  # name: ours
                 if table.num_rows:
                     con.register(f"{name}_in", table)
-                    con.execute(_INSERTS[name])
+                    for statement in _WRITES[name]:
+                        con.execute(statement)
                     con.unregister(f"{name}_in")
             con.execute("COMMIT")
         except duckdb.Error as exc:
