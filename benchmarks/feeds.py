@@ -128,7 +128,8 @@ def main() -> int:
         config_dir.mkdir()
         (config_dir / "sources.toml").write_text("".join(sources), encoding="utf-8")
         # Loopback hosts are ours: no pause between request starts (the per-host concurrency limit still holds).
-        (config_dir / "settings.toml").write_text("[http]\nmin_host_interval = 0\n", encoding="utf-8")
+        (config_dir / "settings.toml").write_text("[http]\nmin_host_interval = 0\nallow_private_addresses = true\n",
+                                                 encoding="utf-8")
         for name in ("regions.toml", "topics.toml"):
             (config_dir / name).write_text((ROOT / "config" / name).read_text(encoding="utf-8"), encoding="utf-8")
         path = Path(tmp) / "bench.duckdb"

@@ -99,7 +99,7 @@ def scripted_server(routes: dict[str, tuple[int, str, bytes]]):
 
 
 # Every test server is ours on 127.0.0.1: no pause between requests to it unless a test asks for one.
-LOCAL_HTTP = "min_host_interval = 0\n"
+LOCAL_HTTP = "min_host_interval = 0\nallow_private_addresses = true\n"
 
 
 def write_config(directory: Path, sources_toml: str, settings_toml: str = "") -> Path:

@@ -47,3 +47,17 @@ def test_ingest_into_ducklake_matches_a_duckdb_file_and_stays_idempotent(tmp_pat
 def test_a_missing_ducklake_catalog_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["sql", "SELECT 1", "--warehouse", f"ducklake:{tmp_path / 'none.ducklake'}"])
     assert result.exit_code == 1 and result.output.startswith("Error: no warehouse at ducklake:")
+
+
+def test_sql_on_a_ducklake_warehouse_reads_but_cannot_copy_out(tmp_path, prefect_harness):
+    from flows.ingest import ingest
+
+    lake = Path(f"ducklake:{tmp_path / 'catalog.ducklake'}")
+    with serve_seed(tmp_path) as (_, feed):
+        ingest(warehouse_path=str(lake), config_dir=str(write_config(tmp_path / "config",
+                                                                      f'[[source]]\nname = "seed"\nurl = "{feed}"\n')))
+    ok = CliRunner().invoke(cli, ["sql", "SELECT count(*) AS n FROM articles", "--warehouse", str(lake),
+                                  "--format", "csv"])
+    assert ok.exit_code == 0 and ok.output == "n\n3\n"
+    blocked = CliRunner().invoke(cli, ["sql", f"COPY (SELECT 1) TO '{tmp_path / 'x.csv'}'", "--warehouse", str(lake)])
+    assert blocked.exit_code == 2 and not (tmp_path / "x.csv").exists()

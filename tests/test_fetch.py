@@ -14,6 +14,7 @@ from monitor.models import FeedRequest, Page, PageRequest, Rejection
 from tests.conftest import SEED, scripted_server
 
 HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000, min_host_interval=0,
+                    allow_private_addresses=True,
                     retry_delay_seconds=0.1)
 
 
@@ -83,7 +84,8 @@ def test_per_host_limit_holds_across_concurrent_batches():
 
 def test_a_timeout_is_a_transient_rejection():
     handler = type("Slower", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
-    settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False)
+    settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False,
+                            allow_private_addresses=True)
     with serve_handler(handler) as base:
         (result,) = fetch_pages([PageRequest(f"{base}/x.html")], settings)
     assert isinstance(result, Rejection) and result.reason == "timeout" and result.transient

@@ -64,6 +64,9 @@ class HttpSettings(_Strict):
     obey_robots: bool = True  # robots.txt is honoured for article pages (feeds are published to be polled)
     max_crawl_delay: float = Field(10.0, ge=0)  # a robots.txt Crawl-delay above this is capped, not obeyed
     max_host_wait: float = Field(60.0, ge=0)  # a host that asks us to wait longer is retried next run instead
+    # Private, loopback and link-local addresses are refused (a feed could point us at a router or a cloud
+    # metadata service); the demo and the tests, which serve on 127.0.0.1, turn this on.
+    allow_private_addresses: bool = False
 
     @property
     def user_agent(self) -> str:

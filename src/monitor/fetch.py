@@ -9,9 +9,11 @@ Expected outcomes (304, 404, not HTML, too big, disallowed) come back as values;
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -58,14 +60,51 @@ class TooLarge(Exception):
     """The response exceeded the configured size cap."""
 
 
+class BlockedAddress(httpx.UnsupportedProtocol):
+    """A URL we will not fetch: a scheme other than http(s), or a host on a private, loopback, link-local or
+    otherwise non-public address (unless `http.allow_private_addresses`). A feed is untrusted input: without this,
+    one entry could make the crawler read a router's admin page or a cloud metadata service."""
+
+
+def check_target(url: httpx.URL, allow_private: bool) -> None:
+    """Raise BlockedAddress unless `url` is http(s) on a public address. Every redirect hop is checked too."""
+    if url.scheme not in ("http", "https"):
+        raise BlockedAddress(f"scheme {url.scheme!r} is not http or https")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(url.host, url.port or (443 if url.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return  # unresolvable: the connection attempt fails and reports it
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0])
+        if not address.is_global:
+            raise BlockedAddress(f"{url.host} is {address}, not a public address; set "
+                                 "http.allow_private_addresses = true to fetch from it")
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """The default transport, refusing BlockedAddress targets on every request, redirects included."""
+
+    def __init__(self, allow_private: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.allow_private = allow_private
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        check_target(request.url, self.allow_private)
+        return super().handle_request(request)
+
+
 def make_client(http: HttpSettings) -> httpx.Client:
-    """An httpx client with our user agent, timeouts, redirect cap and connection limits."""
+    """An httpx client with our user agent, timeouts, redirect cap, connection limits and address guard."""
     return httpx.Client(
         headers={"User-Agent": http.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(http.read_timeout, connect=http.connect_timeout),
         follow_redirects=True,
         max_redirects=http.max_redirects,
-        limits=httpx.Limits(max_connections=http.max_connections),
+        transport=_GuardedTransport(http.allow_private_addresses,
+                                    limits=httpx.Limits(max_connections=http.max_connections)),
     )
 
 
@@ -153,6 +192,8 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
         return FeedFetch(source, url, "error", error=f"host-busy: {exc}", elapsed_ms=elapsed())
     except TooLarge as exc:
         return FeedFetch(source, url, "error", error=f"too-large: {exc}", elapsed_ms=elapsed())
+    except BlockedAddress as exc:
+        return FeedFetch(source, url, "error", error=f"blocked-address: {exc}", elapsed_ms=elapsed())
     except httpx.TooManyRedirects:
         return FeedFetch(source, url, "error", error="too-many-redirects", elapsed_ms=elapsed())
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -299,6 +340,10 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
     def reject(reason: str, detail: str = "", transient: bool = False) -> Rejection:
         return Rejection(url, "fetch", reason, detail, request.source, transient)
 
+    try:
+        check_target(httpx.URL(url), http.allow_private_addresses)
+    except (BlockedAddress, httpx.InvalidURL) as exc:
+        return reject("blocked-address" if isinstance(exc, BlockedAddress) else "bad-url", str(exc)[:200])
     interval = None
     if http.obey_robots and url.startswith(("http://", "https://")):
         rules = robots_for(client, http, url)
@@ -314,6 +359,8 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
         return reject("host-busy", str(exc), transient=True)
     except TooLarge as exc:
         return reject("too-large", str(exc))
+    except BlockedAddress as exc:  # a redirect to a private address
+        return reject("blocked-address", str(exc)[:200])
     except httpx.TooManyRedirects:
         return reject("too-many-redirects")
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:

@@ -25,7 +25,8 @@ def prepare(workdir: Path, base_url: str) -> Path:
     settings = config_dir / "settings.toml"
     text, replaced = LOCAL_INTERVAL.subn(
         "min_host_interval = 0.0  # the demo newsroom is our own server on 127.0.0.1", settings.read_text("utf-8"))
-    settings.write_text(text if replaced else text.replace("[http]\n", "[http]\nmin_host_interval = 0.0\n", 1),
-                        encoding="utf-8")
+    text = text if replaced else text.replace("[http]\n", "[http]\nmin_host_interval = 0.0\n", 1)
+    text = text.replace("[http]\n", "[http]\nallow_private_addresses = true  # our own server on loopback\n", 1)
+    settings.write_text(text, encoding="utf-8")
     (config_dir / "sources.toml").write_text(demo_sources_toml(feeds, base_url), encoding="utf-8")
     return config_dir

@@ -536,9 +536,22 @@ def _tag_sets(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict]
     return {"countries": countries, "topics": topics}
 
 
+def _sandbox(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Confine a reader's SQL to the warehouse: a read-only connection can still COPY to files, ATTACH another
+    database or install extensions, so external access is switched off and the setting locked. A DuckLake
+    warehouse keeps read access to its own data folder, where its Parquet files are."""
+    if is_lake(path):
+        (data,) = con.execute("SELECT value FROM __ducklake_metadata_warehouse.ducklake_metadata "
+                              "WHERE key = 'data_path'").fetchone()
+        con.execute("SET allowed_directories = ?", [[data]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 def query(path: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
-    """Run SQL on a read-only connection; returns (column names, rows). Bad SQL raises QueryError."""
+    """Run SQL on a read-only, sandboxed connection; returns (column names, rows). Bad SQL raises QueryError."""
     with read_only(path) as con:
+        _sandbox(con, path)
         try:
             cursor = con.execute(sql, params or [])
         except duckdb.Error as exc:
@@ -553,6 +566,7 @@ def query_to_parquet(path: Path, sql: str, out: Path) -> int:
     import pyarrow.parquet as pq
 
     with read_only(path) as con:
+        _sandbox(con, path)
         try:
             table = con.execute(sql).fetch_arrow_table()
         except duckdb.Error as exc:
