@@ -207,7 +207,7 @@ def migrate(con: duckdb.DuckDBPyConnection, lake: bool = False) -> list[int]:
             con.execute("INSERT INTO schema_version (version, applied_at, name) VALUES (?, now(), ?)", [version, name])
             con.execute("COMMIT")
         except duckdb.Error:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         log.info("warehouse migrated to schema version %d (%s)", version, name)
         applied.append(version)
@@ -440,6 +440,19 @@ _WRITES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if the connection still can: after a fatal error (a full disk at checkpoint) DuckDB refuses even
+    that, and its write-ahead log decides on the next open whether the transaction counts, as a whole."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def load(path: Path, batch: LoadBatch) -> None:
     """Write one run's results in a single transaction: all of it lands, or none of it."""
     began = time.perf_counter()
@@ -471,8 +484,9 @@ def load(path: Path, batch: LoadBatch) -> None:
             )
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise WarehouseError(f"load into {path} failed and was rolled back: {str(exc).splitlines()[0]}") from exc
+            _rollback(con)
+            raise WarehouseError(f"load into {path} failed, all or nothing of it stored ({_first_line(exc)}); fix "
+                                 "the cause and run again to complete it") from None
     log.info("loaded run %s: %d articles, %d entries, %d rejections",
              run.run_id, len(batch.articles), len(batch.entries), len(batch.rejections))
 
@@ -513,8 +527,9 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
                     con.unregister(f"{name}_in")
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise WarehouseError(f"re-tag in {path} failed and was rolled back: {str(exc).splitlines()[0]}") from exc
+            _rollback(con)
+            raise WarehouseError(f"re-tag in {path} failed, all or nothing of this batch stored ({_first_line(exc)}); "
+                                 "run it again") from None
     return {
         "articles": len(tags),
         "countries_changed": sum(before["countries"].get(t.doc_id, set()) != set(t.countries) for t in tags),
