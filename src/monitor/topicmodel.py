@@ -11,10 +11,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from monitor.once import once
 
 MODEL = Path(__file__).parent / "data" / "topic_model.npz"
 TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
@@ -52,7 +53,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - np.log(np.exp(x).sum())
 
 
-@lru_cache(maxsize=1)
+@once
 def load() -> TopicModel:
     """The shipped model, read once per process."""
     with np.load(MODEL) as data:
@@ -98,7 +99,7 @@ class Narrower:
         return hits
 
 
-@lru_cache(maxsize=1)
+@once
 def narrower() -> Narrower:
     """The shipped IPTC vocabulary's second level, read once per process."""
     concepts = [c for c in json.loads(VOCABULARY.read_text(encoding="utf-8"))["concepts"] if not c["retired"]]

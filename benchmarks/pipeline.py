@@ -1,0 +1,165 @@
+"""End-to-end throughput, one summary line.
+
+Generates a newsroom of 100 feeds x 50 articles (5,000 pages of 50-150 KB, with navigation, inline CSS and
+scripts, JSON-LD, a captioned figure, related links and a footer around 6-15 paragraphs), serves it on 127.0.0.1,
+then times:
+- a cold `monitor run` into a fresh warehouse (threads, then with `--task-runner dask`);
+- an immediate warm re-run (`--force`, so every feed is asked again and answers 304);
+- the floor: the same pages through `trafilatura.extract` alone, one process per core.
+
+It prints end-to-end articles/s beside the floor, the share of each stage (from the runs table), and the warm run
+as a share of the cold one.
+
+Usage: .venv/bin/python benchmarks/pipeline.py [--feeds 100] [--per-feed 50] [--skip-dask]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from html import escape
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from monitor import warehouse  # noqa: E402
+from monitor.demo.server import serve_directory  # noqa: E402
+
+MONITOR = [str(ROOT / ".venv" / "bin" / "monitor")]
+ENV = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+PLACES = ("Armenia", "Baku", "Tbilisi", "the Kremlin", "Kenya", "Nairobi", "Brazil", "Lima", "Seoul", "Berlin",
+          "Paris", "Canada", "Ukraine", "Gaza", "Jakarta", "Lagos", "Chile", "Norway", "Vietnam", "Mexico City")
+WORDS = ("officials", "said", "the", "government", "talks", "market", "prices", "rose", "after", "storm", "league",
+         "election", "border", "court", "ruled", "workers", "strike", "minister", "budget", "vaccine", "company",
+         "shares", "fell", "police", "protest", "drought", "harvest", "summit", "agreement", "investors", "rain")
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(12, 28))]
+    words.insert(rng.randrange(len(words)), "in " + rng.choice(PLACES))
+    return " ".join(words).capitalize() + "."
+
+
+def page(rng: random.Random, base: str, feed: int, n: int) -> str:
+    title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize() + f" in {rng.choice(PLACES)}"
+    paragraphs = "\n".join(f"<p>{' '.join(sentence(rng) for _ in range(rng.randint(2, 5)))}</p>"
+                           for _ in range(rng.randint(6, 15)))
+    nav = "".join(f'<li><a href="/section/{k}">Section {k}</a></li>' for k in range(rng.randint(60, 200)))
+    related = "".join(f'<li><a href="/f{feed}/a{(n + k) % 50}.html">{escape(sentence(rng)[:60])}</a></li>'
+                      for k in range(1, 6))
+    target = rng.randint(50_000, 150_000)
+    css = "".join(f".c{k}{{margin:{k % 7}px;padding:{k % 5}px;color:#{k % 999:03d}}}" for k in range(400))
+    page_without_padding = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta property="og:title" content="{title}"><meta property="article:published_time" content="2026-11-{1 + n % 20:02d}T08:00:00Z">
+<link rel="canonical" href="{base}/f{feed}/a{n}.html"><style>{css}</style>
+<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "{title}"}}</script></head><body>
+<div class="cookie-banner">We use cookies. <button>Accept</button></div>
+<header><nav><ul>{nav}</ul></nav></header><main><article><h1>{title}</h1>
+<p class="byline">By Staff Reporter</p>
+<figure><img src="/img/{n}.jpg" alt=""><figcaption>{escape(sentence(rng))} Photo: Agency</figcaption></figure>
+{paragraphs}
+<aside class="related"><h3>Read more</h3><ul>{related}</ul></aside></article></main>
+<footer><p>Copyright 2026 Outlet {feed}. All rights reserved.</p></footer>"""
+    padding = max(0, target - len(page_without_padding) - 40)
+    script = "var tracking = [" + ",".join(str(rng.randint(0, 9999)) for _ in range(padding // 5)) + "];"
+    return page_without_padding + f"<script>{script[:padding]}</script></body></html>"
+
+
+def build(root: Path, base: str, feeds: int, per_feed: int) -> None:
+    rng = random.Random(1)
+    for f in range(feeds):
+        folder = root / f"f{f}"
+        folder.mkdir(parents=True, exist_ok=True)
+        items = []
+        for n in range(per_feed):
+            (folder / f"a{n}.html").write_text(page(rng, base, f, n), encoding="utf-8")
+            items.append(f"<item><title>Story {f}-{n}</title><link>{base}/f{f}/a{n}.html</link>"
+                         f"<guid>{base}/f{f}/a{n}.html</guid><pubDate>Mon, {1 + n % 20:02d} Nov 2026 08:00:00 GMT</pubDate></item>")
+        (folder / "feed.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Outlet {f}</title>'
+                                         f'<link>{base}/f{f}/</link>{"".join(items)}</channel></rss>', encoding="utf-8")
+
+
+def config(root: Path, base: str, feeds: int) -> Path:
+    directory = root / "config"
+    directory.mkdir()
+    for name in ("regions.toml", "topics.toml"):
+        (directory / name).write_text((ROOT / "config" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    # Our own server: no pause between requests, and more than 2 at a time (it stands in for 100 hosts).
+    (directory / "settings.toml").write_text("[http]\nmin_host_interval = 0\nallow_private_addresses = true\n"
+                                             "per_host_limit = 8\nmax_connections = 16\n", encoding="utf-8")
+    (directory / "sources.toml").write_text("".join(f'[[source]]\nname = "outlet-{f}"\nurl = "{base}/f{f}/feed.xml"\n\n'
+                                                    for f in range(feeds)), encoding="utf-8")
+    return directory
+
+
+def timed_run(config_dir: Path, path: Path, *extra: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([*MONITOR, "--config", str(config_dir), "run", "--warehouse", str(path), *extra], env=ENV,
+                   check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def _extract(path: str) -> int:
+    import trafilatura
+
+    text = trafilatura.extract(Path(path).read_text(encoding="utf-8"))
+    return len(text or "")
+
+
+def floor(pages: list[Path]) -> float:
+    """Pages per second through trafilatura.extract alone, one process per core."""
+    started = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
+        pool.map(_extract, [str(p) for p in pages], chunksize=20)
+    return len(pages) / (time.perf_counter() - started)
+
+
+def shares(path: Path) -> str:
+    (stages,) = warehouse.query(path, "SELECT stage_seconds FROM runs ORDER BY started_at LIMIT 1")[1][0]
+    stages = json.loads(stages)
+    total = sum(stages.values())
+    return " ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=100)
+    parser.add_argument("--per-feed", type=int, default=50)
+    parser.add_argument("--skip-dask", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        site = root / "site"
+        site.mkdir()
+        with serve_directory(site) as base:
+            build(site, base, args.feeds, args.per_feed)
+            pages = sorted(site.glob("f*/a*.html"))
+            mb = sum(p.stat().st_size for p in pages) / len(pages) / 1000
+            config_dir = config(root, base, args.feeds)
+            floor_rate = floor(pages)
+            cold_path = root / "threads.duckdb"
+            cold = timed_run(config_dir, cold_path)
+            warm = timed_run(config_dir, cold_path, "--force")
+            articles = warehouse.query(cold_path, "SELECT count(*) FROM articles")[1][0][0]
+            line = (f"pipeline {len(pages)} pages (avg {mb:.0f} KB): floor {floor_rate:.1f} pages/s "
+                    f"(trafilatura.extract, {os.cpu_count()} processes); cold run {articles / cold:.1f} articles/s "
+                    f"= {100 * articles / cold / floor_rate:.0f}% of floor ({cold:.0f}s; {shares(cold_path)}); "
+                    f"warm re-run {warm:.1f}s = {100 * warm / cold:.1f}% of cold")
+            if not args.skip_dask:
+                dask_path = root / "dask.duckdb"
+                dask = timed_run(config_dir, dask_path, "--task-runner", "dask")
+                line += (f"; with --task-runner dask {articles / dask:.1f} articles/s = "
+                         f"{100 * articles / dask / floor_rate:.0f}% of floor ({dask:.0f}s; {shares(dask_path)})")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
