@@ -179,5 +179,5 @@ def test_add_source_with_a_bad_schedule_leaves_the_file_as_it_was(tmp_path):
 def test_run_with_an_unknown_task_runner_is_one_line():
     result = CliRunner().invoke(cli, ["--config", str(CONFIG), "run", "--task-runner", "ray"])
     assert result.exit_code == 1
-    assert result.output == ("Error: unknown --task-runner 'ray': use 'dask' or a scheduler address such as "
-                             "tcp://10.0.0.5:8786\n")
+    assert result.output == ("Error: unknown --task-runner 'ray': use 'processes', 'dask' or a scheduler address "
+                             "such as tcp://10.0.0.5:8786\n")

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from monitor import warehouse
@@ -119,14 +120,15 @@ def test_a_retried_run_reads_its_feeds_back_instead_of_fetching_them_again(tmp_p
     assert warehouse.table_counts(path)["articles"] == 3
 
 
-def test_extraction_and_tagging_on_a_local_dask_cluster_give_the_same_warehouse(tmp_path, prefect_harness):
+@pytest.mark.parametrize("runner", ["dask", "processes"])
+def test_extraction_and_tagging_in_worker_processes_give_the_same_warehouse(runner, tmp_path, prefect_harness):
     from flows.ingest import ingest
 
     with serve_seed(tmp_path) as (_, feed):
         config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
         threads, dask = tmp_path / "threads.duckdb", tmp_path / "dask.duckdb"
-        ingest(warehouse_path=str(threads), config_dir=str(config_dir))
-        result = ingest(warehouse_path=str(dask), config_dir=str(config_dir), force=True, cpu_runner="dask")
+        ingest(warehouse_path=str(threads), config_dir=str(config_dir), cpu_runner=None)
+        result = ingest(warehouse_path=str(dask), config_dir=str(config_dir), force=True, cpu_runner=runner)
     assert result["counts"]["articles:new"] == 3
     same = "SELECT article_id, title, body FROM articles ORDER BY 1"
     assert rows(dask, same) == rows(threads, same)

@@ -72,7 +72,7 @@ def check_config(ctx: click.Context) -> None:
 
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
               force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
-              task_runner: str | None = None) -> dict:
+              task_runner: str | None = "auto") -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
     defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
     for key, value in defaults.items():
@@ -159,7 +159,8 @@ def _print_summary(result: dict, seconds: float) -> None:
               help="Leave entries published before this date for a later run.")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract, deduplicate and tag, but write nothing.")
 @click.option("--task-runner", type=str, default=None,
-              help="'dask' (a local cluster) or a Dask scheduler address (tcp://host:8786) for the CPU-bound stages.")
+              help="Where extraction and tagging run: 'auto' (default: worker processes from 200 pages), "
+                   "'processes', 'threads', 'dask' (a local cluster) or a Dask scheduler address (tcp://host:8786).")
 @click.pass_context
 @fail_on_domain_errors
 def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None, force: bool,
@@ -172,10 +173,11 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     """
     cfg = load_config(ctx)
     cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
-    if task_runner and task_runner != "dask" and "://" not in task_runner:
-        raise Failure(f"unknown --task-runner {task_runner!r}: use 'dask' or a scheduler address such as "
-                      "tcp://10.0.0.5:8786")
-    if task_runner:
+    if task_runner and task_runner not in ("dask", "processes", "auto", "threads") and "://" not in task_runner:
+        raise Failure(f"unknown --task-runner {task_runner!r}: use 'processes', 'dask' or a scheduler address such "
+                      "as tcp://10.0.0.5:8786")
+    task_runner = None if task_runner == "threads" else task_runner or "auto"
+    if task_runner and task_runner not in ("processes", "auto"):
         try:
             import prefect_dask  # noqa: F401 - only checking it is installed
         except ImportError:
