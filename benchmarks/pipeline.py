@@ -3,14 +3,15 @@
 Generates a newsroom of 100 feeds x 50 articles (5,000 pages of 50-150 KB, with navigation, inline CSS and
 scripts, JSON-LD, a captioned figure, related links and a footer around 6-15 paragraphs), serves it on 127.0.0.1,
 then times:
-- a cold `monitor run` into a fresh warehouse (threads, then with `--task-runner dask`);
+- a cold `monitor run` into a fresh warehouse (the default: worker processes for a run this size), then the same
+  with `--task-runner threads` (and `--task-runner dask` with --dask);
 - an immediate warm re-run (`--force`, so every feed is asked again and answers 304);
 - the floor: the same pages through `trafilatura.extract` alone, one process per core.
 
 It prints end-to-end articles/s beside the floor, the share of each stage (from the runs table), and the warm run
 as a share of the cold one.
 
-Usage: .venv/bin/python benchmarks/pipeline.py [--feeds 100] [--per-feed 50] [--skip-dask]
+Usage: .venv/bin/python benchmarks/pipeline.py [--feeds 100] [--per-feed 50] [--dask]
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--feeds", type=int, default=100)
     parser.add_argument("--per-feed", type=int, default=50)
-    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--dask", action="store_true", help="also time --task-runner dask")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -151,7 +152,7 @@ def main() -> None:
             mb = sum(p.stat().st_size for p in pages) / len(pages) / 1000
             config_dir = config(root, base, args.feeds)
             floor_rate = floor(pages)
-            cold_path = root / "threads.duckdb"
+            cold_path = root / "default.duckdb"
             cold = timed_run(config_dir, cold_path)
             warm = timed_run(config_dir, cold_path, "--force")
             articles = warehouse.query(cold_path, "SELECT count(*) FROM articles")[1][0][0]
@@ -161,11 +162,11 @@ def main() -> None:
                     f"= {100 * articles / cold / floor_rate:.0f}% of floor ({cold:.0f}s wall, {cold_flow:.0f}s in "
                     f"the flow; {shares(cold_path)}); warm re-run {warm:.1f}s wall = {100 * warm / cold:.1f}% of "
                     f"cold ({warm_flow:.1f}s in the flow = {100 * warm_flow / cold_flow:.1f}%)")
-            if not args.skip_dask:
-                dask_path = root / "dask.duckdb"
-                dask = timed_run(config_dir, dask_path, "--task-runner", "dask")
-                line += (f"; with --task-runner dask {articles / dask:.1f} articles/s = "
-                         f"{100 * articles / dask / floor_rate:.0f}% of floor ({dask:.0f}s; {shares(dask_path)})")
+            for runner in ("threads", "dask") if args.dask else ("threads",):
+                other = root / f"{runner}.duckdb"
+                took = timed_run(config_dir, other, "--task-runner", runner)
+                line += (f"; with --task-runner {runner} {articles / took:.1f} articles/s = "
+                         f"{100 * articles / took / floor_rate:.0f}% of floor ({took:.0f}s; {shares(other)})")
     print(line)
 
 
