@@ -88,7 +88,7 @@ def test_sql_waits_while_another_process_writes_then_answers(seed_warehouse, tmp
 def test_sql_gives_up_on_a_lock_held_too_long_in_one_line(seed_warehouse, tmp_path, monkeypatch):
     path = tmp_path / "busy.duckdb"
     shutil.copy(seed_warehouse, path)
-    monkeypatch.setattr(warehouse, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(warehouse.connection, "LOCK_WAIT_SECONDS", 0.5)  # where _connect reads it
     holder = hold_lock(path, 5)
     try:
         result = invoke("sql", "SELECT 1", "--warehouse", str(path))

@@ -6,228 +6,23 @@ nothing. The warehouse is a DuckDB file, or a DuckLake catalog ("ducklake:<catal
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import re
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from monitor.config import LAKE_PREFIX, Source, resource_path
+from monitor.config import Source
 from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
+from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
+from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
+    QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, is_lake,
+    lake_catalog_file, migrate, migrations, read_only, run_lock, schema_version)
 
 log = logging.getLogger(__name__)
-
-
-# DuckDB lets one process write or many read, never both. Writes are short transactions, so a reader waits this
-# long before saying so; the writer waits longer, since a failed load costs a whole run.
-LOCK_WAIT_SECONDS = 15.0
-LOCK_WAIT_WRITE_SECONDS = 300.0
-LOCK_RETRY_FIRST, LOCK_RETRY_MAX = 0.05, 1.0  # seconds: back off from a quick retry to one a second
-# An ingest run waits this long for an overlapping one to finish: longer than any run we have measured.
-RUN_LOCK_WAIT_SECONDS = 1800.0
-RUN_LOCK_POLL_SECONDS = 0.5
-ENV_LAKE_DATA = "MONITOR_LAKE_DATA_PATH"  # where a DuckLake warehouse's Parquet files go (default: beside the catalog)
-MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
-VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
-
-
-class WarehouseError(Exception):
-    """The warehouse cannot be opened or written; the message names the file and the fix."""
-
-
-class QueryError(Exception):
-    """A user's SQL failed; the message is DuckDB's."""
-
-
-def is_lake(path: Path | str) -> bool:
-    """Whether the warehouse is a DuckLake catalog ("ducklake:<catalog>") rather than a DuckDB file."""
-    return str(path).startswith(LAKE_PREFIX)
-
-
-def lake_catalog_file(path: Path | str) -> Path | None:
-    """A DuckLake warehouse's catalog file, when the catalog is a local DuckDB file (None for Postgres and the like)."""
-    catalog = str(path)[len(LAKE_PREFIX):]
-    return None if re.match(r"^[a-z]+:", catalog) else Path(catalog)
-
-
-def exists(path: Path) -> bool:
-    """Whether the warehouse has been created (for a remote DuckLake catalog: assumed so)."""
-    if is_lake(path):
-        catalog = lake_catalog_file(path)
-        return catalog is None or catalog.exists()
-    return path.exists()
-
-
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    if not is_lake(path):
-        return duckdb.connect(str(path), read_only=read_only)
-    con = duckdb.connect()  # in memory; the warehouse is the attached catalog
-    try:
-        con.execute(f"LOAD '{_ducklake_extension()}'")
-        catalog = lake_catalog_file(path)
-        data = os.environ.get(ENV_LAKE_DATA) or (f"{catalog}.files/" if catalog else None)
-        options = [f"DATA_PATH '{_quote(data)}'"] if data else []
-        if read_only:
-            options.append("READ_ONLY")
-        con.execute(f"ATTACH '{_quote(str(path))}' AS warehouse" + (f" ({', '.join(options)})" if options else ""))
-        con.execute("USE warehouse")
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _ducklake_extension() -> str:
-    """The DuckLake extension shipped on PyPI for this exact DuckDB version (nothing is downloaded)."""
-    try:
-        import duckdb_extension_ducklake
-    except ImportError:
-        raise WarehouseError("a ducklake: warehouse needs the DuckLake extension: pip install 'monitor[lake]'") from None
-    found = Path(duckdb_extension_ducklake.__file__).parent / "extensions" / f"v{duckdb.__version__}" / \
-        "ducklake.duckdb_extension"
-    if not found.exists():
-        raise WarehouseError(f"the installed DuckLake extension does not match DuckDB {duckdb.__version__}; install "
-                             f"duckdb-extension-ducklake=={duckdb.__version__}")
-    return str(found)
-
-
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; while another process holds DuckDB's file lock (a flow's load, a long query), wait and
-    retry up to LOCK_WAIT_SECONDS (readers) or LOCK_WAIT_WRITE_SECONDS (the writer)."""
-    budget = LOCK_WAIT_SECONDS if read_only else LOCK_WAIT_WRITE_SECONDS
-    deadline, delay, warned = time.monotonic() + budget, LOCK_RETRY_FIRST, False
-    while True:
-        try:
-            return _open(path, read_only)
-        except (duckdb.IOException, duckdb.BinderException) as exc:  # ATTACH reports a locked catalog as binder
-            first = str(exc).splitlines()[0]
-            if "lock" not in first.lower():
-                raise WarehouseError(f"cannot open {path}: {first}") from None
-            if time.monotonic() + delay > deadline:
-                raise WarehouseError(
-                    f"{path} is still locked by another process after {budget:g} s (a flow loading, or a long "
-                    "query); try again when it ends") from None
-            if not warned:
-                log.warning("%s is locked by another process; retrying for up to %g s", path, budget)
-                warned = True
-            time.sleep(delay)
-            delay = min(delay * 2, LOCK_RETRY_MAX)
-
-
-def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
-    """Create the warehouse file if needed and apply the schema (idempotent); returns the connection."""
-    folder = (lake_catalog_file(path) or Path(".")).parent if is_lake(path) else path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WarehouseError(f"cannot create {folder}: {exc.strerror}; choose another --warehouse") from None
-    con = _connect(path, read_only=False)
-    try:
-        migrate(con, lake=is_lake(path))
-    except duckdb.Error as exc:
-        con.close()
-        raise WarehouseError(f"migrating {path} failed and was rolled back: {str(exc).splitlines()[0]}") from None
-    return con
-
-
-@contextmanager
-def run_lock(path: Path, wait_seconds: float | None = None):
-    """Hold the warehouse's run lock (a file beside it) for the length of an ingest run, so two overlapping runs
-    (a schedule and an ad hoc trigger) take turns instead of planning the same pages twice. Waits up to
-    RUN_LOCK_WAIT_SECONDS, then raises a one-line WarehouseError."""
-    wait = RUN_LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    if is_lake(path) and lake_catalog_file(path) is None:
-        yield  # a shared catalog (Postgres): serialise runs with a Prefect concurrency limit instead (docs/scaling.md)
-        return
-    beside = lake_catalog_file(path) if is_lake(path) else path
-    lock_path = beside.with_name(beside.name + ".run-lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the whole run, closed below
-    except OSError as exc:
-        raise WarehouseError(f"cannot create {lock_path}: {exc.strerror}; choose another --warehouse") from None
-    deadline, warned = time.monotonic() + wait, False
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseError(f"another run is still using {path} after {wait:g} s; this run was not "
-                                         "started, nothing was changed") from None
-                if not warned:
-                    log.warning("another run is using %s; waiting up to %g s for it to finish", path, wait)
-                    warned = True
-                time.sleep(RUN_LOCK_POLL_SECONDS)
-        yield
-    finally:
-        handle.close()  # closing releases the lock
-
-
-def migrations() -> list[tuple[int, str, Path]]:
-    """The schema migrations shipped with this release: (version, name, file), in order."""
-    found = []
-    for file in sorted(resource_path(MIGRATIONS).glob("*.sql")):
-        number, _, name = file.stem.partition("_")
-        found.append((int(number), name, file))
-    return found
-
-
-def migrate(con: duckdb.DuckDBPyConnection, lake: bool = False) -> list[int]:
-    """Apply every migration the warehouse has not had, each in its own transaction with its version recorded,
-    then (re)create the views. Returns the versions applied now. On DuckLake, which has no key constraints, the
-    migrations run without them; the writes below never rely on them."""
-    adapt = _without_keys if lake else (lambda sql: sql)
-    con.execute(adapt("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
-                      "applied_at TIMESTAMPTZ NOT NULL)"))
-    con.execute("ALTER TABLE schema_version ADD COLUMN IF NOT EXISTS name TEXT")
-    # Warehouses made before migrations recorded version 1 with no name; their 001 is re-applied (it is idempotent),
-    # since "version 1" then meant whichever tables that release had.
-    done = {v for (v,) in con.execute("SELECT version FROM schema_version WHERE name IS NOT NULL").fetchall()}
-    applied = []
-    for version, name, file in migrations():
-        if version in done:
-            continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(adapt(file.read_text(encoding="utf-8")))
-            con.execute("DELETE FROM schema_version WHERE version = ?", [version])
-            con.execute("INSERT INTO schema_version (version, applied_at, name) VALUES (?, now(), ?)", [version, name])
-            con.execute("COMMIT")
-        except duckdb.Error:
-            _rollback(con)
-            raise
-        log.info("warehouse migrated to schema version %d (%s)", version, name)
-        applied.append(version)
-    con.execute(resource_path(VIEWS).read_text(encoding="utf-8"))
-    return applied
-
-
-def _without_keys(sql: str) -> str:
-    """A migration's SQL for DuckLake: the same tables without PRIMARY KEY constraints."""
-    sql = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", sql)
-    return re.sub(r"\s+PRIMARY KEY\b", "", sql)
-
-
-def schema_version(path: Path) -> int:
-    """The newest migration applied to the warehouse at `path` (0 for one made before migrations)."""
-    with read_only(path) as con:
-        try:
-            return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
-        except duckdb.CatalogException:
-            return 0
 
 
 def init(path: Path) -> None:
@@ -249,13 +44,6 @@ def feed_states(path: Path) -> dict[str, FeedState]:
         return {}
     with read_only(path) as con:
         return _feed_states(con)
-
-
-def read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to an existing warehouse."""
-    if not exists(path):
-        raise WarehouseError(f"no warehouse at {path}; run `monitor run` or `monitor demo` first, or pass --warehouse")
-    return _connect(path, read_only=True)
 
 
 def _feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -440,19 +228,6 @@ _WRITES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back if the connection still can: after a fatal error (a full disk at checkpoint) DuckDB refuses even
-    that, and its write-ahead log decides on the next open whether the transaction counts, as a whole."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 def load(path: Path, batch: LoadBatch) -> None:
     """Write one run's results in a single transaction: all of it lands, or none of it."""
     began = time.perf_counter()
@@ -549,18 +324,6 @@ def _tag_sets(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict]
     topics = dict(con.execute(
         "SELECT article_id, code FROM article_topics WHERE rank = 1 AND article_id IN (SELECT unnest(?))", [ids]).fetchall())
     return {"countries": countries, "topics": topics}
-
-
-def _sandbox(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Confine a reader's SQL to the warehouse: a read-only connection can still COPY to files, ATTACH another
-    database or install extensions, so external access is switched off and the setting locked. A DuckLake
-    warehouse keeps read access to its own data folder, where its Parquet files are."""
-    if is_lake(path):
-        (data,) = con.execute("SELECT value FROM __ducklake_metadata_warehouse.ducklake_metadata "
-                              "WHERE key = 'data_path'").fetchone()
-        con.execute("SET allowed_directories = ?", [[data]])
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
 
 
 def query(path: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
