@@ -116,34 +116,37 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
     from monitor import warehouse
 
     warehouse.init(path)  # fail fast on an unusable warehouse, before any server starts
-    server = None
-    if not os.environ.get("PREFECT_API_URL"):
-        server = LocalServer(cfg.root.parent / ".monitor" / "prefect", port).start()
-        os.environ["PREFECT_API_URL"] = server.url
-        click.echo(f"started a Prefect server at {server.url.removesuffix('/api')} (data in {server.home})")
-    for key, value in PREFECT_ENV.items():
-        os.environ.setdefault(key, value)
-    from prefect import serve as prefect_serve
-
-    from flows.deployments import deployments
-
-    served = deployments(cfg, str(cfg.root), str(path), report_out)
-    for d in served:
-        when = ", ".join(str(s.schedule) for s in d.schedules)
-        click.echo(f"serving {d.flow_name}/{d.name}: {when}")
-    click.echo("Ctrl-C stops; `monitor trigger ingest/<deployment> --param limit=10` starts an ad hoc run")
+    server = LocalServer(cfg.root.parent / ".monitor" / "prefect", port) if not os.environ.get("PREFECT_API_URL") \
+        else None
+    served: list = []
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop takes the same clean path as Ctrl-C
-    try:
+    try:  # from here on, Ctrl-C at any moment stops what was started
+        if server:
+            server.start()
+            os.environ["PREFECT_API_URL"] = server.url
+            click.echo(f"started a Prefect server at {server.url.removesuffix('/api')} (data in {server.home})")
+        for key, value in PREFECT_ENV.items():
+            os.environ.setdefault(key, value)
+        from prefect import serve as prefect_serve
+
+        from flows.deployments import deployments
+
+        served = deployments(cfg, str(cfg.root), str(path), report_out)
+        for d in served:
+            when = ", ".join(str(s.schedule) for s in d.schedules)
+            click.echo(f"serving {d.flow_name}/{d.name}: {when}")
+        click.echo("Ctrl-C stops; `monitor trigger ingest/<deployment> --param limit=10` starts an ad hoc run")
         prefect_serve(*served, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:
-        try:
-            cancelled = cancel_unfinished([d.name for d in served])
-            if cancelled:
-                click.echo(f"marked {cancelled} interrupted runs cancelled")
-        except Exception as exc:  # noqa: BLE001 - the server may already be gone; stopping must still finish
-            click.echo(f"could not check for interrupted runs: {exc}", err=True)
+        if served:
+            try:
+                cancelled = cancel_unfinished([d.name for d in served])
+                if cancelled:
+                    click.echo(f"marked {cancelled} interrupted runs cancelled")
+            except Exception as exc:  # noqa: BLE001 - the server may already be gone; stopping must still finish
+                click.echo(f"could not check for interrupted runs: {exc}", err=True)
         if server:
             server.stop()
             click.echo("stopped the Prefect server")
