@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor import warehouse
-from monitor.cli_serve import LocalServer
+from monitor.cli.serve import LocalServer
 from tests.conftest import serve_seed, write_config
 
 MONITOR = [sys.executable, "-m", "monitor.cli"]
@@ -108,7 +108,7 @@ def test_serve_starts_its_own_server_when_none_is_set_and_stops_it(tmp_path):
         output = "".join(lines) + served.communicate(timeout=60)[0]
     assert served.returncode == 0, output
     assert "stopped the Prefect server" in output
-    from monitor.cli_serve import healthy
+    from monitor.cli.serve import healthy
 
     assert not healthy(url)
 

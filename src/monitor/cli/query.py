@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor import warehouse
-from monitor.cli_common import Failure, fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import Failure, fail_on_domain_errors, jsonable, load_config
 from monitor.warehouse import QueryError
 
 FORMATS = ("table", "csv", "json", "parquet")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli_common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 
 # Offline, no telemetry; the runner checks for due runs this often (Prefect's default is 10 s).
 PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "5"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli_common import fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import fail_on_domain_errors, jsonable, load_config
 
 
 def _read_jsonl(path: Path):

@@ -1,4 +1,7 @@
-"""`monitor`: a thin shell over the library. Parse, call one function, map named errors to exit codes."""
+"""`monitor`: a thin shell over the library. Parse, call one function, map named errors to exit codes.
+
+The commands live by what they touch: here the runs and sources, `batch` the JSON Lines stage commands, `query`
+the commands over the warehouse, `serve` the scheduled side; `common` what they share."""
 
 from __future__ import annotations
 
@@ -15,12 +18,12 @@ from rich.table import Table
 
 from monitor import config as config_mod
 from monitor import warehouse
-from monitor.cli_batch import COMMANDS as BATCH_COMMANDS
-from monitor.cli_serve import COMMANDS as SERVE_COMMANDS
-from monitor.cli_warehouse import COMMANDS as WAREHOUSE_COMMANDS
-from monitor.cli_warehouse import render as _render
-from monitor.cli_warehouse import report as report_command
-from monitor.cli_common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.batch import COMMANDS as BATCH_COMMANDS
+from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
+from monitor.cli.query import render as _render
+from monitor.cli.query import report as report_command
+from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
 
 log = logging.getLogger(__name__)
 console = Console()
