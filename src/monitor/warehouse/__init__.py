@@ -19,8 +19,8 @@ from monitor.config import Source
 from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
-    QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, is_lake,
-    lake_catalog_file, migrate, migrations, read_only, run_lock, schema_version)
+    QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
+    migrations, read_only, run_lock, schema_version)
 
 log = logging.getLogger(__name__)
 
