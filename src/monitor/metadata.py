@@ -80,7 +80,7 @@ def date_from_url(url: str) -> datetime | None:
 # The detector decides only when it is this sure (normalised probability), and only on this much text.
 LANGUAGE_MIN_PROBABILITY = 0.9
 LANGUAGE_MIN_CHARS = 40
-LANGUAGE_SAMPLE_CHARS = 3000
+LANGUAGE_SAMPLE_CHARS = 1000  # 3,000 took 2.3x longer and changed 1 of 427 corpus pages (unsure -> "de")
 @once
 def _identifier():
     """The language model: loading it takes ~0.5 s, so only when the first article needs it, and only once."""
