@@ -211,3 +211,11 @@ def qualifiers() -> dict[str, tuple[tuple[str, str], ...]]:
 def demonym_forms() -> frozenset[str]:
     """Adjectives and demonyms, for matching their plurals ("Armenians")."""
     return frozenset(_parse(DEMONYMS))
+
+
+@once
+def first_words() -> frozenset[str]:
+    """The lower-cased first word of every name (also without a final "."): a token that is none of these
+    starts no place name, so no phrase beginning with it needs looking up."""
+    words = {name.split(" ", 1)[0].lower() for name in places()}
+    return frozenset(words | {w.rstrip(".") for w in words})
