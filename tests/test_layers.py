@@ -42,5 +42,5 @@ def test_flows_only_wire():
     for path in (ROOT / "flows").glob("*.py"):
         for name in _imports(path):
             assert name.split(".")[0] in {"prefect", "prefect_dask", "monitor", "flows", "logging", "os", "uuid", "datetime", "pathlib",
-                                          "functools", "time", "contextlib", "concurrent", "multiprocessing",
+                                          "functools", "time", "contextlib", "concurrent", "multiprocessing", "collections",
                                           "__future__"}, f"{path.name} imports {name}"

@@ -3,13 +3,15 @@ became which article, what one run loads, and the counts per outcome. Flows call
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from monitor.config import Source
 from monitor.models import (
-    Article, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Page, PageRequest, Rejection, RunRecord,
+    Article, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, PageRequest, Rejection, RunRecord,
     Tags,
 )
 
@@ -45,6 +47,16 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
     return list(by_link.values())
 
 
+def interleave_hosts(requests: list[PageRequest]) -> list[PageRequest]:
+    """The requests taken round-robin across hosts, each host's own order kept. Feeds list their pages together,
+    so in feed order a batch is one or two hosts that the per-host limits make wait in turn; interleaved, a batch
+    spans many hosts at once and comes back sooner."""
+    by_host: dict[str, list[PageRequest]] = {}
+    for request in requests:
+        by_host.setdefault(urlsplit(request.url).netloc.lower(), []).append(request)
+    return [r for group in itertools.zip_longest(*by_host.values()) for r in group if r is not None]
+
+
 def new_entries_by_source(entries: list[Entry], known: dict[str, str | None]) -> dict[str, int]:
     """Per source, the distinct entry links whose page was not done before this run."""
     links: dict[str, set[str]] = {}
@@ -57,6 +69,17 @@ def new_entries_by_source(entries: list[Entry], known: dict[str, str | None]) ->
 def split(results: list, kind: type) -> tuple[list, list[Rejection]]:
     """Separate the values of one kind from the rejections."""
     return [r for r in results if isinstance(r, kind)], [r for r in results if isinstance(r, Rejection)]
+
+
+# A run is cut into at least this many page batches per worker, so that fetching, extraction and tagging overlap
+# and no worker waits long for the last batch.
+BATCHES_PER_WORKER = 4
+
+
+def page_batches(requests: list[PageRequest], largest: int, workers: int) -> list[list[PageRequest]]:
+    """The requests, interleaved across hosts, in batches of at most `largest`: smaller when the run is small."""
+    size = max(1, min(largest, -(-len(requests) // (BATCHES_PER_WORKER * max(1, workers)))))
+    return chunks(interleave_hosts(requests), size)
 
 
 def chunks(items: list, size: int) -> list[list]:
@@ -75,7 +98,7 @@ class RunInputs:
     fetches: list[FeedFetch]
     parses: list[FeedParse | None]
     known: dict[str, str | None]  # link -> article id (None: permanently rejected)
-    pages: list[Page]
+    pages_fetched: int
     extracted: list[Article]
     articles: list[Article]  # one per article id
     clusters: list[DedupResult]
@@ -147,8 +170,8 @@ def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -
         counts[f"feed:{reason}"] += 1
     counts["feed:failing"] = sum(s.consecutive_failures > 0 for s in inputs.feed_states)
     counts["entries"] = len(entries)
-    counts["pages:requested"] = len(inputs.pages) + sum(r.stage == "fetch" for r in inputs.rejections)
-    counts["pages:fetched"] = len(inputs.pages)
+    counts["pages:requested"] = inputs.pages_fetched + sum(r.stage == "fetch" for r in inputs.rejections)
+    counts["pages:fetched"] = inputs.pages_fetched
     counts["articles:extracted"] = len(inputs.extracted)
     counts["articles:new"] = len(new_ids)
     for result in inputs.clusters:
