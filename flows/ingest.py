@@ -121,18 +121,21 @@ FETCHES_IN_FLIGHT = 2
 EXTRACTIONS_QUEUED = 2 * DASK_WORKERS + 2
 
 
-def stream_pages(batches: list[list], pool, cfg: config.Config) -> tuple[list, list, list, int]:
-    """Fetch, extract and start tagging batch by batch, each stage working while the others do: returns the
-    articles, the rejections, the tag futures (in batch order) and the number of pages fetched."""
+def stream_pages(batches: list[list], pool, cfg: config.Config) -> tuple[list, list, list, list, int]:
+    """Fetch, extract, then tag and sketch (for dedup) batch by batch, each stage working while the others do:
+    returns the articles, the rejections, the tag and sketch futures (in batch order) and the pages fetched."""
     settings = cfg.settings
     waiting, fetching, extracting = iter(batches), deque(), deque()
-    extracted, rejections, tag_futures = [], [], []
+    extracted, rejections, tag_futures, sketch_futures = [], [], [], []
     fetched = done = 0
     total = sum(len(b) for b in batches)
     while True:
         while len(fetching) < FETCHES_IN_FLIGHT and (batch := next(waiting, None)) is not None:
             fetching.append(fetch_pages.submit(quote(batch), settings.http))
-        if fetching and len(extracting) < EXTRACTIONS_QUEUED:
+        # A finished extraction is taken up first, so its tagging queues behind the extractions already waiting,
+        # not behind all of them: otherwise the run ends with every batch's tagging still to do.
+        ready = bool(extracting) and extracting[0][0].wrapped_future.done()
+        if fetching and len(extracting) < EXTRACTIONS_QUEUED and not ready:
             got, rejected = pipeline.split(fetching.popleft().result(), Page)
             fetched += len(got)
             rejections += rejected
@@ -146,10 +149,12 @@ def stream_pages(batches: list[list], pool, cfg: config.Config) -> tuple[list, l
             if articles:
                 # quoted: Prefect walking the whole configuration for futures cost 16 ms a task
                 tag_futures.append(submit_cpu(pool, tag_articles, articles=Parcel(articles), cfg=quote(cfg)))
+                sketch_futures.append(submit_cpu(pool, sketch_articles, articles=Parcel(articles),
+                                                 shingle_size=settings.dedup.shingle_size))
             done += size
             progress("pages", done, total)
         else:
-            return extracted, rejections, tag_futures, fetched
+            return extracted, rejections, tag_futures, sketch_futures, fetched
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -213,10 +218,16 @@ def read_recent(path: Path, window_days: int) -> list:
     return warehouse.recent_docs(path, window_days)
 
 
+@task(name="sketch")
+def sketch_articles(articles: Parcel, shingle_size: int) -> list:
+    return on_items(articles, dedup.sketch_articles, shingle_size)
+
+
 @task(name="dedup")
-def cluster_articles(articles: list, prior: list, settings: config.DedupSettings) -> list:
+def cluster_articles(articles: list, prior: list, settings: config.DedupSettings, sketches: list) -> list:
     return dedup.cluster_articles(articles, prior, shingle_size=settings.shingle_size,
-                                  threshold=settings.near_threshold, min_shingles=settings.min_shingles)
+                                  threshold=settings.near_threshold, min_shingles=settings.min_shingles,
+                                  sketches=sketches)
 
 
 @task(name="tag")
@@ -304,18 +315,15 @@ def _run_stages(cfg: config.Config, chosen: list, path: Path, started: datetime,
     runner = choose_cpu_runner(parameters["cpu_runner"], len(requests))
     pool = stack.enter_context(cpu_stages(runner))
     batches = pipeline.page_batches(requests, settings.pipeline.page_batch_size, DASK_WORKERS if runner else 1)
-    extracted, rejections, tag_futures, fetched = stream_pages(batches, pool, cfg)
+    extracted, rejections, tag_futures, sketch_futures, fetched = stream_pages(batches, pool, cfg)
     clock.lap("pages")
 
     unique = dedup.unique_articles(extracted)
+    sketches = pipeline.first_per_article([s for f in sketch_futures for s in f.result()], unique)
     prior = read_recent(path, settings.dedup.window_days) if unique and exists else []
-    clusters = cluster_articles(quote(unique), quote(prior), settings.dedup) if unique else []  # while tags finish
+    clusters = cluster_articles(quote(unique), quote(prior), settings.dedup, quote(sketches)) if unique else []
     clock.lap("dedup")
-    tagged: dict[str, object] = {}
-    for future in tag_futures:
-        for t in future.result():
-            tagged.setdefault(t.doc_id, t)  # an article fetched twice: the first page's tags, as unique_articles
-    tags = [tagged[a.article_id] for a in unique]
+    tags = pipeline.first_per_article([t for f in tag_futures for t in f.result()], unique)
     clock.lap("tag")
 
     rejections += pipeline.entry_rejections(entries) + pipeline.feed_rejections(fetches, parses)

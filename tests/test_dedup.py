@@ -5,7 +5,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from monitor.dedup import cluster, cluster_articles, estimated_containment, shingle_hashes, sketch, unique_articles
+from monitor.dedup import (
+    cluster, cluster_articles, estimated_containment, shingle_hashes, sketch, sketch_articles, unique_articles,
+)
 from monitor.extract import extract
 from monitor.models import DedupDoc, text_hash
 
@@ -28,6 +30,16 @@ def test_seed_pages_make_two_story_clusters(seed_html, expected):
     assert wire.cluster == cgtn.cluster and wire.match == "near" and wire.duplicate_of == cgtn.doc_id
     assert ceasefire.cluster != cgtn.cluster and ceasefire.match is None
     assert len({r.cluster for r in results.values()}) == expected["feed"]["story_clusters"]
+
+
+def test_clustering_from_sketches_made_elsewhere_gives_the_same_results(seed_html):
+    """A run sketches articles batch by batch in worker processes; clustering those must change nothing."""
+    names = ["cgtn-armenia-azerbaijan.html", "wire-armenia-azerbaijan.html", "armenia-ceasefire.html"]
+    articles = [extract(seed_html[n], f"http://127.0.0.1:9/{n}") for n in names]
+    articles.append(extract(seed_html[names[0]], "http://127.0.0.1:9/copy.html?utm_source=x"))  # the exact copy
+    sketches = sketch_articles(articles[:2]) + sketch_articles(articles[2:])
+    assert all(s.text == "" and s.signature and s.shingle_count and s.body_sha1 for s in sketches)
+    assert cluster_articles(articles, [], sketches=sketches) == cluster_articles(articles, [])
 
 
 def test_layers_url_exact_and_near():

@@ -292,10 +292,25 @@ def unique_articles(articles: Iterable[Article]) -> list[Article]:
     return list(seen.values())
 
 
+def sketch_articles(articles: list[Article], shingle_size: int = 3) -> list[DedupDoc]:
+    """Each article as clustering needs it: signature, shingle count and body hash, without the text. Computing
+    these is most of clustering's work and needs one article at a time, so a run does it batch by batch in its
+    worker processes and `cluster_articles` only compares."""
+    docs = []
+    for a in articles:
+        hashes, digest = _hashes_and_digest(a.body, shingle_size)
+        docs.append(DedupDoc(a.article_id, "", a.url, a.canonical_url, a.title, a.published,
+                             signature=signature(hashes).tobytes(), shingle_count=len(hashes), body_sha1=digest))
+    return docs
+
+
 def cluster_articles(articles: list[Article], prior: list[DedupDoc], *, shingle_size: int = 3,
-                     threshold: float = 0.6, min_shingles: int = 20) -> list[DedupResult]:
-    """Cluster extracted articles against each other and the warehouse's recent articles."""
-    docs = [DedupDoc(a.article_id, a.body, a.url, a.canonical_url, a.title, a.published) for a in articles]
+                     threshold: float = 0.6, min_shingles: int = 20,
+                     sketches: list[DedupDoc] | None = None) -> list[DedupResult]:
+    """Cluster extracted articles against each other and the warehouse's recent articles; `sketches` are the
+    articles' `sketch_articles`, in the same order, when they were computed already."""
+    docs = sketches if sketches is not None else [
+        DedupDoc(a.article_id, a.body, a.url, a.canonical_url, a.title, a.published) for a in articles]
     results = cluster(docs, prior, shingle_size=shingle_size, threshold=threshold, min_shingles=min_shingles)
     return [replace(r, agencies=wire_agencies(a.body, (c.credit for c in a.captions)))
             for r, a in zip(results, articles)]

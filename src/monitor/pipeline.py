@@ -82,6 +82,15 @@ def page_batches(requests: list[PageRequest], largest: int, workers: int) -> lis
     return chunks(interleave_hosts(requests), size)
 
 
+def first_per_article(results: list, articles: list[Article]) -> list:
+    """Per-article results (tags, dedup sketches: anything with a `doc_id`) in the order of `articles`, the first
+    for each id: an article fetched twice keeps its first page's, as dedup.unique_articles keeps its first page."""
+    by_id: dict[str, object] = {}
+    for result in results:
+        by_id.setdefault(result.doc_id, result)
+    return [by_id[a.article_id] for a in articles]
+
+
 def chunks(items: list, size: int) -> list[list]:
     """Fixed-size batches: tasks work on batches, never one item each."""
     return [items[i : i + size] for i in range(0, len(items), size)]
