@@ -16,14 +16,13 @@ from datetime import datetime
 
 import trafilatura
 from lxml import etree
-from trafilatura.metadata import extract_metadata
 
 from monitor.bodytext import clean_body, opens_with_leadin
 from monitor.captions import caption_key, harvest_captions, is_caption_element, split_credit
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
     canonical_url, choose_language, date_from_url, declared_language, detect_language, json_ld, lead_image, ld_name,
-    ld_text, meta, parse_date,
+    ld_text, meta, page_fallbacks, parse_date,
 )
 from monitor.models import Article, Page, Rejection, stable_id
 from monitor.urls import normalize_url
@@ -270,14 +269,15 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     scripts = [script.text for script in tree.iter("script") if script.text and len(script.text) > EMBEDDED_MIN_CHARS]
     page_prose = prune_boilerplate(tree)
     if not title or not any(d for d, _ in dates):
-        found = extract_metadata(tree, default_url=url, extensive=False)
-        title = title or found.title
-        guessed = parse_date(found.date)
+        found_title, found_date, found_site, found_author = page_fallbacks(
+            tree, url, want_author=not author, want_site=not site_name)
+        title = title or found_title
+        guessed = parse_date(found_date)
         # trafilatura's date heuristics read the URL too; a date that is just the URL's is labelled as such below.
         if guessed != date_from_url(url):
             dates.append((guessed, "page"))
-        site_name = site_name or found.sitename
-        author = author or found.author
+        site_name = site_name or found_site
+        author = author or found_author
     # The feed's timestamp beats a date in the URL, which has no time of day.
     dates += [(fallback_published, "feed"), (date_from_url(url), "url")]
     published, published_source = next(((d, where) for d, where in dates if d), (None, None))
