@@ -103,14 +103,25 @@ def test_serve_starts_its_own_server_when_none_is_set_and_stops_it(tmp_path):
         started = next(line for line in lines if line.startswith("started a Prefect server at "))
         url = started.split()[5] + "/api"
         assert (tmp_path / ".monitor" / "prefect").is_dir()  # the server's data under the project
+        # An ad hoc run beside it reports to it (and skips starting a temporary server of its own).
+        adhoc = subprocess.run([*MONITOR, "--config", str(config_dir), "run", "--warehouse",
+                                str(tmp_path / "adhoc.duckdb")], env=env, capture_output=True, text=True, timeout=120)
+        assert adhoc.returncode == 0, adhoc.stderr
+        assert f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}" in adhoc.stderr
+        request = urllib.request.Request(f"{url}/flow_runs/filter", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            runs = json.load(response)
+        assert any(r["deployment_id"] is None and r["state_type"] == "COMPLETED" for r in runs), runs
     finally:
         served.send_signal(signal.SIGINT)
         output = "".join(lines) + served.communicate(timeout=60)[0]
     assert served.returncode == 0, output
     assert "stopped the Prefect server" in output
-    from monitor.cli.serve import healthy
+    from monitor.cli.serve import healthy, running_server
 
     assert not healthy(url)
+    assert running_server(config_dir) is None and not (tmp_path / ".monitor" / "prefect" / "server.json").exists()
 
 
 def test_prefect_yaml_declares_what_serve_serves():

@@ -24,6 +24,21 @@ PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
 SERVER_START_SECONDS = 60  # measured healthy in about 6 s offline; a cold disk can take several times that
 SERVER_STOP_SECONDS = 15
 UNFINISHED = ("RUNNING", "PENDING", "CANCELLING")
+ADDRESS_FILE = "server.json"  # in the server's home while it serves: {"api_url": ..., "pid": ...}
+
+
+def server_home(config_root: Path) -> Path:
+    """Where `monitor serve` keeps its Prefect server's data: .monitor/prefect beside config/."""
+    return config_root.parent / ".monitor" / "prefect"
+
+
+def running_server(config_root: Path) -> str | None:
+    """The API URL of the Prefect server `monitor serve` runs for this project, if it is up and healthy."""
+    try:
+        url = json.loads((server_home(config_root) / ADDRESS_FILE).read_text())["api_url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url if isinstance(url, str) and url.startswith("http://127.0.0.1:") and healthy(url) else None
 
 
 class LocalServer:
@@ -47,6 +62,8 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise Failure(f"the Prefect server exited at start; see {self.home / 'server.log'}")
             if healthy(self.url):
+                # `monitor run` beside us finds the server here and reports to it instead of starting its own
+                (self.home / ADDRESS_FILE).write_text(json.dumps({"api_url": self.url, "pid": self.process.pid}))
                 return self
             time.sleep(0.5)
         self.stop()
@@ -54,6 +71,7 @@ class LocalServer:
                       f"{self.home / 'server.log'}")
 
     def stop(self) -> None:
+        (self.home / ADDRESS_FILE).unlink(missing_ok=True)
         if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -116,8 +134,7 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
     from monitor import warehouse
 
     warehouse.init(path)  # fail fast on an unusable warehouse, before any server starts
-    server = LocalServer(cfg.root.parent / ".monitor" / "prefect", port) if not os.environ.get("PREFECT_API_URL") \
-        else None
+    server = LocalServer(server_home(cfg.root), port) if not os.environ.get("PREFECT_API_URL") else None
     served: list = []
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop takes the same clean path as Ctrl-C
     try:  # from here on, Ctrl-C at any moment stops what was started
