@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,49 +74,26 @@ def check_config(ctx: click.Context) -> None:
     console.print("config OK")
 
 
-def _prefect_early(verbose: int, config_root: Path | None = None) -> threading.Thread | None:
-    """Set this CLI's Prefect defaults and choose the Prefect server the run reports to.
-
-    With no PREFECT_API_URL, a run uses the server `monitor serve` runs for this project when there is one (the
-    run then shows beside the scheduled ones, and skips 3.5 s of server start-up), else Prefect's temporary
-    server, started in the background now so that it overlaps with importing the flow and opening the warehouse.
-    The flow's client finds it running. Returns the thread to join before the flow starts."""
+def _prefect_settings(verbose: int, config_root: Path | None = None) -> None:
+    """Set this CLI's Prefect defaults and choose the server the run reports to: with no PREFECT_API_URL, the
+    server `monitor serve` runs for this project when there is one (the run then shows beside the scheduled ones,
+    and skips the 3.5 s start of Prefect's temporary server), else Prefect's temporary server."""
     defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     if config_root is not None and not os.environ.get("PREFECT_API_URL") and (url := running_server(config_root)):
         os.environ["PREFECT_API_URL"] = url
         err_console.print(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}")
-    from prefect.settings import PREFECT_API_URL  # Prefect is imported only by the commands that start flows
-
-    if PREFECT_API_URL.value():
-        return None
-
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        try:
-            SubprocessASGIServer().start()
-        except Exception:  # noqa: BLE001 - the flow's own client starts it again and reports what went wrong
-            log.debug("early start of Prefect's temporary server failed", exc_info=True)
-
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    thread.start()
-    return thread
 
 
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
               force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
-              task_runner: str | None = "auto", server: threading.Thread | None = None) -> dict:
+              task_runner: str | None = "auto") -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
-    if server is None:
-        server = _prefect_early(verbose)
+    _prefect_settings(verbose, config_dir)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.ingest import ingest
-
-    if server is not None:
-        server.join()
+    from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
 
     with Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
@@ -220,12 +196,11 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
             import prefect_dask  # noqa: F401 - only checking it is installed
         except ImportError:
             raise Failure("--task-runner needs prefect-dask: pip install 'monitor[dask]'") from None
-    server = _prefect_early(ctx.obj["verbose"], cfg.root)
     if not dry_run:
         warehouse.init(cfg.warehouse_path(warehouse_path))
     started = time.monotonic()
     result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
-                       since.date().isoformat() if since else None, dry_run, task_runner, server)
+                       since.date().isoformat() if since else None, dry_run, task_runner)
     _print_summary(result, time.monotonic() - started)
     if dry_run:
         console.print("dry run: nothing was written to the warehouse")
