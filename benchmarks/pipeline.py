@@ -3,7 +3,8 @@
 Builds a newsroom of 100 feeds x 50 articles (5,000 pages of 50-150 KB), serves it on 127.0.0.1, then times:
 - a cold `monitor run` into a fresh warehouse (the default: worker processes for a run this size), then the same
   with `--task-runner threads` (and `--task-runner dask` with --compare threads,dask);
-- an immediate warm re-run (`--force`, so every feed is asked again and answers 304);
+- an immediate warm re-run (`--force`, so every feed is asked again and answers 304), then the same again beside
+  a running `monitor serve` (whose Prefect server the run reports to instead of starting a temporary one);
 - the floor: the same pages through `trafilatura.extract` alone, one process per core.
 
 The pages are real by default: the corpus's extraction pages of 50-150 KB (`../shared/corpus/extraction`, read at
@@ -27,6 +28,7 @@ import multiprocessing
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -38,9 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from monitor import warehouse  # noqa: E402
+from monitor.cli.serve import LocalServer, server_home  # noqa: E402
 from monitor.demo.server import serve_directory  # noqa: E402
 
-MONITOR = [str(ROOT / ".venv" / "bin" / "monitor")]
+CLI = [str(ROOT / ".venv" / "bin" / "monitor")]  # --cli replaces it (to time another checkout, say)
 ENV = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 PLACES = ("Armenia", "Baku", "Tbilisi", "the Kremlin", "Kenya", "Nairobi", "Brazil", "Lima", "Seoul", "Berlin",
           "Paris", "Canada", "Ukraine", "Gaza", "Jakarta", "Lagos", "Chile", "Norway", "Vietnam", "Mexico City")
@@ -137,8 +140,10 @@ def config(root: Path, base: str, feeds: int) -> Path:
 
 def timed_run(config_dir: Path, path: Path, *extra: str) -> float:
     started = time.perf_counter()
-    subprocess.run([*MONITOR, "--config", str(config_dir), "run", "--warehouse", str(path), *extra], env=ENV,
-                   check=True, capture_output=True)
+    done = subprocess.run([*CLI, "--config", str(config_dir), "run", "--warehouse", str(path), *extra], env=ENV,
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"monitor run failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
     return time.perf_counter() - started
 
 
@@ -177,8 +182,12 @@ def main() -> None:
     parser.add_argument("--compare", default="threads",
                         help="other task runners to time after the default one, comma-separated: threads, dask "
                              "(empty: none)")
+    parser.add_argument("--cli", help='the monitor command, split as a shell would (default: .venv/bin/monitor), '
+                                      'for example "env PYTHONPATH=../old/src:../old .venv/bin/python -m monitor.cli"')
     parser.add_argument("--synthetic", action="store_true", help="generated pages even when the corpus is here")
     args = parser.parse_args()
+    if args.cli:
+        CLI[:] = shlex.split(args.cli)
     real = [] if args.synthetic else corpus_pages(CORPUS)
     if not real and not args.synthetic:
         print(f"no corpus at {CORPUS}: using generated pages (see --synthetic)", file=sys.stderr)
@@ -195,14 +204,22 @@ def main() -> None:
             cold_path = root / "default.duckdb"
             cold = timed_run(config_dir, cold_path)
             warm = timed_run(config_dir, cold_path, "--force")
+            # The same beside `monitor serve`: its Prefect server is up, so the run reports to it instead of
+            # starting a temporary one.
+            server = LocalServer(server_home(config_dir)).start()
+            try:
+                served = timed_run(config_dir, cold_path, "--force")
+            finally:
+                server.stop()
             articles = warehouse.query(cold_path, "SELECT count(*) FROM articles")[1][0][0]
-            cold_flow, warm_flow = flow_seconds(cold_path)
+            cold_flow, warm_flow, _ = flow_seconds(cold_path)
             kind = f"real ({len(real)} corpus pages, each under several URLs)" if real else "generated"
             line = (f"pipeline {len(pages)} {kind} pages (avg {mb:.0f} KB): floor {floor_rate:.1f} pages/s "
                     f"(trafilatura.extract, {os.cpu_count()} processes); cold run {articles / cold:.1f} articles/s "
                     f"= {100 * articles / cold / floor_rate:.0f}% of floor ({cold:.0f}s wall, {cold_flow:.0f}s in "
                     f"the flow; {shares(cold_path)}); warm re-run {warm:.1f}s wall = {100 * warm / cold:.1f}% of "
-                    f"cold ({warm_flow:.1f}s in the flow = {100 * warm_flow / cold_flow:.1f}%)")
+                    f"cold ({warm_flow:.1f}s in the flow = {100 * warm_flow / cold_flow:.1f}%); beside a running "
+                    f"`monitor serve` {served:.1f}s wall = {100 * served / cold:.1f}% of cold")
             for runner in [r for r in args.compare.split(",") if r]:
                 other = root / f"{runner}.duckdb"
                 took = timed_run(config_dir, other, "--task-runner", runner)
