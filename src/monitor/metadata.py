@@ -7,12 +7,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
-from htmldate import find_date
 from lxml import etree
-from trafilatura.metadata import (
-    META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename, extract_title, extract_url,
-)
-from trafilatura.settings import set_date_params
 
 from monitor.htmltext import WS
 from monitor.once import once
@@ -164,33 +159,3 @@ def declared_language(tree: etree._Element) -> str | None:
         return None
     code = declared.strip().replace("_", "-").split("-")[0].lower()
     return code if re.fullmatch(r"[a-z]{2,3}", code) else None
-
-
-
-def page_fallbacks(tree: etree._Element, url: str, *, want_author: bool, want_site: bool
-                   ) -> tuple[str | None, str | None, str | None, str | None]:
-    """(title, date, site name, author) as trafilatura.extract_metadata finds them, for pages whose JSON-LD and
-    meta tags lack a title or a date: its steps in its order, without the categories, tags, licence and domain
-    lookups we never use (half its time: it was a tenth of extraction), and without the author and site-name
-    heuristics when the page already gave them. trafilatura is pinned below 3 for these functions."""
-    found = examine_meta(tree)
-    if found.author and " " not in found.author:  # as extract_metadata: a one-word author is a handle
-        found.author = None
-    try:
-        found = extract_meta_json(tree, found)
-    except Exception:  # noqa: BLE001 - trafilatura's JSON-LD reader fails on odd JSON; extract_metadata also goes on
-        pass
-    title = found.title or extract_title(tree)
-    author = (found.author or extract_author(tree)) if want_author else None
-    page_url = found.url or extract_url(tree, url)
-    date = find_date(tree, **{**set_date_params(False), "url": page_url})
-    site = None
-    if want_site:
-        site = found.sitename or extract_sitename(tree)
-        if site:
-            site = site.lstrip("@")
-            if site and "." not in site and not site[0].isupper():
-                site = site.title()
-        elif page_url and (match := META_URL.match(page_url)):
-            site = match[1]
-    return title, date, site, author
