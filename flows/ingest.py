@@ -147,7 +147,7 @@ def stream_pages(batches: list[list], pool, cfg: config.Config) -> tuple[list, l
             extracted += articles
             rejections += rejected
             if articles:
-                # quoted: Prefect walking the whole configuration for futures cost 16 ms a task
+                # quoted: Prefect walking the whole configuration for futures cost about 10 ms a task (20 vs 9 ms)
                 tag_futures.append(submit_cpu(pool, tag_articles, articles=Parcel(articles), cfg=quote(cfg)))
                 sketch_futures.append(submit_cpu(pool, sketch_articles, articles=Parcel(articles),
                                                  shingle_size=settings.dedup.shingle_size))
