@@ -39,7 +39,8 @@ def prose_chars(element: etree._Element) -> int:
 
 
 # lxml.html's own parser looks up each element's class through a Python callback (HtmlElementClassLookup): a
-# million calls over 191 real pages, about 2 ms a page, most of them inside trafilatura as it walks the tree.
+# million calls over 191 real pages, most of them inside trafilatura as it walks the tree (23.1 -> 22.6 ms a page
+# over the 427 corpus pages without it).
 # Every element here is a plain HtmlElement (what trafilatura requires) chosen in C; nothing we or trafilatura
 # call needs lxml.html's form-element classes. Parsers are not thread-safe, so each thread gets its own.
 _LOCAL = threading.local()
