@@ -7,13 +7,13 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from monitor.config import Source
 from monitor.models import (
     Article, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, PageRequest, Rejection, RunRecord,
     Tags,
 )
+from monitor.politeness import host_key
 
 
 def all_entries(parses: list[FeedParse | None]) -> list[Entry]:
@@ -49,11 +49,12 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
 
 def interleave_hosts(requests: list[PageRequest]) -> list[PageRequest]:
     """The requests taken round-robin across hosts, each host's own order kept. Feeds list their pages together,
-    so in feed order a batch is one or two hosts that the per-host limits make wait in turn; interleaved, a batch
+    so in feed order a batch is one or two hosts that the per-host limits make wait in turn (hosts as the
+    politeness gates count them); interleaved, a batch
     spans many hosts at once and comes back sooner."""
     by_host: dict[str, list[PageRequest]] = {}
     for request in requests:
-        by_host.setdefault(urlsplit(request.url).netloc.lower(), []).append(request)
+        by_host.setdefault(host_key(request.url), []).append(request)
     return [r for group in itertools.zip_longest(*by_host.values()) for r in group if r is not None]
 
 
