@@ -221,6 +221,11 @@ class Tags:
     caption_countries: tuple[str, ...] = ()
     confidence: dict[str, float] = field(default_factory=dict)  # country or region -> share of weighted mentions
     tagger_version: str = ""
+    language: str | None = None  # the language the text was read as (ISO 639-1), declared or detected
+    # "ok", or "unsupported-language" when the tagger has no names or topic words for `language`: the article is
+    # stored with its language and this marker, never silently untagged
+    status: str = "ok"
+    regions_about: tuple[str, ...] = ()  # the regions of the focus countries (`about`), a subset of `regions`
 
 
 @dataclass(frozen=True, slots=True)
