@@ -26,7 +26,7 @@ from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
 from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagging, warehouse
-from monitor.models import Article, FeedFetch, FeedRequest, Page
+from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page
 
 log = logging.getLogger("monitor.flows.ingest")
 DASK_WORKERS = max(1, os.cpu_count() or 1)  # one worker process per core: extraction and tagging hold the GIL
@@ -119,42 +119,12 @@ def submit_cpu(pool, cpu_task, **parameters):
 # workers sat idle for 11 s.
 FETCHES_IN_FLIGHT = 2
 EXTRACTIONS_QUEUED = 2 * DASK_WORKERS + 2
+# The run's loop waits this long when nothing moved: far below a page's fetch time, far above the loop's own cost.
+IDLE_SECONDS = 0.02
 
 
-def stream_pages(batches: list[list], pool, cfg: config.Config) -> tuple[list, list, list, list, int]:
-    """Fetch, extract, then tag and sketch (for dedup) batch by batch, each stage working while the others do:
-    returns the articles, the rejections, the tag and sketch futures (in batch order) and the pages fetched."""
-    settings = cfg.settings
-    waiting, fetching, extracting = iter(batches), deque(), deque()
-    extracted, rejections, tag_futures, sketch_futures = [], [], [], []
-    fetched = done = 0
-    total = sum(len(b) for b in batches)
-    while True:
-        while len(fetching) < FETCHES_IN_FLIGHT and (batch := next(waiting, None)) is not None:
-            fetching.append(fetch_pages.submit(quote(batch), settings.http))
-        # A finished extraction is taken up first, so its tagging queues behind the extractions already waiting,
-        # not behind all of them: otherwise the run ends with every batch's tagging still to do.
-        ready = bool(extracting) and extracting[0][0].wrapped_future.done()
-        if fetching and len(extracting) < EXTRACTIONS_QUEUED and not ready:
-            got, rejected = pipeline.split(fetching.popleft().result(), Page)
-            fetched += len(got)
-            rejections += rejected
-            extracting.append((submit_cpu(pool, extract_pages, pages=Parcel(got),
-                                          min_body_chars=settings.pipeline.min_body_chars), len(got) + len(rejected)))
-        elif extracting:
-            future, size = extracting.popleft()
-            articles, rejected = pipeline.split(future.result(), Article)
-            extracted += articles
-            rejections += rejected
-            if articles:
-                # quoted: Prefect walking the whole configuration for futures cost about 10 ms a task (20 vs 9 ms)
-                tag_futures.append(submit_cpu(pool, tag_articles, articles=Parcel(articles), cfg=quote(cfg)))
-                sketch_futures.append(submit_cpu(pool, sketch_articles, articles=Parcel(articles),
-                                                 shingle_size=settings.dedup.shingle_size))
-            done += size
-            progress("pages", done, total)
-        else:
-            return extracted, rejections, tag_futures, sketch_futures, fetched
+def _done(future) -> bool:
+    return future.wrapped_future.done()
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -240,26 +210,6 @@ def load(path: Path, batch) -> None:
     warehouse.load(path, batch)
 
 
-def fetch_all_feeds(requests: list[FeedRequest], http: config.HttpSettings, batch_size: int) -> list[FeedFetch]:
-    """Fetch feeds in concurrent batches; each feed that failed transiently gets its own retrying task, and
-    one that still fails after its retries becomes an error value, never a failed run."""
-    batches = pipeline.chunks(requests, batch_size)
-    results: list[FeedFetch] = []
-    for future in [fetch_feeds.submit(http, quote(batch)) for batch in batches]:
-        results += future.result()
-        progress("feeds", len(results), len(requests))
-    retrying = retry_feed.with_options(
-        retries=max(0, http.retries - 1),
-        retry_delay_seconds=[http.retry_delay_seconds * 2 ** (i + 1) for i in range(max(0, http.retries - 1))],
-        retry_jitter_factor=0.5,  # feeds that failed together (one host down) do not retry in lockstep
-    )
-    again = {i: retrying.submit(http, requests[i]) for i, r in enumerate(results)
-             if r.status == "transient" and http.retries > 0}
-    for i, future in again.items():
-        results[i] = future.result(raise_on_failure=False)  # the exception itself when every retry failed
-    return [fetch.settle(request, outcome) for request, outcome in zip(requests, results)]
-
-
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, config_dir: str | None = None,
            force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
@@ -290,60 +240,253 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
 def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
             since: datetime | None, dry_run: bool) -> dict:
     with ExitStack() as stack:
-        return _run_stages(cfg, chosen, path, started, parameters, since, dry_run, stack)
+        return _Run(cfg, chosen, path, started, parameters, since, dry_run, stack).go()
 
 
-def _run_stages(cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
-                since: datetime | None, dry_run: bool, stack: ExitStack) -> dict:
-    settings, clock = cfg.settings, Stopwatch()
-    states = read_feed_states(path) if dry_run else prepare_warehouse(path, chosen)
-    clock.lap("prepare")
-    requests, skipped = health.plan_feeds(chosen, states, cfg.sources.schedule, settings.feeds, started,
-                                          parameters["force"])
-    if skipped:
-        log.info("%d feeds skipped (%s)", len(skipped), ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())))
-    fetches = fetch_all_feeds(requests, settings.http, settings.pipeline.feed_batch_size)
-    parses = parse_feeds(quote(fetches), settings.pipeline.max_entries_per_feed)
-    clock.lap("feeds")
+class _Run:
+    """One ingest run as a loop over its in-flight work, so that no source waits for another: each batch of feeds
+    goes on to its pages as soon as it is parsed (a slow or retrying feed delays only its own pages), pages stream
+    through fetch, extraction, tagging and sketching, and every finished batch of feeds and wave of pages is
+    loaded in its own transaction."""
 
-    entries = pipeline.all_entries(parses)
-    exists = warehouse.exists(path)
-    pending = read_pending(path, [s.name for s in chosen]) if exists else []
-    known = read_known_links(path, quote(pipeline.candidate_links(entries, pending))) if exists else {}
-    requests = pipeline.plan_pages(entries, pending, set(known), chosen, since)[: parameters["limit"]]
-    progress("pages", 0, len(requests))
-    runner = choose_cpu_runner(parameters["cpu_runner"], len(requests))
-    pool = stack.enter_context(cpu_stages(runner))
-    batches = pipeline.page_batches(requests, settings.pipeline.page_batch_size, DASK_WORKERS if runner else 1)
-    extracted, rejections, tag_futures, sketch_futures, fetched = stream_pages(batches, pool, cfg)
-    clock.lap("pages")
+    def __init__(self, cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
+                 since: datetime | None, dry_run: bool, stack: ExitStack) -> None:
+        self.cfg, self.settings, self.chosen, self.path = cfg, cfg.settings, chosen, path
+        self.started, self.parameters, self.since, self.dry_run, self.stack = started, parameters, since, dry_run, stack
+        self.run_id = uuid.uuid4().hex[:16]
+        self.taxonomy = (cfg.topics.taxonomy, cfg.topics.version)
+        self.runner = parameters["cpu_runner"]
+        self.pool = None if self.runner in (None, "auto") else stack.enter_context(cpu_stages(self.runner))
+        self.workers = DASK_WORKERS if self.runner else 1
+        self.bases = {s.name: health.base_minutes(s, cfg.sources.schedule, self.settings.feeds) for s in chosen}
+        self.states: dict = {}
+        self.skipped: dict[str, str] = {}
+        self.exists = False
+        # feeds
+        self.requests: dict[str, FeedRequest] = {}
+        self.feed_tasks: list = []
+        self.retries: list = []
+        self.feeds_total = self.feeds_settled = 0
+        self.fetches: list[FeedFetch] = []
+        self.parses: list = []
+        self.entries: list = []
+        self.feed_states: list = []
+        self.known: dict[str, str | None] = {}
+        # pages
+        self.planned: set[str] = set()
+        self.pages_total = self.pages_done = self.fetched = 0
+        self.waiting: deque = deque()
+        self.fetching: deque = deque()
+        self.extracting: deque = deque()
+        self.finishing: deque = deque()  # (articles, tag future, sketch future) in batch order
+        self.ready: tuple[list, list, list] = ([], [], [])  # articles, tags, sketches waiting for their wave
+        self.ready_rejections: list = []
+        # results
+        self.prior: list | None = None
+        self.seen: set[str] = set()
+        self.extracted: list[Article] = []
+        self.unique: list[Article] = []
+        self.clusters: list = []
+        self.tags: list = []
+        self.rejections: list = []
+        self.seconds = {"feeds": 0.0, "tag": 0.0, "dedup": 0.0, "load": 0.0}
 
-    unique = dedup.unique_articles(extracted)
-    sketches = pipeline.first_per_article([s for f in sketch_futures for s in f.result()], unique)
-    prior = read_recent(path, settings.dedup.window_days) if unique and exists else []
-    clusters = cluster_articles(quote(unique), quote(prior), settings.dedup, quote(sketches)) if unique else []
-    clock.lap("dedup")
-    tags = pipeline.first_per_article([t for f in tag_futures for t in f.result()], unique)
-    clock.lap("tag")
+    def go(self) -> dict:
+        clock = Stopwatch()
+        self.states = read_feed_states(self.path) if self.dry_run else prepare_warehouse(self.path, self.chosen)
+        clock.lap("prepare")
+        loop_started = time.perf_counter()
+        requests, self.skipped = health.plan_feeds(self.chosen, self.states, self.cfg.sources.schedule,
+                                                   self.settings.feeds, self.started, self.parameters["force"])
+        if self.skipped:
+            log.info("%d feeds skipped (%s)", len(self.skipped),
+                     ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items())))
+        self.exists = warehouse.exists(self.path)
+        if self.exists:  # entries an earlier run left unfinished come first
+            pending = read_pending(self.path, [s.name for s in self.chosen])
+            if pending:
+                self.known.update(read_known_links(self.path, quote(sorted({p[1] for p in pending}))))
+                self.queue_pages(pipeline.plan_pages([], pending, set(self.known), self.chosen, self.since))
+        self.requests = {r.source: r for r in requests}
+        self.feeds_total = len(requests)
+        self.feed_tasks = [fetch_feeds.submit(self.settings.http, quote(batch))
+                           for batch in pipeline.feed_batches(requests, self.settings.pipeline.feed_batch_size)]
+        progress("feeds", 0, self.feeds_total)
+        while True:
+            moved = self.poll_feeds()
+            moved = self.step_pages() or moved
+            if not (self.feed_tasks or self.retries) and not self.seconds["feeds"]:
+                self.seconds["feeds"] = round(time.perf_counter() - loop_started, 3)
+            pages_idle = not (self.waiting or self.fetching or self.extracting or self.finishing)
+            idle = pages_idle and not (self.feed_tasks or self.retries)
+            # a full wave, or every page so far done (the rest may wait on a slow feed: what is done is loaded)
+            wave = len(self.ready[0]) >= self.settings.pipeline.load_wave_articles
+            if wave or (pages_idle and (self.ready[0] or self.ready_rejections)):
+                self.load_wave()
+                moved = True
+            if idle:
+                break
+            if not moved:
+                time.sleep(IDLE_SECONDS)
+                if self.finishing and not (self.waiting or self.fetching or self.extracting):
+                    self.seconds["tag"] += IDLE_SECONDS  # every page extracted, tagging still to finish
+        clock.laps["feeds"] = self.seconds["feeds"]
+        clock.laps["pages"] = round(time.perf_counter() - loop_started - self.seconds["dedup"]
+                                    - self.seconds["load"] - self.seconds["tag"], 3)
+        clock.laps["dedup"] = round(self.seconds["dedup"], 3)
+        # tagging overlaps the pages in the workers; what it costs the run is the wait for it after the last page
+        clock.laps["tag"] = round(self.seconds["tag"], 3)
+        clock.laps["load"] = round(self.seconds["load"], 3)
+        return self.finish(clock)
 
-    rejections += pipeline.entry_rejections(entries) + pipeline.feed_rejections(fetches, parses)
-    bases = {s.name: health.base_minutes(s, cfg.sources.schedule, settings.feeds) for s in chosen}
-    feed_states = health.advance_all(states, fetches, parses, pipeline.new_entries_by_source(entries, known), bases,
-                                     settings.feeds, datetime.now(timezone.utc))
-    inputs = pipeline.RunInputs(
-        run_id=uuid.uuid4().hex[:16], flow_run_id=_flow_run_id(), started_at=started, sources=chosen,
-        fetches=fetches, parses=parses, known=known, pages_fetched=fetched, extracted=extracted, articles=unique,
-        clusters=clusters, tags=tags, rejections=rejections, feed_states=feed_states, skipped=skipped,
-        stage_seconds=clock.laps, parameters=parameters,
-    )
-    batch = pipeline.assemble(inputs, datetime.now(timezone.utc), (cfg.topics.taxonomy, cfg.topics.version))
-    if not dry_run:
-        load(path, quote(batch))
-    progress("load", 1, 1)
-    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
-    return {"run_id": batch.run.run_id, "warehouse": str(path), "counts": batch.run.counts,
-            "sources": [s.name for s in chosen], "skipped": skipped, "elapsed_s": round(elapsed, 3),
-            "stage_seconds": clock.laps, "dry_run": dry_run}
+    # --- feeds ---------------------------------------------------------------------------------------------
+
+    def poll_feeds(self) -> bool:
+        """Take up every feed batch and retry that has finished; True if any had."""
+        http = self.settings.http
+        done = [f for f in self.feed_tasks if _done(f)]
+        for future in done:
+            self.feed_tasks.remove(future)
+            results = future.result()
+            again = [r for r in results if r.status == "transient" and http.retries > 0]
+            self.settle_feeds([r for r in results if not (r.status == "transient" and http.retries > 0)])
+            retrying = retry_feed.with_options(
+                retries=max(0, http.retries - 1),
+                retry_delay_seconds=[http.retry_delay_seconds * 2 ** (i + 1) for i in range(max(0, http.retries - 1))],
+                retry_jitter_factor=0.5,  # feeds that failed together (one host down) do not retry in lockstep
+            )
+            self.retries += [(r.source, retrying.submit(http, self.requests[r.source])) for r in again]
+        finished = [(source, f) for source, f in self.retries if _done(f)]
+        for source, future in finished:
+            self.retries.remove((source, future))
+            outcome = future.result(raise_on_failure=False)  # the exception itself when every retry failed
+            self.settle_feeds([fetch.settle(self.requests[source], outcome)])
+        return bool(done or finished)
+
+    def settle_feeds(self, results: list[FeedFetch]) -> None:
+        """Parse settled feeds, plan their new pages, and load the feeds' rows in one transaction."""
+        if not results:
+            return
+        fetches = [fetch.settle(self.requests[r.source], r) for r in results]
+        parses = parse_feeds(quote(fetches), self.settings.pipeline.max_entries_per_feed)
+        entries = pipeline.all_entries(parses)
+        links = [link for link in pipeline.candidate_links(entries, []) if link not in self.known]
+        if links and self.exists:
+            self.known.update(read_known_links(self.path, quote(links)))
+        states = health.advance_all(self.states, fetches, parses, pipeline.new_entries_by_source(entries, self.known),
+                                    self.bases, self.settings.feeds, datetime.now(timezone.utc))
+        self.fetches += fetches
+        self.parses += parses
+        self.entries += entries
+        self.feed_states += states
+        self.feeds_settled += len(fetches)
+        progress("feeds", self.feeds_settled, self.feeds_total)
+        self.queue_pages(pipeline.plan_pages(entries, [], set(self.known) | self.planned, self.chosen, self.since))
+        self.write(pipeline.feed_batch(self.run_id, fetches, parses, self.known, states))
+
+    # --- pages ---------------------------------------------------------------------------------------------
+
+    def queue_pages(self, requests: list) -> None:
+        limit = self.parameters["limit"]
+        if limit is not None:
+            requests = requests[: max(0, limit - self.pages_total)]
+        if not requests:
+            return
+        self.planned.update(r.url for r in requests)
+        self.pages_total += len(requests)
+        if self.pool is None and self.runner == "auto" and choose_cpu_runner("auto", self.pages_total):
+            self.pool = self.stack.enter_context(cpu_stages("processes"))  # the run turned out big
+        self.waiting.extend(pipeline.page_batches(requests, self.settings.pipeline.page_batch_size, self.workers))
+        progress("pages", self.pages_done, self.pages_total)
+
+    def step_pages(self) -> bool:
+        """Move the page stream on by what has finished; True if anything moved."""
+        settings, moved = self.settings, False
+        while len(self.fetching) < FETCHES_IN_FLIGHT and self.waiting:
+            self.fetching.append(fetch_pages.submit(quote(self.waiting.popleft()), settings.http))
+            moved = True
+        # A finished extraction is taken up first, so its tagging queues behind the extractions already waiting,
+        # not behind all of them: otherwise the run ends with every batch's tagging still to do.
+        if self.extracting and _done(self.extracting[0][0]):
+            future, size = self.extracting.popleft()
+            articles, rejected = pipeline.split(future.result(), Article)
+            self.ready_rejections += rejected
+            if articles:
+                # quoted: Prefect walking the whole configuration for futures cost about 10 ms a task (20 vs 9 ms)
+                self.finishing.append((
+                    articles,
+                    submit_cpu(self.pool, tag_articles, articles=Parcel(articles), cfg=quote(self.cfg)),
+                    submit_cpu(self.pool, sketch_articles, articles=Parcel(articles),
+                               shingle_size=settings.dedup.shingle_size)))
+            self.pages_done += size
+            progress("pages", self.pages_done, self.pages_total)
+            moved = True
+        elif self.fetching and _done(self.fetching[0]) and len(self.extracting) < EXTRACTIONS_QUEUED:
+            got, rejected = pipeline.split(self.fetching.popleft().result(), Page)
+            self.fetched += len(got)
+            self.ready_rejections += rejected
+            self.extracting.append((submit_cpu(self.pool, extract_pages, pages=Parcel(got),
+                                               min_body_chars=settings.pipeline.min_body_chars),
+                                    len(got) + len(rejected)))
+            moved = True
+        while self.finishing and _done(self.finishing[0][1]) and _done(self.finishing[0][2]):
+            articles, tags, sketches = self.finishing.popleft()
+            self.ready[0].extend(articles)
+            self.ready[1].extend(tags.result())
+            self.ready[2].extend(sketches.result())
+            moved = True
+        return moved
+
+    def load_wave(self) -> None:
+        """Deduplicate the finished articles against the warehouse and the run's earlier waves, and load them."""
+        began = time.perf_counter()
+        extracted, tag_list, sketch_list = self.ready
+        rejections, self.ready, self.ready_rejections = self.ready_rejections, ([], [], []), []
+        unique = [a for a in dedup.unique_articles(extracted) if a.article_id not in self.seen]
+        self.seen.update(a.article_id for a in unique)
+        sketches = pipeline.first_per_article(sketch_list, unique)
+        tags = pipeline.first_per_article(tag_list, unique)
+        if self.prior is None:
+            self.prior = read_recent(self.path, self.settings.dedup.window_days) if unique and self.exists else []
+        clusters = (cluster_articles(quote(unique), quote(self.prior), self.settings.dedup, quote(sketches))
+                    if unique else [])
+        self.prior += pipeline.as_prior(unique, clusters, sketches)
+        self.seconds["dedup"] += time.perf_counter() - began
+        self.extracted += extracted
+        self.unique += unique
+        self.clusters += clusters
+        self.tags += tags
+        self.rejections += rejections
+        self.write(pipeline.page_wave(self.run_id, self.entries, extracted, unique, clusters, tags, rejections,
+                                      self.taxonomy))
+
+    # --- the end -------------------------------------------------------------------------------------------
+
+    def write(self, batch: LoadBatch) -> None:
+        if self.dry_run:
+            return
+        began = time.perf_counter()
+        load(self.path, quote(batch))
+        self.exists = True
+        self.seconds["load"] += time.perf_counter() - began
+
+    def finish(self, clock: Stopwatch) -> dict:
+        rejections = (self.rejections + pipeline.entry_rejections(self.entries)
+                      + pipeline.feed_rejections(self.fetches, self.parses))
+        inputs = pipeline.RunInputs(
+            run_id=self.run_id, flow_run_id=_flow_run_id(), started_at=self.started, sources=self.chosen,
+            fetches=self.fetches, parses=self.parses, known=self.known, pages_fetched=self.fetched,
+            extracted=self.extracted, articles=self.unique, clusters=self.clusters, tags=self.tags,
+            rejections=rejections, feed_states=tuple(self.feed_states), skipped=self.skipped,
+            stage_seconds=clock.laps, parameters=self.parameters,
+        )
+        record = pipeline.run_record(inputs, datetime.now(timezone.utc))
+        self.write(LoadBatch(run=record))
+        progress("load", 1, 1)
+        elapsed = (datetime.now(timezone.utc) - self.started).total_seconds()
+        return {"run_id": record.run_id, "warehouse": str(self.path), "counts": record.counts,
+                "sources": [s.name for s in self.chosen], "skipped": self.skipped, "elapsed_s": round(elapsed, 3),
+                "stage_seconds": clock.laps, "dry_run": self.dry_run}
 
 
 class Stopwatch:

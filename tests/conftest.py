@@ -82,7 +82,9 @@ class _Scripted(BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, str, bytes]] = {}
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.answer(*self.routes.get(self.path, (404, "text/plain", b"not found")))
+
+    def answer(self, status: int, ctype: str, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))

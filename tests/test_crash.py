@@ -124,7 +124,7 @@ def test_a_full_disk_during_a_load_is_one_line_and_leaves_no_partial_rows(tmp_pa
     result = subprocess.run([sys.executable, "-c", FULL_DISK, str(path), str(batch_file)], env=ENV,
                             capture_output=True, text=True)
     assert result.returncode == 1, result.stderr[-2000:]
-    assert result.stdout.count("\n") == 1 and "all or nothing of it stored (" in result.stdout, result.stdout
+    assert result.stdout.count("\n") == 1 and "all or nothing of this batch stored (" in result.stdout, result.stdout
     after = consistent(path)  # the warehouse opens again (its log replayed) and holds no part of a batch
     assert after["articles"] - before["articles"] in (0, 20_000)
     assert after["article_clusters"] - before["article_clusters"] == after["articles"] - before["articles"]

@@ -84,6 +84,10 @@ class PipelineSettings(_Strict):
     feed_batch_size: int = Field(50, ge=1)  # feeds per fetch task (a retrying task is added only for failures)
     min_body_chars: int = Field(200, ge=0)  # shorter bodies are rejected as "too-short"
     max_entries_per_feed: int = Field(500, ge=1)
+    # Pages are deduplicated and loaded in waves of about this many articles, each in its own transaction, so a run
+    # that dies late keeps what it finished. Each wave compares its articles with the warehouse's recent ones:
+    # fewer, larger waves cost less comparing, smaller ones put less work at risk.
+    load_wave_articles: int = Field(500, ge=1)
 
 
 class FeedSettings(_Strict):

@@ -6,6 +6,7 @@ import calendar
 import io
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin
 
@@ -70,7 +71,7 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
     if parsed.bozo:
         exc = parsed.get("bozo_exception")
         bozo_reason = f"{type(exc).__name__}: {exc}"[:300] if exc else "bozo"
-    entries = tuple(to_entry(source, feed_url, item) for item in parsed.entries[:max_entries])
+    entries = unique_entries(to_entry(source, feed_url, item) for item in parsed.entries[:max_entries])
     ttl = ttl_minutes(parsed.feed)
     if not entries:
         looks_like_feed = bool(parsed.get("version")) or bool(parsed.feed.get("title"))
@@ -81,6 +82,30 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
     language = str(parsed.feed.get("language") or "").split("-")[0].strip().lower() or None
     return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl,
                      title=" ".join(str(parsed.feed.get("title", "")).split()), language=language)
+
+
+def unique_entries(entries) -> tuple[Entry, ...]:
+    """The feed's entries with one id each, whatever the feed repeats.
+
+    A GUID is the publisher's promise, and sloppy CMSs break it: the same GUID on several items of one feed (a
+    template's constant, an id reused for every update). `entry_id = hash(source, guid)` then collides and, before
+    this, one such item stopped the whole run's load on a duplicate key. Now an item that repeats an earlier one
+    exactly (same GUID, same link) is the same entry and is kept once; items that share a GUID but not a link are
+    different entries, and every one of them is identified by (source, GUID, link), so which one comes first in the
+    feed does not decide whose id is whose.
+    """
+    entries = list(entries)
+    links_per_guid: dict[str, set[str | None]] = {}
+    for entry in entries:
+        links_per_guid.setdefault(entry.guid, set()).add(entry.link)
+    out: dict[str, Entry] = {}
+    for entry in entries:
+        if len(links_per_guid[entry.guid]) > 1:
+            entry = replace(entry, entry_id=stable_id(entry.source, entry.guid, entry.link or ""))
+        out.setdefault(entry.entry_id, entry)
+    if len(out) < len(entries):
+        log.info("feed %s repeats %d items; kept once each", entries[0].source, len(entries) - len(out))
+    return tuple(out.values())
 
 
 # RSS 1.0 syndication module periods, in minutes.

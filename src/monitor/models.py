@@ -261,9 +261,13 @@ class RunRecord:
 
 @dataclass(frozen=True, slots=True)
 class LoadBatch:
-    """Everything one run writes; the warehouse loads it in one short transaction."""
+    """One short transaction's worth of a run: a batch of feeds (fetch log, entries, polling state), a wave of
+    pages (articles, stories, tags, the entries they complete), or the run's own record (`run`). Each lands whole
+    or not at all, so a run that dies late keeps every batch it finished."""
 
-    run: RunRecord
+    run: RunRecord | None = None
+    run_id: str = ""  # the run the rows belong to; `run.run_id` when the record itself is in the batch
+    new_entries: dict[str, int] = field(default_factory=dict)  # per source, for the feed_fetches rows
     feed_fetches: tuple[tuple[FeedFetch, FeedParse | None], ...] = ()
     entries: tuple[tuple[Entry, str | None], ...] = ()  # with the article id the entry became, if any
     articles: tuple[Article, ...] = ()

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from monitor.config import Source
 from monitor.models import (
-    Article, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, PageRequest, Rejection, RunRecord,
-    Tags,
+    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedRequest, FeedState, LoadBatch, PageRequest, Rejection,
+    RunRecord, Tags,
 )
 from monitor.politeness import host_key
 
@@ -77,6 +77,28 @@ def split(results: list, kind: type) -> tuple[list, list[Rejection]]:
 BATCHES_PER_WORKER = 4
 
 
+# Feeds are fetched in tasks of whole hosts, at most this many tasks a run: a slow or retrying host then holds back
+# only the feeds of its own task, and their pages, while other tasks' feeds go on to their pages (issue 16: one
+# slow feed delayed every source's pages by 113 s). Past this many hosts, tasks hold several hosts each: a task
+# costs about 30 ms of Prefect bookkeeping, so 10,000 feeds on 500 hosts still make 64 tasks, not 500.
+MAX_FEED_TASKS = 64
+
+
+def feed_batches(requests: list[FeedRequest], largest: int) -> list[list[FeedRequest]]:
+    """The feed requests in batches of whole hosts (a host with more than `largest` feeds is split), at least
+    one batch per host up to MAX_FEED_TASKS, each at most `largest` feeds when hosts allow, feed order kept."""
+    by_host: dict[str, list[FeedRequest]] = {}
+    for request in requests:
+        by_host.setdefault(host_key(request.url), []).append(request)
+    groups = [group[i : i + largest] for group in by_host.values() for i in range(0, len(group), largest)]
+    count = max(min(len(groups), MAX_FEED_TASKS), -(-len(requests) // max(1, largest)))
+    batches: list[list[FeedRequest]] = [[] for _ in range(min(count, len(groups)))]
+    for group in sorted(groups, key=len, reverse=True):  # biggest first, each into the emptiest batch
+        min(batches, key=len).extend(group)
+    order = {id(r): i for i, r in enumerate(requests)}
+    return [sorted(b, key=lambda r: order[id(r)]) for b in batches if b]
+
+
 def page_batches(requests: list[PageRequest], largest: int, workers: int) -> list[list[PageRequest]]:
     """The requests, interleaved across hosts, in batches of at most `largest`: smaller when the run is small."""
     size = max(1, min(largest, -(-len(requests) // (BATCHES_PER_WORKER * max(1, workers)))))
@@ -90,6 +112,14 @@ def first_per_article(results: list, articles: list[Article]) -> list:
     for result in results:
         by_id.setdefault(result.doc_id, result)
     return [by_id[a.article_id] for a in articles]
+
+
+def as_prior(articles: list[Article], clusters: list[DedupResult], sketches: list[DedupDoc]) -> list[DedupDoc]:
+    """A wave's new articles as the next wave compares with them: as `warehouse.recent_docs` would read them back
+    (signature, cluster and body hash, no text)."""
+    return [DedupDoc(a.article_id, "", a.url, a.canonical_url, a.title, a.published, c.cluster, c.signature,
+                     c.shingle_count, s.body_sha1)
+            for a, c, s in zip(articles, clusters, sketches) if is_new(c)]
 
 
 def chunks(items: list, size: int) -> list[list]:
@@ -144,17 +174,59 @@ def is_new(result: DedupResult) -> bool:
     return not (result.match == "canonical" and result.duplicate_of == result.doc_id)
 
 
+def feed_batch(run_id: str, fetches: list[FeedFetch], parses: list[FeedParse | None], known: dict[str, str | None],
+               feed_states: tuple[FeedState, ...]) -> LoadBatch:
+    """What a batch of settled feeds loads at once: their fetch log rows, entries (with the article each already
+    became), rejections and next polling state. Loaded before their pages are fetched, so a run that dies later
+    has still polled these feeds, and the next run finds their entries pending (`warehouse.pending_entries`)."""
+    entries = all_entries(parses)
+    link_article = {link: aid for link, aid in known.items() if aid}
+    return LoadBatch(
+        run_id=run_id, new_entries=dict(Counter(e.source for e in entries if e.link and e.link not in known)),
+        feed_fetches=tuple(zip(fetches, parses)),
+        entries=tuple((e, link_article.get(e.link or "")) for e in entries),
+        rejections=tuple(entry_rejections(entries) + feed_rejections(fetches, parses)),
+        feed_states=tuple(feed_states),
+    )
+
+
+def page_wave(run_id: str, entries: list[Entry], extracted: list[Article], articles: list[Article],
+              clusters: list[DedupResult], tags: list[Tags], rejections: list[Rejection],
+              taxonomy: tuple[str, str] = ("IPTC Media Topics", "")) -> LoadBatch:
+    """What a wave of fetched pages loads: the new articles with their stories and tags, the page rejections, and
+    the entries of this run that the pages completed (an entry whose page is an article stored earlier points at
+    it). `articles` are the wave's distinct articles, clustered in `clusters` in the same order."""
+    new_ids = {c.doc_id for c in clusters if is_new(c)}
+    link_article = {a.url: a.article_id for a in extracted}
+    return LoadBatch(
+        run_id=run_id,
+        entries=tuple((e, link_article[e.link]) for e in entries if e.link in link_article),
+        articles=tuple(a for a in articles if a.article_id in new_ids),
+        clusters=tuple(c for c in clusters if c.doc_id in new_ids),
+        tags=tuple(t for t in tags if t.doc_id in new_ids),
+        rejections=tuple(rejections),
+        taxonomy=taxonomy[0],
+        taxonomy_version=taxonomy[1],
+    )
+
+
+def run_record(inputs: RunInputs, finished_at: datetime, status: str = "completed") -> RunRecord:
+    """The run's own row: when, what it was asked, counts per outcome over everything it did."""
+    entries = all_entries(inputs.parses)
+    new_ids = {c.doc_id for c in inputs.clusters if is_new(c)}
+    return RunRecord(inputs.run_id, inputs.flow_run_id, inputs.started_at, finished_at, status,
+                     tuple(s.name for s in inputs.sources), count_outcomes(inputs, entries, new_ids),
+                     dict(inputs.stage_seconds or {}), dict(inputs.parameters or {}))
+
+
 def assemble(inputs: RunInputs, finished_at: datetime, taxonomy: tuple[str, str] = ("IPTC Media Topics", "")
              ) -> LoadBatch:
-    """Everything the run loads, with counts per outcome; `taxonomy` is the topics' (name, version)."""
+    """Everything a run loads, in one batch, with counts per outcome; `taxonomy` is the topics' (name, version)."""
     link_article = {link: aid for link, aid in inputs.known.items() if aid}
     link_article.update({a.url: a.article_id for a in inputs.extracted})
     entries = all_entries(inputs.parses)
     new_ids = {c.doc_id for c in inputs.clusters if is_new(c)}
-    counts = count_outcomes(inputs, entries, new_ids)
-    run = RunRecord(inputs.run_id, inputs.flow_run_id, inputs.started_at, finished_at, "completed",
-                    tuple(s.name for s in inputs.sources), counts, dict(inputs.stage_seconds or {}),
-                    dict(inputs.parameters or {}))
+    run = run_record(inputs, finished_at)
     return LoadBatch(
         run=run,
         feed_fetches=tuple(zip(inputs.fetches, inputs.parses)),

@@ -167,8 +167,10 @@ def _tag_rows(tags: list[Tags], taxonomy: str, taxonomy_version: str) -> dict[st
 
 
 def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
-    """The batch as one Arrow table per warehouse table."""
-    run_id, counts = batch.run.run_id, batch.run.counts
+    """The batch as one Arrow table per warehouse table, each row's key once (see `_unique`)."""
+    run_id = batch.run_id or (batch.run.run_id if batch.run else "")
+    counts = {**(batch.run.counts if batch.run else {}),
+              **{f"new_entries:{source}": n for source, n in batch.new_entries.items()}}
     rows: dict[str, list[tuple]] = {
         "feed_fetches": [
             (run_id, f.source, f.url, now, f.status, f.http_status, f.etag, f.last_modified, f.body_hash,
@@ -190,7 +192,21 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "feed_state": [tuple(getattr(state, name) for name, _ in _COLUMNS["feed_state"])
                        for state in batch.feed_states],
     }
-    return {name: _arrow(name, table_rows) for name, table_rows in rows.items()}
+    return {name: _arrow(name, _unique(name, table_rows)) for name, table_rows in rows.items()}
+
+
+def _unique(name: str, rows: list[tuple]) -> list[tuple]:
+    """The rows with each key once, the last one winning (a later row is newer news of the same thing).
+
+    The inserts skip keys the table holds already, but not keys repeated inside the batch itself, and before this
+    one repeated key from the outside world (two feed items with one GUID, two feeds rejecting the same link-less
+    GUID) failed the whole load on a duplicate key, run after run. Keys come from data, so they are made unique
+    here, by design, whatever the stages upstream let through."""
+    positions = [i for i, (column, _) in enumerate(_COLUMNS[name]) if column in KEYS[name]]
+    keyed = {tuple(row[i] for i in positions): row for row in rows}
+    if len(keyed) < len(rows):
+        log.info("%s: %d rows repeated a key within one load; the last of each kept", name, len(rows) - len(keyed))
+    return list(keyed.values())
 
 
 # Each table's key: what makes a row the same row again. The writes below rely on these, not on constraints, so
@@ -229,11 +245,11 @@ _WRITES: dict[str, tuple[str, ...]] = {
 
 
 def load(path: Path, batch: LoadBatch) -> None:
-    """Write one run's results in a single transaction: all of it lands, or none of it."""
+    """Write one batch of a run in a single transaction: all of it lands, or none of it."""
     began = time.perf_counter()
     now = datetime.now(timezone.utc)
     tables = _tables(batch, now)
-    run = batch.run
+    run, run_id = batch.run, batch.run_id or (batch.run.run_id if batch.run else "")
     with _connect(path, read_only=False) as con:
         try:
             con.execute("BEGIN TRANSACTION")
@@ -247,23 +263,24 @@ def load(path: Path, batch: LoadBatch) -> None:
             # only this run's articles can be new to them (older ones were known when the entries were stored).
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
                            WHERE entries.article_id IS NULL AND a.run_id = ?
-                             AND entries.link IN (a.url, a.canonical_url)""", [run.run_id])
-            stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
-            con.execute(
-                """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
-                                     stage_seconds, parameters)
-                   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
-                [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
-                 list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
-                 json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
-            )
+                             AND entries.link IN (a.url, a.canonical_url)""", [run_id])
+            if run is not None:
+                stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
+                con.execute(
+                    """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
+                                         stage_seconds, parameters)
+                       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
+                    [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
+                     list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
+                     json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
+                )
             con.execute("COMMIT")
         except duckdb.Error as exc:
             _rollback(con)
-            raise WarehouseError(f"load into {path} failed, all or nothing of it stored ({_first_line(exc)}); fix "
-                                 "the cause and run again to complete it") from None
-    log.info("loaded run %s: %d articles, %d entries, %d rejections",
-             run.run_id, len(batch.articles), len(batch.entries), len(batch.rejections))
+            raise WarehouseError(f"load into {path} failed, all or nothing of this batch stored "
+                                 f"({_first_line(exc)}); fix the cause and run again to complete it") from None
+    log.info("loaded run %s batch: %d articles, %d entries, %d rejections",
+             run_id, len(batch.articles), len(batch.entries), len(batch.rejections))
 
 
 def articles_for_tagging(path: Path, since: datetime | None, batch_size: int):
