@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -123,6 +124,9 @@ class Settings(_Strict):
     tagging: TaggingSettings = TaggingSettings()
 
 
+_HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"
+
+
 class Schedule(_Strict):
     interval_minutes: int | None = Field(None, ge=1)
     interval_seconds: int | None = Field(None, ge=5)  # for tests and very fast feeds; minutes are the norm
@@ -132,6 +136,13 @@ class Schedule(_Strict):
     def _one_of(self) -> "Schedule":
         if sum(x is not None for x in (self.interval_minutes, self.interval_seconds, self.cron)) != 1:
             raise ValueError("set exactly one of interval_minutes, interval_seconds or cron")
+        # Checked here, with the cron library Prefect itself uses, so a typo fails `check-config` in one line instead
+        # of killing `monitor serve` with a traceback; Prefect also refuses croniter's random ("R") and hashed ("H")
+        # fields, so they are refused here too.
+        if self.cron is not None and (not croniter.is_valid(self.cron)
+                                      or any(_HASHED.match(f) for f in self.cron.split())):
+            raise ValueError(f"cron {self.cron!r} is not a cron expression: use five fields, minute hour day month "
+                             "weekday, for example '0 6 * * *' (06:00 every day)")
         return self
 
     @property

@@ -114,10 +114,13 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
         flow_log.propagate = verbose > 0  # progress records feed the bar; print them only with -v
         # A task that fails is either retried or turned into a recorded value (a feed that stays down); an
         # unexpected error still fails the flow and reaches the user. Its traceback is for -v only.
-        task_log = logging.getLogger("prefect.task_runs")
+        # The flow's own failure is the one line `fail_on_domain_errors` prints (a full disk printed 50 lines of
+        # Prefect's log before it).
+        prefect_logs = [logging.getLogger(name) for name in ("prefect.task_runs", "prefect.flow_runs")]
         quiet = _DropBelow(logging.CRITICAL)
         if not verbose:
-            task_log.addFilter(quiet)
+            for task_log in prefect_logs:
+                task_log.addFilter(quiet)
         try:
             return ingest(sources=list(sources) or None,
                           warehouse_path=str(warehouse_path) if warehouse_path else None,
@@ -126,7 +129,8 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
         finally:
             flow_log.removeHandler(handler)
             flow_log.propagate = True
-            task_log.removeFilter(quiet)
+            for task_log in prefect_logs:
+                task_log.removeFilter(quiet)
 
 
 class _DropBelow(logging.Filter):

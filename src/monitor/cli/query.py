@@ -73,6 +73,8 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, o
     """
     if fmt == "parquet" and out is None:
         raise Failure("--format parquet writes a file: add --out FILE.parquet")
+    if out is not None and not out.parent.is_dir():
+        raise Failure(f"--out {out}: the folder {out.parent} does not exist; create it or choose another path")
     path = load_config(ctx).warehouse_path(warehouse_path)
     try:
         if fmt == "parquet":
@@ -87,7 +89,10 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, o
     if out is None:
         click.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"cannot write {out}: {exc.strerror or exc}") from None
     click.echo(f"wrote {len(rows)} rows to {out}", err=True)
 
 

@@ -345,13 +345,15 @@ def _tag_sets(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict]
 
 def query(path: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
     """Run SQL on a read-only, sandboxed connection; returns (column names, rows). Bad SQL raises QueryError."""
+    if not sql.strip():
+        raise QueryError("the query is empty: give a SQL statement, for example \"SELECT count(*) FROM articles\"")
     with read_only(path) as con:
         _sandbox(con, path)
         try:
             cursor = con.execute(sql, params or [])
         except duckdb.Error as exc:
             raise QueryError(str(exc).strip()) from None
-        if cursor.description is None:
+        if cursor is None or cursor.description is None:  # a statement that returns nothing
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
 
@@ -360,6 +362,8 @@ def query_to_parquet(path: Path, sql: str, out: Path) -> int:
     """Run SQL read-only and write the result to a Parquet file; returns the row count. Bad SQL raises QueryError."""
     import pyarrow.parquet as pq
 
+    if not sql.strip():
+        raise QueryError("the query is empty: give a SQL statement, for example \"SELECT count(*) FROM articles\"")
     with read_only(path) as con:
         _sandbox(con, path)
         try:
