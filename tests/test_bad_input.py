@@ -7,22 +7,23 @@ from monitor.cli import cli
 from tests.conftest import write_config
 
 
-@pytest.mark.parametrize("cron", ["61 * * * *", "every day", "0 6 * *", "H * * * *"])
-def test_an_invalid_cron_fails_check_config_in_one_line(tmp_path, cron):
+def check_schedule(tmp_path, cron: str):
     directory = write_config(tmp_path / "c", f'[schedule.daily]\ncron = "{cron}"\n'
                                              '[[source]]\nname = "a"\nurl = "http://127.0.0.1:9/f.xml"\n'
                                              'schedule = "daily"\n')
-    result = CliRunner().invoke(cli, ["--config", str(directory), "check-config"])
+    return CliRunner().invoke(cli, ["--config", str(directory), "check-config"])
+
+
+@pytest.mark.parametrize("cron", ["61 * * * *", "every day", "0 6 * *", "H * * * *"])
+def test_an_invalid_cron_fails_check_config_in_one_line(tmp_path, cron):
+    result = check_schedule(tmp_path, cron)
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert result.output.startswith("Error: ") and f"cron {cron!r} is not a cron expression" in result.output
 
 
 @pytest.mark.parametrize("cron", ["0 6 * * *", "*/15 * * * MON-FRI", "0 6 * * thu", "@daily"])
 def test_valid_crons_pass(tmp_path, cron):
-    directory = write_config(tmp_path / "c", f'[schedule.daily]\ncron = "{cron}"\n'
-                                             '[[source]]\nname = "a"\nurl = "http://127.0.0.1:9/f.xml"\n'
-                                             'schedule = "daily"\n')
-    result = CliRunner().invoke(cli, ["--config", str(directory), "check-config"])
+    result = check_schedule(tmp_path, cron)
     assert result.exit_code == 0, result.output
 
 
