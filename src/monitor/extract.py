@@ -31,8 +31,8 @@ from monitor.fields import (
 )
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
-    canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language, detect_language,
-    DateCandidate, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
+    DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
+    detect_language, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
 )
 from monitor.models import Article, Page, Rejection, stable_id
 from monitor.urls import normalize_url
@@ -275,7 +275,7 @@ def _page_fallbacks(tree: etree._Element, url: str, *, want_author: bool, want_s
     return title, date, site, author
 
 
-# Only this much of a title is read (cleaning a 2 MB one took half a second); a title cut here is cut again by `_bounded`.
+# Only this much of a title is read (cleaning a 2 MB one took half a second); `_bounded` then cuts it to its cap.
 TITLE_READ_CHARS = 4 * MAX_TITLE_CHARS
 
 
