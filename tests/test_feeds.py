@@ -1,3 +1,6 @@
+from datetime import datetime, timezone
+
+from monitor import fields
 from monitor.feeds import dedupe_links, discover_feed_links, looks_like_feed, parse_feed
 from monitor.models import FeedFetch
 from monitor.feeds import parse_fetches
@@ -91,3 +94,52 @@ def test_discovery_prefers_declared_feeds_then_feed_links_then_common_paths():
     assert "https://example.org/feed" in links and "https://example.org/rss.xml" in links
     assert "https://example.org/fr/" not in links and "https://example.org/about" not in links
     assert looks_like_feed(b"  <?xml version='1.0'?><rss>") and not looks_like_feed(b"<!doctype html><html>")
+
+
+def _rss(items: str, language: str = "en") -> bytes:
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><language>{language}</language>"
+            f"{items}</channel></rss>").encode()
+
+
+FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def test_extreme_feed_dates_never_reach_an_entry():
+    xml = _rss("<item><title>A</title><link>/a</link><pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>"
+               "<item><title>B</title><link>/b</link><pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>"
+               "<item><title>C</title><link>/c</link><pubDate>Sat, 19 Dec 2026 10:00:00 GMT</pubDate></item>"
+               "<item><title>D</title><link>/d</link><pubDate>Fri, 20 Nov 2026 09:00:00 +0100</pubDate></item>")
+    a, b, c, d = parse_feed("s", FEED_URL, xml, fetched_at=FETCHED).entries
+    assert [e.published for e in (a, b, c)] == [None, None, None]  # so the warehouse's first_seen stands
+    assert a.date_flags == b.date_flags == c.date_flags == ("published-out-of-window",)
+    assert (d.published, d.date_flags) == (datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc), ())
+
+
+def test_an_unbelievable_published_date_gives_way_to_the_updated_date():
+    xml = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+      <entry><title>One</title><id>urn:1</id><link href="http://h.example/one"/>
+      <published>0001-01-01T00:00:00Z</published><updated>2026-11-19T10:00:00Z</updated></entry></feed>"""
+    (entry,) = parse_feed("atom", FEED_URL, xml, fetched_at=FETCHED).entries
+    assert entry.published == datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc)
+    assert entry.date_flags == ("published-out-of-window",)
+
+
+def test_entry_fields_are_bounded_and_the_cut_recorded():
+    huge_title = "Harbour " * 250_000  # 2 MB
+    long_link = "http://h.example/" + "a" * 9000
+    long_guid = "urn:" + "g" * 5000
+    xml = _rss(f"<item><title>{huge_title}</title><link>{long_link}</link><guid>{long_guid}</guid></item>"
+               f"<item><title>Ok</title><link>/ok</link><guid>{long_guid}x</guid></item>")
+    first, second = parse_feed("s", FEED_URL, xml).entries
+    assert len(first.title) <= fields.MAX_TITLE_CHARS and len(first.guid) <= fields.MAX_GUID_CHARS
+    assert first.link is None and first.raw_link is None  # a URL is dropped, never cut into another URL
+    assert first.truncated == ("link", "guid", "title")
+    assert first.entry_id != second.entry_id  # ids hash the whole GUID, so a shared start does not collide
+    assert second.truncated == ("guid",) and second.link == "http://127.0.0.1:9/ok"
+
+
+def test_entry_titles_lose_html_entities_and_feed_languages_are_normalised():
+    xml = _rss("<item><title>T&amp;amp;#039;de &amp;#8217;yang&#305;n&amp;#8217;</title><link>/a</link></item>",
+               language="nb-NO")
+    parsed = parse_feed("s", FEED_URL, xml)
+    assert parsed.entries[0].title == "T'de ’yangın’" and parsed.language == "no"

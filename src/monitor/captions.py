@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from monitor.bodytext import is_byline, is_dateline
+from monitor.fields import MAX_CAPTION_CHARS, MAX_CAPTIONS, MAX_CREDIT_CHARS, cut_text
 from monitor.htmltext import WS, text_key, classes_of, link_density, text_of, within
 from monitor.models import Caption
 
@@ -187,3 +188,21 @@ def article_container(tree: etree._Element) -> etree._Element | None:
             break
         container = parent
     return container
+
+
+def bound_captions(captions: tuple[Caption, ...]) -> tuple[tuple[Caption, ...], tuple[str, ...]]:
+    """At most MAX_CAPTIONS captions, each text and credit within its cap, and the names of what was cut
+    ("captions" for the count, "caption" for a text, "credit" for a credit)."""
+    cut: dict[str, None] = {}
+    if len(captions) > MAX_CAPTIONS:
+        captions, cut["captions"] = captions[:MAX_CAPTIONS], None
+    bounded = []
+    for caption in captions:
+        text, text_cut = cut_text(caption.text, MAX_CAPTION_CHARS)
+        credit, credit_cut = cut_text(caption.credit, MAX_CREDIT_CHARS)
+        if text_cut:
+            cut["caption"] = None
+        if credit_cut:
+            cut["credit"] = None
+        bounded.append(Caption(text, credit) if text_cut or credit_cut else caption)
+    return tuple(bounded), tuple(cut)

@@ -12,7 +12,8 @@ import itertools
 import json
 import logging
 import re
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timezone
 
 import trafilatura
 from htmldate import find_date
@@ -23,11 +24,15 @@ from trafilatura.metadata import (
 from trafilatura.settings import set_date_params
 
 from monitor.bodytext import clean_body, opens_with_leadin
-from monitor.captions import caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.fields import (
+    MAX_AUTHOR_CHARS, MAX_BODY_CHARS, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, bounded_url, cut_text,
+    in_date_window, normalize_language,
+)
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
-    canonical_url, choose_language, date_from_url, declared_language, detect_language, json_ld, lead_image, ld_name,
-    ld_text, meta, parse_date,
+    DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
+    detect_language, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
 )
 from monitor.models import Article, Page, Rejection, stable_id
 from monitor.urls import normalize_url
@@ -270,13 +275,33 @@ def _page_fallbacks(tree: etree._Element, url: str, *, want_author: bool, want_s
     return title, date, site, author
 
 
+# Only this much of a title is read (cleaning a 2 MB one took half a second); `_bounded` then cuts it to its cap.
+TITLE_READ_CHARS = 4 * MAX_TITLE_CHARS
+
+
+def _page_dates(tree: etree._Element, ld: dict) -> tuple[list[DateCandidate], list[DateCandidate]]:
+    """Candidate (published, modified) dates the page states itself, in order of trust (`metadata.choose_date`)."""
+    published = [(ld_text(ld, "datePublished"), "json-ld"),
+                 (meta(tree, "article:published_time", "datePublished", "pubdate", "date"), "meta")]
+    modified = [(ld_text(ld, "dateModified"), "json-ld"),
+                (meta(tree, "article:modified_time", "og:updated_time", "dateModified", "last-modified"), "meta")]
+    return ([(value, where, kind) for text, where in published for value, kind in [read_date(text)]],
+            [(value, where, kind) for text, where in modified for value, kind in [read_date(text)]])
+
+
 def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | None = None,
-            fallback_published: datetime | None = None, fallback_language: str | None = None) -> Article | Rejection:
-    """Extract an Article from page HTML, or say why not."""
+            fallback_published: datetime | None = None, fallback_language: str | None = None,
+            fetched_at: datetime | None = None) -> Article | Rejection:
+    """Extract an Article from page HTML, or say why not. Dates later than two days after `fetched_at` (default:
+    now) or before 1990 are set aside (`fields.in_date_window`)."""
+    fetched_at = fetched_at or datetime.now(timezone.utc)
     if not html or not html.strip():
         return Rejection(url, "extract", "empty-page", source=source)
     if len(html) > MAX_HTML_CHARS:
         return Rejection(url, "extract", "too-large", detail=f"{len(html)} chars > {MAX_HTML_CHARS}", source=source)
+    if len(url) > MAX_URL_CHARS:  # no server answers such a URL; its record keeps the start of it
+        return Rejection(url[:MAX_URL_CHARS], "extract", "url-too-long", detail=f"{len(url)} chars > {MAX_URL_CHARS}",
+                         source=source)
     if "\x00" in html[:4096] or "<" not in html[:65536]:
         return Rejection(url, "extract", "not-html", source=source)
     try:
@@ -287,32 +312,34 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         return Rejection(url, "extract", "too-complex", detail=f"more than {MAX_ELEMENTS} elements", source=source)
     ld = json_ld(tree)
     title = ld_text(ld, "headline") or meta(tree, "og:title")
-    dates = [(parse_date(ld_text(ld, "datePublished")), "json-ld"),
-             (parse_date(meta(tree, "article:published_time", "datePublished", "pubdate", "date")), "meta")]
-    modified = parse_date(ld_text(ld, "dateModified")) or parse_date(
-        meta(tree, "article:modified_time", "og:updated_time", "dateModified", "last-modified"))
+    dates, modified_dates = _page_dates(tree, ld)
     canonical = canonical_url(tree, url)
     declared = declared_language(tree)
-    site_name = meta(tree, "og:site_name") or ld_name(ld.get("publisher"))
+    publisher = ld_name(ld.get("publisher"))
+    site_name = meta(tree, "og:site_name") or publisher
     author = ld_name(ld.get("author")) or meta(tree, "author", "article:author")
     image = lead_image(tree, ld, url)
     captions = harvest_captions(tree, url)
     scripts = [script.text for script in tree.iter("script") if script.text and len(script.text) > EMBEDDED_MIN_CHARS]
     page_prose = prune_boilerplate(tree)
-    if not title or not any(d for d, _ in dates):
+    if not title or not any(d and in_date_window(d, fetched_at) for d, _, _ in dates):
         found_title, found_date, found_site, found_author = _page_fallbacks(
             tree, url, want_author=not author, want_site=not site_name)
         title = title or found_title
         guessed = parse_date(found_date)
         # trafilatura's date heuristics read the URL too; a date that is just the URL's is labelled as such below.
         if guessed != date_from_url(url):
-            dates.append((guessed, "page"))
+            dates.append((guessed, "page", "date"))
         site_name = site_name or found_site
         author = author or found_author
     # The feed's timestamp beats a date in the URL, which has no time of day.
-    dates += [(fallback_published, "feed"), (date_from_url(url), "url")]
-    published, published_source = next(((d, where) for d, where in dates if d), (None, None))
-    title = WS.sub(" ", title or "").strip()
+    dates += [(fallback_published, "feed", "aware"), (date_from_url(url), "url", "date")]
+    published, published_source, date_flags = choose_date("published", dates, fetched_at)
+    modified, _, modified_flags = choose_date("modified", modified_dates, fetched_at)
+    names = [n for n in (site_name, publisher, meta(tree, "application-name"),
+                         (meta(tree, "twitter:site") or "").lstrip("@")) if n]
+    raw_title = title or ""
+    title = clean_title(raw_title[:TITLE_READ_CHARS], names, site_labels(canonical))
     body = _trafilatura_body(tree, url, page_prose)
     method = "trafilatura"
     body = clean_body(body, title)
@@ -331,7 +358,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
     body = _without_captions(body, {caption_key(c.text) for c in captions})
     detected = detect_language(f"{title}\n{body}")
-    return Article(
+    return _bounded(Article(
         article_id=stable_id(canonical),
         url=normalize_url(url),
         canonical_url=canonical,
@@ -339,7 +366,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         body=body,
         captions=captions,
         published=published,
-        language=choose_language(declared, detected) or fallback_language,
+        language=choose_language(declared, detected) or normalize_language(fallback_language),
         author=author,
         site_name=site_name,
         extraction_method=method,
@@ -349,7 +376,34 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         language_declared=declared,
         language_detected=detected,
         lead_image=image,
-    )
+        date_flags=date_flags + modified_flags,
+    ), cut_before=("title",) if len(raw_title) > TITLE_READ_CHARS else ())
+
+
+# Text fields of an article and their caps (`monitor.fields`); URLs are dropped rather than cut.
+_TEXT_CAPS = (("title", MAX_TITLE_CHARS), ("author", MAX_AUTHOR_CHARS), ("site_name", MAX_SITE_NAME_CHARS),
+              ("body", MAX_BODY_CHARS))
+
+
+def _bounded(article: Article, cut_before: tuple[str, ...] = ()) -> Article:
+    """The article with every field within its cap, the fields cut or dropped named in `truncated`.
+
+    An over-long canonical URL is replaced by the page's URL (and the id follows it); an over-long lead image is
+    dropped. Captions are bounded in number and length (`captions.bound_captions`)."""
+    changes: dict[str, object] = {}
+    for name, limit in _TEXT_CAPS:
+        value, cut = cut_text(getattr(article, name), limit)
+        if cut:
+            changes[name] = value
+    if bounded_url(article.canonical_url)[1]:
+        changes.update(canonical_url=article.url, article_id=stable_id(article.url))
+    if bounded_url(article.lead_image)[1]:
+        changes["lead_image"] = None
+    captions, cut_captions = bound_captions(article.captions)
+    if cut_captions:
+        changes["captions"] = captions
+    cut = [*cut_before, *(name for name in changes if name not in ("article_id", "captions")), *cut_captions]
+    return replace(article, **changes, truncated=tuple(dict.fromkeys(cut))) if cut else article
 
 
 def _without_captions(body: str, caption_keys: set[str]) -> str:
@@ -371,6 +425,7 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
 
 def extract_pages(pages: list[Page], min_body_chars: int = 200) -> list[Article | Rejection]:
     """Extract every fetched page, using what its feed entry said as the fallback date, language and source."""
+    fetched_at = datetime.now(timezone.utc)  # pages are extracted as soon as they are fetched
     results: list[Article | Rejection] = []
     for page in pages:
         hint = page.request
@@ -379,5 +434,6 @@ def extract_pages(pages: list[Page], min_body_chars: int = 200) -> list[Article 
             source=hint.source if hint else None,
             fallback_published=hint.published if hint else None,
             fallback_language=hint.language if hint else None,
+            fetched_at=fetched_at,
         ))
     return results

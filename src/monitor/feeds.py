@@ -12,19 +12,35 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from monitor.fields import (
+    MAX_GUID_CHARS, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, bounded_url, cut_text, in_date_window, normalize_language,
+    unescape_entities,
+)
 from monitor.models import Entry, FeedFetch, FeedParse, stable_id
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
 
 
-def _published(item: feedparser.FeedParserDict) -> datetime | None:
-    """The item's published (else updated) time as aware UTC."""
+def _published(item: feedparser.FeedParserDict, fetched_at: datetime) -> tuple[datetime | None, tuple[str, ...]]:
+    """The item's published (else updated) time as aware UTC, if it lies in the window of believable dates
+    (`fields.in_date_window`: 0001-01-01 and 9999-12-31 never reach the warehouse); flags name what was set aside.
+    Without a believable date the entry has none, and the warehouse's first_seen stands for it."""
+    flags: list[str] = []
+    seen = set()
     for key in ("published_parsed", "updated_parsed"):
         parsed = item.get(key)
-        if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
-    return None
+        if not parsed or tuple(parsed) in seen:  # feedparser fills an RSS item's updated from its pubDate
+            continue
+        seen.add(tuple(parsed))
+        try:
+            value = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            value = None
+        if value is not None and in_date_window(value, fetched_at):
+            return value, tuple(flags)
+        flags.append(f"{key.removesuffix('_parsed')}-out-of-window")
+    return None, tuple(flags)
 
 
 def _link(item: feedparser.FeedParserDict) -> str | None:
@@ -40,29 +56,44 @@ def _link(item: feedparser.FeedParserDict) -> str | None:
     return None
 
 
-def to_entry(source: str, feed_url: str, item: feedparser.FeedParserDict) -> Entry:
-    """One feed item as an Entry; its link resolved against the feed URL and normalised."""
-    raw_link = _link(item)
+def to_entry(source: str, feed_url: str, item: feedparser.FeedParserDict, fetched_at: datetime | None = None
+             ) -> Entry:
+    """One feed item as an Entry; its link resolved against the feed URL and normalised, every field within its
+    cap (`monitor.fields`: an over-long link is dropped, text is cut) and the cuts named in `truncated`."""
+    full_link = _link(item)
+    raw_link, long_link = bounded_url(full_link)
     link = None
     if raw_link:
-        candidate = normalize_url(raw_link, base=feed_url)
-        link = candidate if candidate.startswith(("http://", "https://")) else None
-    guid = item.get("id") or raw_link or item.get("title", "")
+        candidate, long_link = bounded_url(normalize_url(raw_link, base=feed_url))
+        link = candidate if candidate and candidate.startswith(("http://", "https://")) else None
+    guid = item.get("id") or full_link or item.get("title", "")
+    stored_guid, long_guid = cut_text(guid, MAX_GUID_CHARS)
+    title, long_title = cut_text(unescape_entities(item.get("title", "")), MAX_TITLE_CHARS)
+    published, date_flags = _published(item, fetched_at or datetime.now(timezone.utc))
+    cuts = {"link": long_link, "guid": long_guid, "title": long_title}
+    truncated = tuple(name for name, cut in cuts.items() if cut)
+    if truncated or date_flags:
+        log.info("feed %s: entry %.80s kept with %s", source, stored_guid, ", ".join(
+            [*(f"{name} cut" for name in truncated), *date_flags]))
     return Entry(
-        entry_id=stable_id(source, guid),
+        entry_id=stable_id(source, guid),  # the whole GUID: two long ones that share a start stay apart
         source=source,
-        guid=guid,
+        guid=stored_guid,
         link=link,
         raw_link=raw_link,
-        title=" ".join(item.get("title", "").split()),
-        published=_published(item),
-        summary=item.get("summary", "")[:2000],
+        title=title,
+        published=published,
+        summary=item.get("summary", "")[:MAX_SUMMARY_CHARS],  # a teaser for this run, never stored
+        truncated=truncated,
+        date_flags=date_flags,
     )
 
 
 def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | None = None,
-               max_entries: int = 500) -> FeedParse:
-    """Parse RSS/Atom bytes. A bozo feed that still yields entries is kept and flagged."""
+               max_entries: int = 500, fetched_at: datetime | None = None) -> FeedParse:
+    """Parse RSS/Atom bytes. A bozo feed that still yields entries is kept and flagged. Entry dates later than two
+    days after `fetched_at` (default: now) or before 1990 are set aside (`fields.in_date_window`)."""
+    fetched_at = fetched_at or datetime.now(timezone.utc)
     if not content.strip():
         return FeedParse(source, (), error="empty-body")
     headers = {"content-type": content_type} if content_type else {}
@@ -71,7 +102,7 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
     if parsed.bozo:
         exc = parsed.get("bozo_exception")
         bozo_reason = f"{type(exc).__name__}: {exc}"[:300] if exc else "bozo"
-    entries = unique_entries(to_entry(source, feed_url, item) for item in parsed.entries[:max_entries])
+    entries = unique_entries(to_entry(source, feed_url, item, fetched_at) for item in parsed.entries[:max_entries])
     ttl = ttl_minutes(parsed.feed)
     if not entries:
         looks_like_feed = bool(parsed.get("version")) or bool(parsed.feed.get("title"))
@@ -79,9 +110,10 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
         return FeedParse(source, (), bozo=bool(parsed.bozo), bozo_reason=bozo_reason, error=error, ttl_minutes=ttl)
     if parsed.bozo:
         log.warning("feed %s is malformed but yielded %d entries: %s", source, len(entries), bozo_reason)
-    language = str(parsed.feed.get("language") or "").split("-")[0].strip().lower() or None
+    language = normalize_language(str(parsed.feed.get("language") or ""))
+    title = cut_text(unescape_entities(str(parsed.feed.get("title", ""))), MAX_TITLE_CHARS)[0]
     return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl,
-                     title=" ".join(str(parsed.feed.get("title", "")).split()), language=language)
+                     title=title, language=language)
 
 
 def unique_entries(entries) -> tuple[Entry, ...]:

@@ -9,7 +9,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from monitor.htmltext import WS
+from monitor.fields import in_date_window, naive_agrees, normalize_language, unescape_entities
+from monitor.htmltext import WS, text_key
 from monitor.once import once
 from monitor.urls import normalize_url
 
@@ -95,18 +96,12 @@ def detect_language(text: str) -> str | None:
     if len(sample.strip()) < LANGUAGE_MIN_CHARS:
         return None
     code, probability = _identifier().classify(sample)
-    return code if probability >= LANGUAGE_MIN_PROBABILITY else None
-
-
-# The detector names a macro-language where pages declare a specific one (Bokmål and Nynorsk are "no").
-_MACRO_LANGUAGE = {"nb": "no", "nn": "no"}
+    return normalize_language(code) if probability >= LANGUAGE_MIN_PROBABILITY else None
 
 
 def choose_language(declared: str | None, detected: str | None) -> str | None:
-    """The text decides when the detector is sure (templates often declare one language for every edition);
-    the declaration wins when both name the same language, as it can be more specific."""
-    if declared and (detected is None or _MACRO_LANGUAGE.get(declared, declared) == detected):
-        return declared
+    """The text decides when the detector is sure (templates often declare one language for every edition),
+    else the declaration. Both are normalised codes (`fields.normalize_language`), so "nb" and "no" agree."""
     return detected or declared
 
 
@@ -121,17 +116,142 @@ def meta(tree: etree._Element, *names: str) -> str | None:
 
 def parse_date(value: str | None) -> datetime | None:
     """An ISO 8601 date or datetime as aware UTC (naive values are taken as UTC)."""
+    return read_date(value)[0]
+
+
+def read_date(value: str | None) -> tuple[datetime | None, str]:
+    """An ISO 8601 date or datetime as aware UTC, with what the text said: "aware" (it had a zone offset), "naive"
+    (a time without a zone, taken as UTC) or "date" (a day only, midnight UTC)."""
     if not value:
-        return None
+        return None, "date"
     value = value.strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(value)
+        kind = "date" if len(value) <= 10 else "naive"
     except ValueError:
         try:
-            parsed = datetime.fromisoformat(value[:10])
+            parsed, kind = datetime.fromisoformat(value[:10]), "date"
         except ValueError:
-            return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+            return None, "date"
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc), kind
+    try:
+        return parsed.astimezone(timezone.utc), "aware"
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC time: the earliest one stands for it (or latest)
+        return (datetime.min if parsed.year == 1 else datetime.max).replace(tzinfo=timezone.utc), "aware"
+
+
+# One candidate date: (value, where it came from, "aware" | "naive" | "date" as `read_date` says).
+DateCandidate = tuple[datetime | None, str, str]
+
+
+def choose_date(field: str, candidates: list[DateCandidate], fetched_at: datetime
+                ) -> tuple[datetime | None, str | None, tuple[str, ...]]:
+    """The best believable date of `field` ("published", "modified") from candidates in order of trust, where it
+    came from, and flags naming the candidates set aside as out of the window (`fields.in_date_window`).
+
+    A date written without a zone (or without a time) can be hours off once read as UTC ("2024-08-05 20:59:59.0"
+    from a CMS in UTC+2): when a later candidate is zone-aware and agrees with it to within the span of time zones
+    (`fields.naive_agrees`: 14 hours behind to 12 ahead, plus the day of a bare date), that one is taken instead.
+    One that disagrees further is another event (a feed re-dated on update) and the page's own date stands.
+    """
+    flags: list[str] = []
+    believable: list[tuple[datetime, str, str]] = []
+    for value, source, kind in candidates:
+        if value is None:
+            continue
+        if in_date_window(value, fetched_at):
+            believable.append((value, source, kind))
+        else:
+            flags.append(f"{field}-out-of-window:{source}")
+    if not believable:
+        return None, None, tuple(flags)
+    value, source, kind = believable[0]
+    if kind != "aware":
+        for other, other_source, other_kind in believable[1:]:
+            if other_kind == "aware" and naive_agrees(value, other, date_only=kind == "date"):
+                return other, other_source, tuple(flags)
+    return value, source, tuple(flags)
+
+
+# Separators between a headline and the site's name or a date in <title> and og:title: "Headline - The Namibian",
+# "Headline | DW | 28.04.2023", "Headline – Reuters". Spaces around them are required, so "Kühltürme-Streit" or
+# "1-0 win" are never split.
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[-|–—·•]|::)\s+")
+# A segment that is a date: "28.04.2023", "2023-04-28", "28 April 2023", "April 28, 2023".
+_DATE_SEGMENT = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?|\d{1,2}\.? [^\W\d]{3,12}\.? \d{4}|"
+                           r"[^\W\d]{3,12}\.? \d{1,2}, \d{4}")
+# Host labels that name no site ("news.example.org" must not strip a segment "News").
+_GENERIC_LABELS = frozenset({"www", "m", "amp", "mobile", "edition", "news", "com", "co", "org", "net", "gov", "edu",
+                             "ac", "info", "online"})
+# After stripping, a title keeps at least this many characters; otherwise the segments were the title.
+MIN_STRIPPED_TITLE_CHARS = 5
+# A segment longer than this many words is a headline part, not a site name, even if it contains the name.
+MAX_SITE_SEGMENT_WORDS = 6
+
+
+def _squash(text: str) -> str:
+    return text_key(text).replace(" ", "")
+
+
+# A site name inside a segment may come with this many more words ("BBC News" for "BBC", "Die Neue Südtiroler
+# Tageszeitung" for tageszeitung.it).
+MAX_EXTRA_SITE_WORDS = 3
+_LEADING_ARTICLE = re.compile(r"^(?:the|die|der|das|le|la|les|el|il|het) ")
+
+
+def _names_site(segment: str, names: list[str], labels: list[str]) -> bool:
+    """True when a title segment is the site's name: equal to a declared name or a host label once case, spaces
+    and a leading article are ignored ("The Namibian" for namibian.com.na, "DW" for dw.com); or one of them opens
+    or closes a short segment whose other words are capitalised ("BBC News" for "BBC", "Die Neue Südtiroler
+    Tageszeitung" for tageszeitung.it); or the segment is most of a declared name ("Südtiroler Tageszeitung")."""
+    key = text_key(segment)
+    if not key or len(key.split()) > MAX_SITE_SEGMENT_WORDS:
+        return False
+    squashed = {key.replace(" ", ""), _LEADING_ARTICLE.sub("", key).replace(" ", "")}
+    if any(_squash(name) in squashed for name in [*names, *labels]):
+        return True
+    words = segment.split()
+    for name in [*names, *labels]:
+        name_key = text_key(name)
+        if not name_key:
+            continue
+        if name in names and f" {key} " in f" {name_key} " and 2 * len(key.replace(" ", "")) >= len(_squash(name)):
+            return True
+        size = len(name.split())
+        for named, extra in ((words[:size], words[size:]), (words[-size:], words[:-size])):
+            if (0 < len(extra) <= MAX_EXTRA_SITE_WORDS and text_key(" ".join(named)) == name_key
+                    and all(not w[0].isalpha() or w[0].isupper() for w in extra)):
+                return True
+    return False
+
+
+def site_labels(url: str) -> list[str]:
+    """The distinctive labels of a URL's host: "namibian" for www.namibian.com.na, "dw" for www.dw.com."""
+    host = (urlsplit(url).hostname or "").lower()
+    return [label for label in host.split(".")[:-1] if len(label) >= 2 and label not in _GENERIC_LABELS]
+
+
+def clean_title(title: str, names: list[str], labels: list[str]) -> str:
+    """The headline alone: HTML entities decoded (also when escaped twice) and a leading or trailing segment
+    that names the site or is a date cut off ("Headline | DW | 28.04.2023" -> "Headline"). A segment that names
+    nothing known stays, so a headline with a dash in it is never cut."""
+    title = unescape_entities(title)
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) == 1:
+        return title
+    seps = _TITLE_SEPARATOR.findall(title)
+
+    def affix(segment: str) -> bool:
+        return bool(_DATE_SEGMENT.fullmatch(segment.strip())) or _names_site(segment, names, labels)
+
+    start, end = 0, len(parts)
+    while end - start > 1 and affix(parts[end - 1]):
+        end -= 1
+    while end - start > 1 and affix(parts[start]):
+        start += 1
+    kept = parts[start] + "".join(sep + part for sep, part in zip(seps[start:end - 1], parts[start + 1:end]))
+    return kept if len(kept.strip()) >= MIN_STRIPPED_TITLE_CHARS else title
 
 
 def canonical_url(tree: etree._Element, url: str) -> str:
@@ -154,8 +274,6 @@ def canonical_url(tree: etree._Element, url: str) -> str:
 
 
 def declared_language(tree: etree._Element) -> str | None:
-    declared = tree.get("lang") or meta(tree, "og:locale", "content-language", "language", "inLanguage")
-    if not declared:
-        return None
-    code = declared.strip().replace("_", "-").split("-")[0].lower()
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+    """The language the page declares (<html lang>, og:locale, ...), normalised (`fields.normalize_language`)."""
+    return normalize_language(tree.get("lang") or meta(tree, "og:locale", "content-language", "language",
+                                                          "inLanguage"))

@@ -113,6 +113,10 @@ class Entry:
     title: str
     published: datetime | None
     summary: str = ""
+    truncated: tuple[str, ...] = ()  # the fields cut to their cap (monitor.fields), e.g. ("title", "guid")
+    # dates of the item set aside as unbelievable, e.g. ("published-out-of-window",): `published` is then the next
+    # best date of the item (its updated time) or None
+    date_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,11 @@ class Article:
     language_declared: str | None = None  # what the page says (<html lang>, og:locale, ...)
     language_detected: str | None = None  # what the text is, by a statistical detector (None when unsure)
     lead_image: str | None = None
+    # The fields cut to their cap or dropped for length (monitor.fields), e.g. ("title", "captions").
+    truncated: tuple[str, ...] = ()
+    # Dates the page (or feed) gave that were set aside, as "<field>-out-of-window:<source>", e.g.
+    # "published-out-of-window:json-ld"; `published_source` then names the date used instead (None: first seen).
+    date_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

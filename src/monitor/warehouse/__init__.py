@@ -129,7 +129,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                  ("published", _T), ("first_seen", _T), ("language", _S), ("author", _S), ("site_name", _S),
                  ("body", _S), ("body_hash", _S), ("extraction_method", _S), ("run_id", _S),
                  ("published_source", _S), ("modified", _T), ("language_declared", _S), ("language_detected", _S),
-                 ("lead_image", _S)],
+                 ("lead_image", _S), ("truncated", pa.list_(_S)), ("date_flags", pa.list_(_S))],
     "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
     "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B),
                           ("confidence", _F), ("tagger_version", _S)],
@@ -181,7 +181,8 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
                     for e, article_id in batch.entries],
         "articles": [(a.article_id, a.url, a.canonical_url, a.source, a.title, a.published, now, a.language, a.author,
                       a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id, a.published_source,
-                      a.modified, a.language_declared, a.language_detected, a.lead_image) for a in batch.articles],
+                      a.modified, a.language_declared, a.language_detected, a.lead_image, list(a.truncated),
+                      list(a.date_flags)) for a in batch.articles],
         "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
         **_tag_rows(batch.tags, batch.taxonomy, batch.taxonomy_version),
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
