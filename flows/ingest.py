@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
@@ -290,6 +290,7 @@ class _Run:
         self.tags: list = []
         self.rejections: list = []
         self.seconds = {"feeds": 0.0, "tag": 0.0, "dedup": 0.0, "load": 0.0}
+        self.deferred: Counter = Counter()  # "since:{source}" / "limit:{source}" -> entries left for later
 
     def go(self) -> dict:
         clock = Stopwatch()
@@ -381,7 +382,9 @@ class _Run:
         self.feed_states += states
         self.feeds_settled += len(fetches)
         progress("feeds", self.feeds_settled, self.feeds_total)
-        self.queue_pages(pipeline.plan_pages(entries, [], set(self.known) | self.planned, self.chosen, self.since))
+        done = set(self.known) | self.planned
+        self.deferred.update(pipeline.deferred_by_since(entries, done, self.since))
+        self.queue_pages(pipeline.plan_pages(entries, [], done, self.chosen, self.since))
         self.write(pipeline.feed_batch(self.run_id, fetches, parses, self.known, states))
 
     # --- pages ---------------------------------------------------------------------------------------------
@@ -389,7 +392,9 @@ class _Run:
     def queue_pages(self, requests: list) -> None:
         limit = self.parameters["limit"]
         if limit is not None:
-            requests = requests[: max(0, limit - self.pages_total)]
+            room = max(0, limit - self.pages_total)
+            self.deferred.update(f"limit:{r.source}" for r in requests[room:])
+            requests = requests[:room]
         if not requests:
             return
         self.planned.update(r.url for r in requests)
@@ -478,7 +483,7 @@ class _Run:
             fetches=self.fetches, parses=self.parses, known=self.known, pages_fetched=self.fetched,
             extracted=self.extracted, articles=self.unique, clusters=self.clusters, tags=self.tags,
             rejections=rejections, feed_states=tuple(self.feed_states), skipped=self.skipped,
-            stage_seconds=clock.laps, parameters=self.parameters,
+            stage_seconds=clock.laps, parameters=self.parameters, deferred=dict(self.deferred),
         )
         record = pipeline.run_record(inputs, datetime.now(timezone.utc))
         self.write(LoadBatch(run=record))

@@ -50,6 +50,7 @@ class Newsroom(_Scripted):
 
     protocol_version = "HTTP/1.1"
     feeds: dict[str, bytes] = {}
+    pages: dict[str, bytes] = {}  # pages with a body of the test's own
     release = threading.Event()
     hang_feeds = False
 
@@ -58,6 +59,8 @@ class Newsroom(_Scripted):
             if self.hang_feeds:
                 self.release.wait(120)
             return self.answer(200, "application/rss+xml", self.feeds[self.path])
+        if self.path in self.pages:
+            return self.answer(200, "text/html; charset=utf-8", self.pages[self.path])
         if self.path.startswith("/a/"):
             if self.path.startswith("/a/hang-"):
                 self.release.wait(120)
@@ -67,7 +70,8 @@ class Newsroom(_Scripted):
 
 def newsroom(feeds: dict[str, bytes], hang_feeds: bool = False):
     """A server of its own (its own port, so its own host for the politeness gates)."""
-    handler = type("Room", (Newsroom,), {"feeds": feeds, "release": threading.Event(), "hang_feeds": hang_feeds})
+    handler = type("Room", (Newsroom,), {"feeds": feeds, "pages": {}, "release": threading.Event(),
+                                         "hang_feeds": hang_feeds})
     return handler, serve_handler(handler)
 
 
@@ -190,3 +194,35 @@ def test_unique_entries_keeps_every_distinct_item_once(duplicates):
     assert len({e.entry_id for e in parsed.entries}) == duplicates
     shuffled = parse_feed("s", "http://news.test/feed", rss(list(reversed(items))))
     assert {e.entry_id for e in shuffled.entries} == {e.entry_id for e in parsed.entries}  # order does not decide
+
+
+def page_with_canonical(canonical: str, seed: int) -> bytes:
+    return article("Shared story", seed).replace(b"<title>", f"<link rel='canonical' href='{canonical}'><title>"
+                                                 .encode(), 1)
+
+
+def test_every_entry_is_accounted_for_and_a_pickup_counts_as_an_outlet(tmp_path, prefect_harness):
+    """Issue 18, 7: an entry whose page is an article stored before (another outlet's page with the same canonical
+    URL) is a pickup, counted and stored as a member of that story; `--since` and `--limit` deferrals are counted."""
+    from flows.ingest import ingest
+
+    feeds: dict[str, bytes] = {}
+    room, server = newsroom(feeds)
+    with server as base:
+        canonical = f"{base}/a/original.html"
+        feeds["/first.xml"] = rss([("o", canonical, "Original")])
+        feeds["/second.xml"] = rss([("p", f"{base}/a/syndicated.html", "Syndicated")])
+        feeds["/old.xml"] = (rss([(f"d{i}", f"{base}/a/old-{i}.html", "Old") for i in range(2)])
+                             .replace(b"</item>", b"<pubDate>Mon, 02 Jan 2023 08:00:00 GMT</pubDate></item>"))
+        room.pages = {"/a/syndicated.html": page_with_canonical(canonical, 1)}
+        sources = "".join(f'[[source]]\nname = "{n}"\nurl = "{base}/{n}.xml"\n' for n in ("first", "second", "old"))
+        config_dir = write_config(tmp_path / "config", sources)
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir), sources=["first"])
+        result = ingest(warehouse_path=str(path), config_dir=str(config_dir), since="2024-01-01")
+        limited = ingest(warehouse_path=str(tmp_path / "l.duckdb"), config_dir=str(config_dir), limit=1)
+    counts = result["counts"]
+    assert counts["pickups:second"] == 1 and counts["entries:pickup"] == 1 and counts["new_articles:second"] == 0
+    assert counts["deferred:old"] == 2 and counts["entries:deferred:since"] == 2
+    assert warehouse.query(path, "SELECT outlets, articles FROM story_clusters")[1] == [(2, 1)]
+    assert limited["counts"]["entries:deferred:limit"] == 3  # four new entries, one page allowed

@@ -2,15 +2,26 @@
 -- migrations). Each is documented with an example in docs/queries.md.
 
 -- One row per story cluster. The representative is the earliest published member (first seen when no date).
+-- outlets counts every source that ran a member: the article's own, and every feed entry that led to it (another
+-- outlet's page with the same canonical URL is the same article, a pickup that is not an article row of its own).
 CREATE OR REPLACE VIEW story_clusters AS
-SELECT c.cluster_id,
-       count(*)                         AS articles,
-       count(DISTINCT a.source)         AS outlets,
-       min(a.published)                 AS first_published,
-       arg_min(a.article_id, coalesce(a.published, a.first_seen)) AS representative,
-       arg_min(a.title, coalesce(a.published, a.first_seen)) AS title
-FROM article_clusters c JOIN articles a USING (article_id)
-GROUP BY c.cluster_id;
+WITH members AS (
+    SELECT c.cluster_id,
+           count(*)                         AS articles,
+           min(a.published)                 AS first_published,
+           arg_min(a.article_id, coalesce(a.published, a.first_seen)) AS representative,
+           arg_min(a.title, coalesce(a.published, a.first_seen)) AS title
+    FROM article_clusters c JOIN articles a USING (article_id)
+    GROUP BY c.cluster_id
+), outlets AS (
+    SELECT cluster_id, count(DISTINCT source) AS outlets FROM (
+        SELECT c.cluster_id, a.source FROM article_clusters c JOIN articles a USING (article_id)
+        UNION ALL
+        SELECT c.cluster_id, e.source FROM article_clusters c JOIN entries e USING (article_id)
+    ) GROUP BY cluster_id
+)
+SELECT m.cluster_id, m.articles, o.outlets, m.first_published, m.representative, m.title
+FROM members m JOIN outlets o USING (cluster_id);
 
 -- Unique stories against pickups per day: a story counts on the day its first member was published.
 CREATE OR REPLACE VIEW stories_per_day AS

@@ -148,6 +148,7 @@ class RunInputs:
     skipped: dict[str, str] | None = None  # source -> why it was not fetched ("not-due", "dead")
     stage_seconds: dict[str, float] | None = None
     parameters: dict | None = None
+    deferred: dict[str, int] | None = None  # "since:{source}" / "limit:{source}" -> entries left for a later run
 
 
 def entry_rejections(entries: list[Entry]) -> list[Rejection]:
@@ -262,19 +263,29 @@ def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -
     for rejection in inputs.rejections:
         counts[f"rejected:{rejection.stage}:{rejection.reason}"] += 1
     for row in summarize(inputs, entries, new_ids):
-        for key in ("entries", "new_entries", "new_articles", "duplicates", "errors"):
+        for key in ("entries", "new_entries", "new_articles", "duplicates", "pickups", "deferred", "errors"):
             counts[f"{key}:{row['source']}"] = row[key]
+        counts["entries:pickup"] += row["pickups"]
+    for key, n in (inputs.deferred or {}).items():
+        counts[f"entries:deferred:{key.split(':', 1)[0]}"] += n
     return dict(sorted(counts.items()))
 
 
 def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> list[dict]:
-    """Per source: entries, new articles, duplicates (same page twice, or a copy) and errors."""
+    """Per source: entries, new articles, duplicates (same page twice, or a copy), pickups (a page that is an
+    article already stored, or stored this run from another outlet's page: the same canonical URL), entries left
+    for a later run by `--since` or `--limit`, and errors."""
     source_of = {a.article_id: a.source for a in inputs.articles}
+    stored_from = {a.article_id: a.url for a in inputs.articles}  # the page each stored article was read from
     matched = {c.doc_id: c.match for c in inputs.clusters}
+    page_article = {a.url: a.article_id for a in inputs.extracted}
+    deferred = inputs.deferred or {}
     rows = []
     for source in inputs.sources:
         links = [e.link for e in entries if e.source == source.name and e.link]
         new = [aid for aid in new_ids if source_of.get(aid) == source.name]
+        pickups = {link for link in links if link not in inputs.known and link in page_article
+                   and (page_article[link] not in new_ids or stored_from.get(page_article[link]) != link)}
         rows.append({
             "source": source.name,
             "entries": sum(e.source == source.name for e in entries),
@@ -282,6 +293,14 @@ def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> lis
             "new_entries": sum(1 for link in links if link not in inputs.known),
             "new_articles": len(new),
             "duplicates": (len(links) - len(set(links))) + sum(1 for aid in new if matched.get(aid)),
+            "pickups": len(pickups),
+            "deferred": deferred.get(f"since:{source.name}", 0) + deferred.get(f"limit:{source.name}", 0),
             "errors": sum(r.source == source.name for r in inputs.rejections),
         })
     return rows
+
+
+def deferred_by_since(entries: list[Entry], known: set[str], since: datetime | None) -> Counter:
+    """Per source, the entries `plan_pages` leaves for a later run because they were published before `since`."""
+    return Counter(f"since:{e.source}" for e in entries
+                   if since and e.link and e.link not in known and e.published and e.published < since)
