@@ -143,11 +143,14 @@ class _DropBelow(logging.Filter):
 def _print_summary(result: dict, seconds: float) -> None:
     counts = result["counts"]
     table = Table(title=f"run {result['run_id']} in {seconds:.1f}s -> {result['warehouse']}")
-    for column in ("source", "entries", "new articles", "duplicates", "errors"):
+    keys = ["entries", "new_articles", "duplicates", "errors"]
+    if counts.get("tagged:unsupported-language"):  # new articles stored untagged: their language is not covered
+        keys.append("unsupported-language")
+    for column in ["source", *(k.replace("_", " ") for k in keys)]:
         table.add_column(column, justify="left" if column == "source" else "right")
-    totals = [0, 0, 0, 0]
+    totals = [0] * len(keys)
     for name in result["sources"]:
-        row = [counts.get(f"{k}:{name}", 0) for k in ("entries", "new_articles", "duplicates", "errors")]
+        row = [counts.get(f"{k}:{name}", 0) for k in keys]
         totals = [a + b for a, b in zip(totals, row)]
         table.add_row(name, *map(str, row))
     table.add_row("total", *map(str, totals), style="bold")
