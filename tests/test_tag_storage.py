@@ -123,3 +123,15 @@ def test_the_run_counts_and_prints_articles_stored_untagged(capsys):
     _print_summary({"run_id": "r1", "warehouse": "w", "counts": {**counts, "tagged:unsupported-language": 0},
                     "sources": ["desk"]}, 1.0)
     assert "unsupported" not in capsys.readouterr().out
+
+
+def test_the_export_carries_the_focus_regions_and_the_tagging_status(loaded, tmp_path):
+    import pyarrow.dataset as ds
+
+    from monitor.warehouse.export import export
+
+    assert export(loaded, tmp_path / "out") == {"rows": 3, "days": 1}
+    table = ds.dataset(tmp_path / "out", format="parquet", partitioning="hive").to_table()
+    got = {r["article_id"]: (r["regions_about"], r["tagging_status"]) for r in table.to_pylist()}
+    assert got == {"ru1": (["Asia", "South Caucasus", "Western Asia"], "ok"),
+                   "de1": (["Europe", "Western Europe"], "ok"), "hy1": (None, "unsupported-language")}
