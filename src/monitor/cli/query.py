@@ -162,15 +162,15 @@ def retag(ctx: click.Context, since: datetime | None, older: bool, written_by: s
 
     Example: monitor retag --older --since 2026-11-01
     """
-    from monitor.tagging import Tagger
+    from monitor.tagging import Tagger, tag_articles
 
     cfg, path = _existing(ctx, warehouse_path)
     tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
     totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0, "unsupported_language": 0}
     batches = warehouse.articles_for_tagging(path, _utc(since), RETAG_BATCH,
                                              not_version=tagger.version if older else None, version=written_by)
-    for batch in batches:
-        tags = [tagger.tag(article_id, title, body, captions) for article_id, title, body, captions, _ in batch]
+    for batch in batches:  # tagged as the ingest flow tags: the same stage function, each article in its language
+        tags = tag_articles(batch, cfg.regions, cfg.topics, cfg.settings.tagging)
         for key, value in warehouse.replace_tags(path, tags, cfg.topics.taxonomy, cfg.topics.version).items():
             totals[key] += value
     unsupported = totals["unsupported_language"]

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from monitor.config import Source
-from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
+from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tags, text_hash
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
@@ -284,8 +284,8 @@ def load(path: Path, batch: LoadBatch) -> None:
 
 def articles_for_tagging(path: Path, since: datetime | None, batch_size: int, not_version: str | None = None,
                          version: str | None = None):
-    """Stored articles published (or, undated, first seen) on or after `since`, as batches of
-    (article_id, title, body, captions, language), read in article_id order so memory stays at one batch.
+    """Stored articles published (or, undated, first seen) on or after `since`, as batches of `Article`s with
+    what tagging reads (title, body, captions, language), in article_id order so memory stays at one batch.
 
     `not_version` keeps only articles whose tagging record names another tagger version (or none: tagged before
     versions were recorded, or never); `version` keeps only those that version tagged."""
@@ -293,9 +293,9 @@ def articles_for_tagging(path: Path, since: datetime | None, batch_size: int, no
     while True:
         with read_only(path) as con:
             rows = con.execute(
-                """SELECT a.article_id, coalesce(a.title, ''), coalesce(a.body, ''),
+                """SELECT a.article_id, a.url, a.canonical_url, coalesce(a.title, ''), coalesce(a.body, ''),
                           coalesce(list(c.text ORDER BY c.position) FILTER (WHERE c.text IS NOT NULL), []),
-                          a.language
+                          a.language, a.source
                    FROM articles a LEFT JOIN captions c USING (article_id)
                    LEFT JOIN article_tagging g USING (article_id)
                    WHERE a.article_id > ? AND (? IS NULL OR coalesce(a.published, a.first_seen) >= ?)
@@ -304,7 +304,8 @@ def articles_for_tagging(path: Path, since: datetime | None, batch_size: int, no
                 [after, since, since, not_version, not_version, version, version, batch_size]).fetchall()
         if not rows:
             return
-        yield [(r[0], r[1], r[2], tuple(r[3]), r[4]) for r in rows]
+        yield [Article(r[0], r[1], r[2], r[3], r[4], captions=tuple(Caption(text) for text in r[5]), language=r[6],
+                       source=r[7]) for r in rows]
         after = rows[-1][0]
 
 
