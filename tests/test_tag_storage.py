@@ -69,8 +69,9 @@ def test_every_tag_row_names_the_language_it_was_read_as(loaded):
 
 def test_every_mentioned_region_keeps_a_row_and_the_focus_is_marked(loaded):
     assert rows(loaded, "SELECT region, is_about, confidence FROM article_regions WHERE article_id = 'ru1' "
-                        "ORDER BY 1") == [("Americas", False, None), ("Asia", True, 0.9), ("Northern America", False, None),
-                                          ("South Caucasus", True, None), ("Western Asia", True, None)]
+                        "ORDER BY 1") == [("Americas", False, None), ("Asia", True, 0.9),
+                                          ("Northern America", False, None), ("South Caucasus", True, None),
+                                          ("Western Asia", True, None)]
 
 
 def test_an_unsupported_language_article_is_stored_with_its_language_and_visible_in_sql(loaded):
