@@ -1,7 +1,8 @@
 """Warehouse load speed and view timings, one summary line.
 
 Loads N synthetic articles (default 1,000,000) through `warehouse.load`, the same Arrow bulk path the flow uses,
-in batches like a run's: each article with 1 caption, 2-3 countries, their regions, 2 topics and a cluster row
+in batches like a run's: each article with 1 caption, 2-3 countries, their regions (those of the first country
+marked as what it is about), 2 topics, a tagging record and a cluster row
 (a fifth are pickups of an earlier story), spread over 90 days and 40 sources. Then times the main views and a
 search on the finished file. Prints rows/s over every table written, articles/s, file size and each query's time.
 
@@ -36,11 +37,14 @@ TOPICS = (("medtop:11000000", "politics"), ("medtop:16000000", "conflict, war an
 QUERIES = {
     "daily_volume(country, 30d)": "SELECT value, sum(articles) FROM daily_volume WHERE dimension = 'country' "
                                   "AND day >= (SELECT max(day) - 30 FROM article_days) GROUP BY 1",
+    "daily_volume(region, 30d)": "SELECT value, sum(articles) FROM daily_volume WHERE dimension = 'region' "
+                                 "AND day >= (SELECT max(day) - 30 FROM article_days) GROUP BY 1",
     "stories_per_day": "SELECT * FROM stories_per_day",
     "spikes": "SELECT count(*) FROM spikes",
     "top_stories": "SELECT * FROM top_stories WHERE rank <= 10",
     "extraction_quality": "SELECT * FROM extraction_quality",
     "feed_health": "SELECT * FROM feed_health",
+    "tagging_coverage": "SELECT * FROM tagging_coverage",
 }
 
 
@@ -58,8 +62,9 @@ def batch(start: int, size: int, rng: random.Random, first_day: datetime) -> Loa
         regions = tuple(sorted({r for c in countries for r in REGIONS.get(c, ("Elsewhere",))}))
         topics = tuple(TopicScore(code, label, 0.5) for code, label in rng.sample(TOPICS, 2))
         mentions = {c: 1.0 for c in countries}
+        about = REGIONS.get(countries[0], ("Elsewhere",))  # the regions of the one focus country
         tags.append(Tags(aid, countries, countries[:1], regions, topics, mentions, (), {c: 0.3 for c in countries},
-                         "bench"))
+                         "bench", language="en", regions_about=about))
         pickup = n > 10 and n % 5 == 0
         clusters.append(DedupResult(aid, f"{n - 7:016x}" if pickup else aid, f"{n - 7:016x}" if pickup else None,
                                     "near" if pickup else None, 0.8 if pickup else None))
@@ -71,7 +76,7 @@ def batch(start: int, size: int, rng: random.Random, first_day: datetime) -> Loa
 
 def rows_in(b: LoadBatch) -> int:
     return (len(b.articles) + sum(len(a.captions) for a in b.articles) + len(b.clusters)
-            + sum(len(t.countries) + len(t.regions) + len(t.topics) for t in b.tags))
+            + sum(1 + len(t.countries) + len(t.regions) + len(t.topics) for t in b.tags))  # 1: the tagging record
 
 
 def main() -> None:

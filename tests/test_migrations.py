@@ -57,3 +57,38 @@ def test_a_new_warehouse_gets_every_migration(tmp_path):
 
 def test_migrations_are_numbered_without_gaps():
     assert [v for v, _, _ in warehouse.migrations()] == list(range(1, len(warehouse.migrations()) + 1))
+
+
+def test_005_records_how_every_old_article_was_tagged(old_warehouse):
+    warehouse.init(old_warehouse)
+    with duckdb.connect(str(old_warehouse), read_only=True) as con:
+        # tagged by the tagger of its day, which recorded no version and read every text alike
+        assert con.execute("SELECT article_id, language, status, tagger_version FROM article_tagging "
+                           "ORDER BY 1").fetchall() == [("a1", None, "ok", None), ("a2", None, "ok", None)]
+        assert con.execute("SELECT count(*) FROM article_tagging g JOIN articles a USING (article_id) "
+                           "WHERE g.tagged_at = a.first_seen").fetchone()[0] == 2
+        for table in ("article_countries", "article_regions", "article_topics"):
+            assert con.execute(f"SELECT count(*) FROM {table} WHERE language IS NOT NULL").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM article_regions WHERE is_about IS NOT NULL").fetchone()[0] == 0
+        assert con.execute("SELECT sum(articles), sum(tagged_ok) FROM tagging_coverage").fetchone() == (2, 2)
+
+
+def test_005_takes_the_tagger_version_from_the_rows_of_a_versioned_warehouse(tmp_path):
+    path = tmp_path / "v4.duckdb"
+    with duckdb.connect(str(path)) as con:  # what the releases before 005 left, with one tagged article
+        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL, "
+                    "name TEXT)")
+        for version, name, file in warehouse.migrations():
+            if version < 5:
+                con.execute(file.read_text(encoding="utf-8"))
+                con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [version, name])
+        con.execute("INSERT INTO articles (article_id, url, canonical_url, source, first_seen, body, body_hash, "
+                    "extraction_method, run_id) VALUES ('a1', 'u', 'u', 's', TIMESTAMPTZ '2026-11-01 10:00:00+00', "
+                    "'Armenia.', 'h', 'trafilatura', 'r')")
+        con.execute("INSERT INTO article_countries (article_id, country, mentions, is_about, in_caption, "
+                    "tagger_version) VALUES ('a1', 'AM', 3, true, false, 'monitor-tagger/0.1.0+old')")
+    warehouse.init(path)
+    assert warehouse.schema_version(path) >= 5
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT article_id, status, tagger_version FROM article_tagging").fetchall() == \
+            [("a1", "ok", "monitor-tagger/0.1.0+old")]

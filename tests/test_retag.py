@@ -6,8 +6,9 @@ from pathlib import Path
 import duckdb
 from click.testing import CliRunner
 
-from monitor import config
+from monitor import config, warehouse
 from monitor.cli import cli
+from monitor.models import Tags
 from monitor.tagging import Tagger
 from tests.conftest import CONFIG
 
@@ -66,3 +67,47 @@ def test_retag_without_a_warehouse_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert result.output == (f"Error: no warehouse at {tmp_path / 'none.duckdb'}: run `monitor run` or "
                              "`monitor demo` first, or pass --warehouse\n")
+
+
+OLD_VERSION = "monitor-tagger/0.0.1+older"
+
+
+def copy_with_one_older_article(seed_warehouse: Path, tmp_path: Path) -> tuple[Path, str]:
+    """The seed warehouse with one article's tags as an older tagger wrote them (hand-built: France, no topic)."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(seed_warehouse, path)
+    (article_id,) = rows(path, "SELECT min(article_id) FROM articles")[0]
+    warehouse.replace_tags(path, [Tags(article_id, countries=("FR",), tagger_version=OLD_VERSION)], "IPTC", "")
+    return path, article_id
+
+
+def test_retag_older_rewrites_only_what_another_tagger_version_wrote(seed_warehouse, tmp_path):
+    path, article_id = copy_with_one_older_article(seed_warehouse, tmp_path)
+    untouched = rows(path, f"SELECT article_id, tagged_at FROM article_tagging WHERE article_id <> '{article_id}'")
+    cfg = config.load(CONFIG)
+    version = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging).version
+    assert retag("--older", "--warehouse", str(path)) == (
+        f"re-tagged 1 articles with {version}: countries changed in 1, top topic changed in 1\n")
+    for table in ("article_countries", "article_regions", "article_topics", "article_tagging"):
+        assert rows(path, f"SELECT DISTINCT tagger_version FROM {table}") == [(version,)], table
+    assert rows(path, f"SELECT article_id, tagged_at FROM article_tagging WHERE article_id <> '{article_id}'") == \
+        untouched
+    assert tag_counts(path) == tag_counts(seed_warehouse)  # the seed's own tags are back
+    assert retag("--older", "--warehouse", str(path)).startswith("re-tagged 0 articles")
+
+
+def test_retag_by_tagger_version_selects_that_version_only(seed_warehouse, tmp_path):
+    path, article_id = copy_with_one_older_article(seed_warehouse, tmp_path)
+    assert retag("--tagger-version", "monitor-tagger/none-such", "--warehouse", str(path)).startswith(
+        "re-tagged 0 articles")
+    assert retag("--tagger-version", OLD_VERSION, "--warehouse", str(path)).startswith("re-tagged 1 articles")
+    assert rows(path, f"SELECT count(*) FROM article_tagging WHERE tagger_version = '{OLD_VERSION}'") == [(0,)]
+
+
+def test_retag_older_picks_up_articles_tagged_before_versions_were_recorded(seed_warehouse, tmp_path):
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(seed_warehouse, path)
+    with duckdb.connect(str(path)) as con:  # what migration 005 records for an article tagged before 002
+        con.execute("UPDATE article_tagging SET tagger_version = NULL WHERE article_id = (SELECT min(article_id) "
+                    "FROM articles)")
+    assert retag("--older", "--warehouse", str(path)).startswith("re-tagged 1 articles")

@@ -32,7 +32,8 @@ SELECT CAST(coalesce(a.published, a.first_seen) AS DATE) AS day,
 FROM articles a JOIN article_clusters c USING (article_id)
 GROUP BY day;
 
--- How far each story travelled: outlets, the countries and regions its members are about or mention.
+-- How far each story travelled: outlets, the countries and regions its members mention (regions_about: the
+-- regions of the countries they are about).
 CREATE OR REPLACE VIEW cluster_reach AS
 SELECT s.cluster_id, s.title, s.articles, s.outlets, s.first_published,
        (SELECT list(DISTINCT ac.country ORDER BY ac.country) FROM article_clusters m
@@ -41,7 +42,10 @@ SELECT s.cluster_id, s.title, s.articles, s.outlets, s.first_published,
           JOIN article_regions ar USING (article_id) WHERE m.cluster_id = s.cluster_id)  AS regions,
        (SELECT list(DISTINCT aa.agency ORDER BY aa.agency) FROM article_clusters m
           JOIN article_agencies aa USING (article_id) WHERE m.cluster_id = s.cluster_id AND aa.found_in <> 'caption')
-                                                                                           AS agencies
+                                                                                           AS agencies,
+       (SELECT list(DISTINCT ar.region ORDER BY ar.region) FROM article_clusters m
+          JOIN article_regions ar USING (article_id) WHERE m.cluster_id = s.cluster_id AND ar.is_about)
+                                                                                           AS regions_about
 FROM story_clusters s;
 
 -- Who published each story first, and how long the others took.
@@ -105,8 +109,9 @@ SELECT a.article_id, a.source, c.cluster_id, c.match IS NOT NULL AS is_pickup,
 FROM articles a LEFT JOIN article_clusters c USING (article_id);
 
 -- Daily volume along every dimension at once, long format: articles and distinct stories per day and value.
--- dimension: 'all' (value 'all'), 'source', 'country' (mentioned), 'country_about', 'region', 'topic' (the
--- article's first-ranked top-level IPTC topic, by label).
+-- dimension: 'all' (value 'all'), 'source', 'country' (mentioned), 'country_about', 'region' (a region the
+-- article is about: one of its focus countries is in it), 'region_mentioned' (any country of it is mentioned: a
+-- story naming the G7 in passing counts there), 'topic' (the article's first-ranked top-level IPTC topic, by label).
 CREATE OR REPLACE VIEW daily_volume AS
 WITH tagged AS (
     SELECT d.day, d.cluster_id, d.article_id, 'all' AS dimension, 'all' AS value FROM article_days d
@@ -120,6 +125,9 @@ WITH tagged AS (
     FROM article_days d JOIN article_countries ac USING (article_id) WHERE ac.is_about
     UNION ALL
     SELECT d.day, d.cluster_id, d.article_id, 'region', ar.region
+    FROM article_days d JOIN article_regions ar USING (article_id) WHERE ar.is_about
+    UNION ALL
+    SELECT d.day, d.cluster_id, d.article_id, 'region_mentioned', ar.region
     FROM article_days d JOIN article_regions ar USING (article_id)
     UNION ALL
     SELECT d.day, d.cluster_id, d.article_id, 'topic', t.label
@@ -172,7 +180,8 @@ WITH windows AS (
 )
 SELECT m.period, m.cluster_id, r.title, m.articles, m.outlets, m.outlet_names, r.countries, r.regions, r.agencies,
        m.first_seen_in_window,
-       row_number() OVER (PARTITION BY m.period ORDER BY m.outlets DESC, m.articles DESC, m.cluster_id) AS rank
+       row_number() OVER (PARTITION BY m.period ORDER BY m.outlets DESC, m.articles DESC, m.cluster_id) AS rank,
+       r.regions_about
 FROM members m JOIN cluster_reach r USING (cluster_id);
 
 -- Extraction quality per source: how many pages became articles, how many were rejected and why, and how
@@ -212,3 +221,21 @@ SELECT s.name AS source,
              + coalesce(rej.fetch_rejections, 0), 0), 3) AS success_rate,
        coalesce(rej.reasons, [])            AS rejection_reasons
 FROM sources s LEFT JOIN art ON art.source = s.name LEFT JOIN rej ON rej.source = s.name;
+
+-- Tagging coverage per source and article language: how many articles the tagger read ('ok'), how many it
+-- stored untagged because it does not cover their language ('unsupported-language'), how many have no tagging
+-- record at all, and how many were read but yielded no country (silently empty is what to watch for).
+CREATE OR REPLACE VIEW tagging_coverage AS
+SELECT a.source,
+       a.language,
+       count(*)                                                            AS articles,
+       count(*) FILTER (WHERE g.status = 'ok')                             AS tagged_ok,
+       count(*) FILTER (WHERE g.status = 'unsupported-language')           AS unsupported_language,
+       count(*) FILTER (WHERE g.article_id IS NULL)                        AS not_tagged,
+       count(*) FILTER (WHERE g.status = 'ok' AND NOT EXISTS (
+           SELECT 1 FROM article_countries c WHERE c.article_id = a.article_id)) AS ok_without_countries,
+       round(count(*) FILTER (WHERE g.status = 'ok') / count(*), 3)       AS tagged_share,
+       list(DISTINCT g.tagger_version ORDER BY g.tagger_version) FILTER (WHERE g.tagger_version IS NOT NULL)
+                                                                           AS tagger_versions
+FROM articles a LEFT JOIN article_tagging g USING (article_id)
+GROUP BY a.source, a.language;

@@ -262,6 +262,11 @@ def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -
             counts[f"dup:{result.match}"] += 1
     for rejection in inputs.rejections:
         counts[f"rejected:{rejection.stage}:{rejection.reason}"] += 1
+    source_of = {a.article_id: a.source for a in inputs.articles}
+    for tags in inputs.tags:  # stored but left untagged (unsupported-language): in total and per source
+        if tags.doc_id in new_ids and tags.status != "ok":
+            counts[f"tagged:{tags.status}"] += 1
+            counts[f"{tags.status}:{source_of.get(tags.doc_id)}"] += 1
     for row in summarize(inputs, entries, new_ids):
         for key in ("entries", "new_entries", "new_articles", "duplicates", "pickups", "deferred", "errors"):
             counts[f"{key}:{row['source']}"] = row[key]

@@ -34,11 +34,12 @@ def render(data: ReportData, generated: datetime) -> str:
     """The whole page as a string."""
     period = (f"{data.first_day:%d %b %Y} to {data.last_day:%d %b %Y}" if data.first_day else "no articles yet")
     parts = [f"<h1>Media monitor report</h1><p class=muted>{escape(period)} &middot; generated "
-             f"{generated:%Y-%m-%d %H:%M} UTC</p>", _totals(data.totals)]
+             f"{generated:%Y-%m-%d %H:%M} UTC</p>", _totals(data.totals), _unsupported(data.totals)]
     if data.days:
         parts += [
-            "<h2>Volume by region</h2><p class=muted>Articles per day mentioning a country of the region (an article "
-            "counts in every region it touches).</p>", _lines(data.days, data.regions, "region-chart"),
+            "<h2>Volume by region</h2><p class=muted>Articles per day about a country of the region (one of the "
+            "countries the article is about, not a passing mention; an article about two countries counts in each "
+            "of their regions).</p>", _lines(data.days, data.regions, "region-chart"),
             "<h2>Volume by topic</h2><p class=muted>Articles per day by their first IPTC Media Topic.</p>",
             _stacked(data.days, data.topics, "topic-chart"),
             "<h2>Countries</h2><p class=muted>Articles mentioning each country, and how many are about it.</p>",
@@ -57,6 +58,18 @@ def _totals(totals: dict[str, int]) -> str:
                     (("articles", "articles"), ("stories", "stories"), ("outlets", "outlets"),
                      ("countries", "countries")))
     return f"<div class=totals>{cells}</div>"
+
+
+def _unsupported(totals: dict[str, int]) -> str:
+    """A note when some articles are in a language the tagger does not read: they are counted in the totals but
+    in no region, topic or country chart, so the charts undercount them."""
+    n = totals.get("unsupported_language", 0)
+    if not n:
+        return ""
+    articles = "1 article is" if n == 1 else f"{n:,} articles are"
+    return (f"<p class='muted unsupported'>{articles} in a language the tagger does not read: counted above, but in "
+            "none of the region, topic and country charts (the <code>tagging_coverage</code> view has them by "
+            "source and language).</p>")
 
 
 def _colours(series: dict[str, list[int]]) -> dict[str, str]:
@@ -93,7 +106,8 @@ def _nice_top(value: int) -> int:
 
 def _lines(days: list[date], series: dict[str, list[int]], element_id: str) -> str:
     if not series:
-        return "<p class=muted>No regions tagged in this period.</p>"
+        return ("<p class=muted>No article in this period is about a country of a region (articles tagged before "
+                "schema version 5 have no focus regions until <code>monitor retag --older</code>).</p>")
     colours = _colours(series)
     top = _nice_top(max(max(v) for v in series.values()))
     grid, step = _axes(days, top)

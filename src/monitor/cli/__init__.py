@@ -147,8 +147,10 @@ class _DropBelow(logging.Filter):
 def _print_summary(result: dict, seconds: float) -> None:
     counts = result["counts"]
     table = Table(title=f"run {result['run_id']} in {seconds:.1f}s -> {result['warehouse']}")
-    keys = ("entries", "new_articles", "duplicates", "pickups", "deferred", "errors")
-    for column in ("source", "entries", "new articles", "duplicates", "pickups", "deferred", "errors"):
+    keys = ["entries", "new_articles", "duplicates", "pickups", "deferred", "errors"]
+    if counts.get("tagged:unsupported-language"):  # new articles stored untagged: their language is not covered
+        keys.append("unsupported-language")
+    for column in ["source", *(k.replace("_", " ") for k in keys)]:
         table.add_column(column, justify="left" if column == "source" else "right")
     totals = [0] * len(keys)
     for name in result["sources"]:

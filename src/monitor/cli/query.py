@@ -151,25 +151,37 @@ def export(ctx: click.Context, out: Path, fmt: str, since: datetime | None, ware
 @click.command()
 @click.option("--since", type=DATES, default=None,
               help="Only articles published (or, undated, first seen) on or after this date. Default: all.")
+@click.option("--older", is_flag=True,
+              help="Only articles whose tags another tagger version wrote (or an unrecorded one): what a rule, "
+                   "model or release change left behind. Default: every article.")
+@click.option("--tagger-version", "written_by", default=None,
+              help="Only articles this tagger version tagged (see: SELECT DISTINCT tagger_version FROM "
+                   "article_tagging).")
 @WAREHOUSE_OPTION
 @click.pass_context
 @fail_on_domain_errors
-def retag(ctx: click.Context, since: datetime | None, warehouse_path: Path | None) -> None:
-    """Re-tag stored articles with the current rules, taxonomy and model, replacing their tag rows.
+def retag(ctx: click.Context, since: datetime | None, older: bool, written_by: str | None,
+          warehouse_path: Path | None) -> None:
+    """Re-tag stored articles with the current rules, taxonomy and model, replacing their tag rows and tagging
+    records.
 
-    Example: monitor retag --since 2026-11-01
+    Example: monitor retag --older --since 2026-11-01
     """
-    from monitor.tagging import Tagger
+    from monitor.tagging import Tagger, tag_articles
 
     cfg, path = _existing(ctx, warehouse_path)
     tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
-    totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0}
-    for batch in warehouse.articles_for_tagging(path, _utc(since), RETAG_BATCH):
-        tags = [tagger.tag(article_id, title, body, captions) for article_id, title, body, captions in batch]
+    totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0, "unsupported_language": 0}
+    batches = warehouse.articles_for_tagging(path, _utc(since), RETAG_BATCH,
+                                             not_version=tagger.version if older else None, version=written_by)
+    for batch in batches:  # tagged as the ingest flow tags: the same stage function, each article in its language
+        tags = tag_articles(batch, cfg.regions, cfg.topics, cfg.settings.tagging)
         for key, value in warehouse.replace_tags(path, tags, cfg.topics.taxonomy, cfg.topics.version).items():
             totals[key] += value
+    unsupported = totals["unsupported_language"]
     click.echo(f"re-tagged {totals['articles']} articles with {tagger.version}: countries changed in "
-               f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}")
+               f"{totals['countries_changed']}, top topic changed in {totals['topics_changed']}"
+               + (f", {unsupported} in an unsupported language" if unsupported else ""))
 
 
 @click.command()

@@ -16,13 +16,15 @@ import duckdb
 import pyarrow as pa
 
 from monitor.config import Source
-from monitor.models import DedupDoc, FeedState, LoadBatch, Tags, text_hash
+from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tags, text_hash
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
     migrations, read_only, run_lock, schema_version)
 
 log = logging.getLogger(__name__)
+
+UNSUPPORTED_LANGUAGE = "unsupported-language"  # the `Tags.status` of an article in a language the tagger cannot read
 
 
 def init(path: Path) -> None:
@@ -132,10 +134,14 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                  ("lead_image", _S), ("truncated", pa.list_(_S)), ("date_flags", pa.list_(_S))],
     "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
     "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B),
-                          ("confidence", _F), ("tagger_version", _S)],
-    "article_regions": [("article_id", _S), ("region", _S), ("confidence", _F), ("tagger_version", _S)],
+                          ("confidence", _F), ("tagger_version", _S), ("language", _S)],
+    "article_regions": [("article_id", _S), ("region", _S), ("confidence", _F), ("tagger_version", _S),
+                        ("language", _S), ("is_about", _B)],
     "article_topics": [("article_id", _S), ("code", _S), ("label", _S), ("score", _F), ("rank", _I),
-                       ("taxonomy", _S), ("taxonomy_version", _S), ("level", _I), ("tagger_version", _S)],
+                       ("taxonomy", _S), ("taxonomy_version", _S), ("level", _I), ("tagger_version", _S),
+                       ("language", _S)],
+    "article_tagging": [("article_id", _S), ("language", _S), ("status", _S), ("tagger_version", _S),
+                        ("tagged_at", _T)],
     "article_clusters": [("article_id", _S), ("cluster_id", _S), ("duplicate_of", _S), ("match", _S), ("similarity", _F),
                          ("signature", pa.binary()), ("shingle_count", _I)],
     "article_agencies": [("article_id", _S), ("agency", _S), ("found_in", _S)],
@@ -155,15 +161,24 @@ def _arrow(name: str, rows: list[tuple]) -> pa.Table:
     return pa.table({column: pa.array(list(values), kind) for (column, kind), values in zip(fields, columns)})
 
 
-def _tag_rows(tags: list[Tags], taxonomy: str, taxonomy_version: str) -> dict[str, list[tuple]]:
-    """Rows of the three tag tables; every row names the tagger's version and its confidence."""
+def _tag_rows(tags: list[Tags], taxonomy: str, taxonomy_version: str, now: datetime) -> dict[str, list[tuple]]:
+    """Rows of the three tag tables, each naming the tagger's version, its confidence and the language the text
+    was read as; plus one tagging record per article, so an article left untagged (unsupported-language) shows."""
     return {
         "article_countries": [(t.doc_id, c, float(t.mentions.get(c, 0)), c in t.about, c in t.caption_countries,
-                               t.confidence.get(c), t.tagger_version) for t in tags for c in t.countries],
-        "article_regions": [(t.doc_id, r, t.confidence.get(r), t.tagger_version) for t in tags for r in t.regions],
+                               t.confidence.get(c), t.tagger_version, t.language) for t in tags for c in t.countries],
+        "article_regions": [(t.doc_id, r, t.confidence.get(r), t.tagger_version, t.language, r in t.regions_about)
+                            for t in tags for r in _regions(t)],
         "article_topics": [(t.doc_id, s.code, s.label, s.score, rank, taxonomy, taxonomy_version, s.level,
-                            t.tagger_version) for t in tags for rank, s in enumerate(t.topics, 1)],
+                            t.tagger_version, t.language) for t in tags for rank, s in enumerate(t.topics, 1)],
+        "article_tagging": [(t.doc_id, t.language, t.status, t.tagger_version, now) for t in tags],
     }
+
+
+def _regions(t: Tags) -> tuple[str, ...]:
+    """Every region mentioned, and any region the article is about that the tagger did not also list as mentioned
+    (`regions_about` should be a subset of `regions`; a row for each keeps the focus from being lost if not)."""
+    return t.regions + tuple(sorted(set(t.regions_about) - set(t.regions)))
 
 
 def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
@@ -184,7 +199,7 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
                       a.modified, a.language_declared, a.language_detected, a.lead_image, list(a.truncated),
                       list(a.date_flags)) for a in batch.articles],
         "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
-        **_tag_rows(batch.tags, batch.taxonomy, batch.taxonomy_version),
+        **_tag_rows(batch.tags, batch.taxonomy, batch.taxonomy_version, now),
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
                              for c in batch.clusters],
         "article_agencies": [(c.doc_id, agency, where) for c in batch.clusters for agency, where in c.agencies],
@@ -216,6 +231,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "feed_fetches": ("run_id", "source"), "entries": ("entry_id",), "articles": ("article_id",),
     "captions": ("article_id", "position"), "article_countries": ("article_id", "country"),
     "article_regions": ("article_id", "region"), "article_topics": ("article_id", "code"),
+    "article_tagging": ("article_id",),
     "article_clusters": ("article_id",), "article_agencies": ("article_id", "agency", "found_in"),
     "feed_state": ("source",), "rejections": ("url", "stage"),
 }
@@ -284,29 +300,39 @@ def load(path: Path, batch: LoadBatch) -> None:
              run_id, len(batch.articles), len(batch.entries), len(batch.rejections))
 
 
-def articles_for_tagging(path: Path, since: datetime | None, batch_size: int):
-    """Stored articles published (or, undated, first seen) on or after `since`, as batches of
-    (article_id, title, body, captions), read in article_id order so memory stays at one batch."""
+def articles_for_tagging(path: Path, since: datetime | None, batch_size: int, not_version: str | None = None,
+                         version: str | None = None):
+    """Stored articles published (or, undated, first seen) on or after `since`, as batches of `Article`s with
+    what tagging reads (title, body, captions, language), in article_id order so memory stays at one batch.
+
+    `not_version` keeps only articles whose tagging record names another tagger version (or none: tagged before
+    versions were recorded, or never); `version` keeps only those that version tagged."""
     after = ""
     while True:
         with read_only(path) as con:
             rows = con.execute(
-                """SELECT a.article_id, coalesce(a.title, ''), coalesce(a.body, ''),
-                          coalesce(list(c.text ORDER BY c.position) FILTER (WHERE c.text IS NOT NULL), [])
+                """SELECT a.article_id, a.url, a.canonical_url, coalesce(a.title, ''), coalesce(a.body, ''),
+                          coalesce(list(c.text ORDER BY c.position) FILTER (WHERE c.text IS NOT NULL), []),
+                          a.language, a.source
                    FROM articles a LEFT JOIN captions c USING (article_id)
+                   LEFT JOIN article_tagging g USING (article_id)
                    WHERE a.article_id > ? AND (? IS NULL OR coalesce(a.published, a.first_seen) >= ?)
+                     AND (? IS NULL OR g.tagger_version IS DISTINCT FROM ?) AND (? IS NULL OR g.tagger_version = ?)
                    GROUP BY ALL ORDER BY a.article_id LIMIT ?""",
-                [after, since, since, batch_size]).fetchall()
+                [after, since, since, not_version, not_version, version, version, batch_size]).fetchall()
         if not rows:
             return
-        yield [(r[0], r[1], r[2], tuple(r[3])) for r in rows]
+        yield [Article(r[0], r[1], r[2], r[3], r[4], captions=tuple(Caption(text) for text in r[5]), language=r[6],
+                       source=r[7]) for r in rows]
         after = rows[-1][0]
 
 
 def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: str) -> dict[str, int]:
-    """Swap the stored tags of these articles for `tags` in one transaction; count what changed."""
+    """Swap the stored tags and tagging records of these articles for `tags` in one transaction; count what
+    changed."""
     ids = [t.doc_id for t in tags]
-    tables = {name: _arrow(name, rows) for name, rows in _tag_rows(tags, taxonomy, taxonomy_version).items()}
+    now = datetime.now(timezone.utc)
+    tables = {name: _arrow(name, rows) for name, rows in _tag_rows(tags, taxonomy, taxonomy_version, now).items()}
     with _connect(path, read_only=False) as con:
         try:
             con.execute("BEGIN TRANSACTION")
@@ -327,6 +353,7 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
         "articles": len(tags),
         "countries_changed": sum(before["countries"].get(t.doc_id, set()) != set(t.countries) for t in tags),
         "topics_changed": sum(before["topics"].get(t.doc_id) != _top_topic(t) for t in tags),
+        "unsupported_language": sum(t.status == UNSUPPORTED_LANGUAGE for t in tags),
     }
 
 

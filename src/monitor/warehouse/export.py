@@ -19,9 +19,10 @@ _SELECT = """
 SELECT CAST(d.day AS VARCHAR) AS day, a.article_id, a.source, a.title, a.published, a.first_seen, a.url,
        a.canonical_url, a.language, a.author, a.site_name, a.extraction_method,
        c.cluster_id, c.duplicate_of, c.match, c.similarity,
-       {countries} AS countries, {about} AS about, {regions} AS regions, {topics} AS topics,
-       {captions} AS captions, a.body
+       {countries} AS countries, {about} AS about, {regions} AS regions, {regions_about} AS regions_about,
+       {topics} AS topics, g.status AS tagging_status, {captions} AS captions, a.body
 FROM articles a JOIN article_days d USING (article_id) LEFT JOIN article_clusters c USING (article_id)
+     LEFT JOIN article_tagging g USING (article_id)
 WHERE (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) >= ?)
 ORDER BY d.day, a.article_id
 """
@@ -31,6 +32,8 @@ _NESTED = {
     "about": "(SELECT list(x.country ORDER BY x.mentions DESC, x.country) FROM article_countries x "
              "WHERE x.article_id = a.article_id AND x.is_about)",
     "regions": "(SELECT list(x.region ORDER BY x.region) FROM article_regions x WHERE x.article_id = a.article_id)",
+    "regions_about": "(SELECT list(x.region ORDER BY x.region) FROM article_regions x "
+                     "WHERE x.article_id = a.article_id AND x.is_about)",
     "topics": "(SELECT list({{'code': x.code, 'label': x.label, 'score': x.score, 'level': x.level}} ORDER BY x.rank) "
               "FROM article_topics x WHERE x.article_id = a.article_id)",
     "captions": "(SELECT list({{'text': x.text, 'credit': x.credit}} ORDER BY x.position) FROM captions x "
@@ -40,6 +43,7 @@ _FLAT = {
     "countries": "array_to_string(" + _NESTED["countries"] + ", '; ')",
     "about": "array_to_string(" + _NESTED["about"] + ", '; ')",
     "regions": "array_to_string(" + _NESTED["regions"] + ", '; ')",
+    "regions_about": "array_to_string(" + _NESTED["regions_about"] + ", '; ')",
     "topics": "(SELECT string_agg(x.label, '; ' ORDER BY x.rank) FROM article_topics x WHERE x.article_id = a.article_id)",
     "captions": "(SELECT string_agg(x.text, ' | ' ORDER BY x.position) FROM captions x WHERE x.article_id = a.article_id)",
 }

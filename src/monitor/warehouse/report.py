@@ -34,7 +34,13 @@ def report_data(path: Path, days: int, until: date | None = None) -> ReportData:
         totals["countries"] = con.execute(
             """SELECT count(DISTINCT value) FROM daily_volume WHERE dimension = 'country' AND day BETWEEN ? AND ?""",
             window).fetchone()[0]
-        regions = _series(con, "region", window, span, other=False)  # regions overlap: no "other" sum
+        # articles the tagger could not read are in no region, topic or country chart: the page says how many
+        totals["unsupported_language"] = con.execute(
+            """SELECT count(*) FROM article_days d JOIN article_tagging g USING (article_id)
+               WHERE g.status = 'unsupported-language' AND d.day BETWEEN ? AND ?""", window).fetchone()[0]
+        # regions the articles are about (of their focus countries), not every region a passing mention touches;
+        # regions overlap (a story about two countries counts in each of their regions): no "other" sum
+        regions = _series(con, "region", window, span, other=False)
         topics = _series(con, "topic", window, span, other=True)  # one first-ranked topic per article
         countries = con.execute(
             """SELECT value, sum(articles) FILTER (WHERE dimension = 'country') AS mentioned,
