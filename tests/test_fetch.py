@@ -207,3 +207,109 @@ def test_cache_headers_are_read_as_seconds():
     assert retry_after(httpx.Headers({"Retry-After": "120"})) == 120
     assert retry_after(httpx.Headers({"Retry-After": "Tue, 24 Nov 2026 12:05:00 GMT"}), now) == 300
     assert retry_after(httpx.Headers({})) is None
+
+
+def test_a_410_is_final_for_pages_and_kills_a_feed_at_once():
+    from datetime import datetime, timezone
+
+    from monitor import health
+    from monitor.config import FeedSettings
+
+    with scripted_server({"/feed": (410, "text/plain", b"gone"), "/page": (410, "text/html", b"gone")}) as base:
+        feed = fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/feed"))
+        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], allowing(HTTP, base))
+    assert (page.reason, page.transient) == ("gone", False)  # a non-transient rejection: never asked for again
+    assert (feed.status, feed.http_status, feed.error) == ("error", 410, "gone")
+    state = health.advance(None, feed, None, 0, 60, FeedSettings(dead_after_failures=10),
+                           datetime(2026, 11, 29, tzinfo=timezone.utc))
+    assert state.dead and state.consecutive_failures == 1
+
+
+def test_an_http_date_retry_after_holds_requests_already_waiting_for_the_host():
+    import email.utils
+    import math
+
+    until = math.ceil(time.time()) + 2  # an HTTP date has whole seconds
+    handler = _recorder()
+
+    wall: list[float] = []  # when each request arrived, by the wall clock the HTTP date is on
+
+    class HoldOnce(handler):  # the first page answers 503 until `until`; later ones succeed
+        def do_GET(self) -> None:  # noqa: N802
+            wall.append(time.time())
+            if not type(self).seen:  # answered late, once the second page has booked its start and sleeps
+                time.sleep(0.2)
+                type(self).headers_out = {"Retry-After": email.utils.formatdate(until, usegmt=True)}
+                type(self).page_status = 503
+            else:
+                type(self).headers_out, type(self).page_status = {}, 200
+            super().do_GET()
+
+    with serve_handler(HoldOnce) as base:
+        settings = allowing(HTTP, base).model_copy(update={"per_host_limit": 2, "min_host_interval": 1.0,
+                                                           "obey_robots": False, "max_host_wait": 10})
+        results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
+    outcomes = sorted("page" if isinstance(r, Page) else r.reason for r in results)
+    assert outcomes == ["http-503", "page", "page"]  # whichever page went first got the 503
+    # the second request had booked its start 1 s in, before the 503 came: it waited for the date too
+    assert len(wall) == 3 and min(wall[1:]) >= until - 0.1, [round(w - until, 2) for w in wall]
+
+
+def test_redirect_hops_wait_their_turn_at_the_host():
+    handler = _recorder(robots=b"User-agent: *\nCrawl-delay: 0.3\n")
+
+    class Hops(handler):
+        def do_GET(self) -> None:  # noqa: N802
+            hop = {"/a.html": "/b.html", "/b.html": "/c.html", "/feed": "/feed2"}.get(self.path)
+            if hop is None:
+                return super().do_GET()
+            type(self).seen.append((self.path, None, None, time.monotonic()))
+            self.send_response(301)
+            self.send_header("Location", hop)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serve_handler(Hops) as base:
+        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
+        fetch_feed(allowing(HTTP, base).model_copy(update={"min_host_interval": 0.3}), FeedRequest("s", f"{base}/feed"))
+    assert isinstance(page, Page) and page.final_url.endswith("/c.html")
+    starts = {path: t for path, *_, t in Hops.seen}
+    assert starts["/b.html"] - starts["/a.html"] >= 0.27 and starts["/c.html"] - starts["/b.html"] >= 0.27
+    assert starts["/feed2"] - starts["/feed"] >= 0.27
+
+
+def test_localhost_and_127_0_0_1_are_one_host():
+    handler = type("Slow", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
+    robots = _recorder(robots=b"User-agent: *\nDisallow: /private/\n")
+    with serve_handler(handler) as base, ThreadPoolExecutor(2) as pool:
+        port = base.rsplit(":", 1)[1]
+        settings = allowing(HTTP, base).model_copy(update={"per_host_limit": 1, "obey_robots": False,
+                                                           "allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
+        batches = [[PageRequest(f"http://{name}:{port}/{i}.html") for i in range(3)] for name in ("localhost",
+                                                                                                  "127.0.0.1")]
+        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, settings), batches) for r in rs]
+    assert all(isinstance(r, Page) for r in results) and handler.peak == 1  # one limit for both names
+    with serve_handler(robots) as base:
+        port = base.rsplit(":", 1)[1]
+        settings = allowing(HTTP, base).model_copy(update={"allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
+        results = fetch_pages([PageRequest(f"http://{name}:{port}/{p}.html") for name in ("localhost", "127.0.0.1")
+                               for p in ("a", "private/b")], settings)
+    assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "robots-disallowed"] * 2
+    assert [path for path, *_ in robots.seen].count("/robots.txt") == 1
+
+
+def test_bom_marked_utf16_and_utf32_and_untyped_html_are_pages():
+    html = "<!DOCTYPE html><html><head><title>Grüße</title></head><body><p>Grüße aus Köln</p></body></html>"
+    routes = {"/u16": (200, "text/html", html.encode("utf-16")), "/u16be": (200, "text/html", b"\xfe\xff" +
+                                                                              html.encode("utf-16-be")),
+              "/u32": (200, "text/html; charset=iso-8859-1", html.encode("utf-32")),
+              "/octet": (200, "application/octet-stream", html.encode()),
+              "/octet16": (200, "application/octet-stream", html.encode("utf-16")),
+              "/untyped": (200, "", b"\n  " + html.encode()),
+              "/png": (200, "application/octet-stream", b"\x89PNG\r\n\x1a\n" + b"\0" * 100)}
+    with scripted_server(routes) as base:
+        results = fetch_pages([PageRequest(f"{base}{p}") for p in routes], allowing(HTTP, base))
+    *pages, png = results
+    assert all(isinstance(p, Page) and "Grüße aus Köln" in p.html for p in pages), pages
+    assert all(p.html.lstrip().startswith("<!DOCTYPE html>") for p in pages)
+    assert isinstance(png, Rejection) and png.reason == "not-html"
