@@ -156,3 +156,11 @@ def test_proxy_routing_rules():
     assert proxy_for(httpx.URL("http://news.example/"), "direct", env) is None
     assert proxy_for(httpx.URL("https://news.example/"), "", {"all": "http://a:1"}) == "http://a:1"
     assert proxy_for(httpx.URL("https://news.example/"), "", {}) is None
+    assert proxy_for(httpx.URL("http://news.example/"), "", {"http": "p:3128"}) == "http://p:3128"
+
+
+def test_an_unusable_environment_proxy_is_a_transient_failure_not_a_crash(monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "gopher://127.0.0.1:9")
+    with scripted_server(ROUTES) as base:
+        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], allowing(HTTP, base))
+    assert isinstance(page, Rejection) and page.reason == "connection-error" and page.transient

@@ -98,7 +98,7 @@ class HttpSettings(_Strict):
     allow_hosts: tuple[str, ...] = ()
     # A forward proxy ("http://proxy.example:3128") for every request; empty: HTTPS_PROXY, HTTP_PROXY and
     # ALL_PROXY from the environment, with NO_PROXY bypassing it in both cases. "direct" ignores the environment.
-    proxy: str = Field("", pattern=r"^(|direct|https?://\S+)$")
+    proxy: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +107,14 @@ class HttpSettings(_Strict):
             raise ValueError("allow_private_addresses was replaced by allow_hosts: list each private server as "
                              'HOST:PORT, e.g. allow_hosts = ["127.0.0.1:8080", "10.1.0.0/16:443"]')
         return data
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str) -> str:
+        if value not in ("", "direct") and not re.fullmatch(r"https?://[^\s/]+/?", value):
+            raise ValueError('use an http:// or https:// proxy URL such as "http://proxy.example:3128", "direct" '
+                             '(no proxy) or "" (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY from the environment)')
+        return value
 
     @field_validator("allow_hosts")
     @classmethod

@@ -160,7 +160,10 @@ def proxy_for(url: httpx.URL, setting: str, environ: dict[str, str]) -> str | No
         netloc = f"{url.host}:{url.port}" if url.port else url.host
         if urllib.request.proxy_bypass_environment(netloc, environ):
             return None
-    return setting or environ.get(url.scheme) or environ.get("all") or None
+    proxy = setting or environ.get(url.scheme) or environ.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"  # "proxy:3128" means http://, as httpx and curl read it
 
 
 class GuardedTransport(httpx.BaseTransport):
@@ -183,7 +186,10 @@ class GuardedTransport(httpx.BaseTransport):
     def _via(self, proxy: str) -> httpx.HTTPTransport:
         with self.lock:
             if proxy not in self.proxied:
-                self.proxied[proxy] = httpx.HTTPTransport(verify=self.verify, limits=self.limits, proxy=proxy)
+                try:
+                    self.proxied[proxy] = httpx.HTTPTransport(verify=self.verify, limits=self.limits, proxy=proxy)
+                except (ImportError, ValueError) as exc:  # socks5:// without socksio, an unknown scheme
+                    raise httpx.ProxyError(f"proxy {proxy} is not usable: {exc}") from exc
             return self.proxied[proxy]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
