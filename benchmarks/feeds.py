@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 os.environ.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                    "PREFECT_LOGGING_LEVEL": "ERROR"})
@@ -128,7 +129,8 @@ def main() -> int:
         config_dir.mkdir()
         (config_dir / "sources.toml").write_text("".join(sources), encoding="utf-8")
         # Loopback hosts are ours: no pause between request starts (the per-host concurrency limit still holds).
-        (config_dir / "settings.toml").write_text("[http]\nmin_host_interval = 0\nallow_private_addresses = true\n",
+        allow = ", ".join(f'"{urlsplit(base).netloc}"' for base in bases)  # exactly our own servers
+        (config_dir / "settings.toml").write_text(f"[http]\nmin_host_interval = 0\nallow_hosts = [{allow}]\n",
                                                  encoding="utf-8")
         for name in ("regions.toml", "topics.toml"):
             (config_dir / name).write_text((ROOT / "config" / name).read_text(encoding="utf-8"), encoding="utf-8")

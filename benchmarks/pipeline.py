@@ -131,7 +131,8 @@ def config(root: Path, base: str, feeds: int) -> Path:
     for name in ("regions.toml", "topics.toml"):
         (directory / name).write_text((ROOT / "config" / name).read_text(encoding="utf-8"), encoding="utf-8")
     # Our own server: no pause between requests, and more than 2 at a time (it stands in for 100 hosts).
-    (directory / "settings.toml").write_text("[http]\nmin_host_interval = 0\nallow_private_addresses = true\n"
+    own = base.removeprefix("http://")  # the only non-public server it may fetch from
+    (directory / "settings.toml").write_text(f'[http]\nmin_host_interval = 0\nallow_hosts = ["{own}"]\n'
                                              "per_host_limit = 8\nmax_connections = 16\n", encoding="utf-8")
     (directory / "sources.toml").write_text("".join(f'[[source]]\nname = "outlet-{f}"\nurl = "{base}/f{f}/feed.xml"\n\n'
                                                     for f in range(feeds)), encoding="utf-8")

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,9 +25,15 @@ os.environ.update({
     "PREFECT_LOGGING_LEVEL": "WARNING",
 })
 os.environ.pop("PREFECT_API_URL", None)
+# Requests to our loopback servers go direct: a proxy set in the developer's shell must not carry them
+# (tests/test_proxy.py sets its own).
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.lower(), None)
 os.environ.pop("MONITOR_CONFIG_DIR", None)
 os.environ.pop("MONITOR_WAREHOUSE", None)
 
+from monitor.config import HttpSettings  # noqa: E402
 from monitor.demo.server import serve_directory, serve_handler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,14 +109,33 @@ def scripted_server(routes: dict[str, tuple[int, str, bytes]]):
 
 
 # Every test server is ours on 127.0.0.1: no pause between requests to it unless a test asks for one.
-LOCAL_HTTP = "min_host_interval = 0\nallow_private_addresses = true\n"
+LOCAL_HTTP = "min_host_interval = 0\n"
+# The loopback servers a sources.toml names: the only non-public hosts a test's config allows.
+_LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\]):(\d+)")
 
 
-def write_config(directory: Path, sources_toml: str, settings_toml: str = "") -> Path:
-    """A config dir with the project's regions and topics plus the given sources and settings."""
-    if "min_host_interval" not in settings_toml:
-        settings_toml = (settings_toml.replace("[http]\n", "[http]\n" + LOCAL_HTTP, 1) if "[http]\n" in settings_toml
-                         else f"[http]\n{LOCAL_HTTP}{settings_toml}")
+def loopback_allowance(text: str, extra: tuple[str, ...] = ()) -> str:
+    """An `allow_hosts` line listing exactly the loopback host:ports of the URLs in `text`, plus `extra` (URLs or
+    "127.0.0.1:PORT")."""
+    found = [f"{host}:{port}" for host, port in _LOOPBACK.findall(" ".join((text, *extra)))]
+    entries = dict.fromkeys([*found, *(e for e in extra if "://" not in e)])
+    return f"allow_hosts = {json.dumps(list(entries))}\n"
+
+
+def allowing(http: HttpSettings, *bases: str) -> HttpSettings:
+    """`http` allowing exactly the loopback servers at `bases` (their host:port), as a test's own config would."""
+    return http.model_copy(update={"allow_hosts": (*http.allow_hosts, *(urlsplit(b).netloc for b in bases))})
+
+
+def write_config(directory: Path, sources_toml: str, settings_toml: str = "", allow: tuple[str, ...] = ()) -> Path:
+    """A config dir with the project's regions and topics plus the given sources and settings.
+
+    `http.allow_hosts` lists exactly the loopback servers named in `sources_toml`, plus `allow` (URLs or
+    "127.0.0.1:PORT") for servers a test reaches otherwise (pages on another server, a redirect target)."""
+    local = ("" if "min_host_interval" in settings_toml else LOCAL_HTTP) + (
+        "" if "allow_hosts" in settings_toml else loopback_allowance(sources_toml, allow))
+    settings_toml = (settings_toml.replace("[http]\n", "[http]\n" + local, 1) if "[http]\n" in settings_toml
+                     else f"[http]\n{local}{settings_toml}")
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("regions.toml", "topics.toml"):
         shutil.copyfile(CONFIG / name, directory / name)

@@ -147,8 +147,9 @@ def test_add_source_discovers_a_homepages_feed_and_appends_it(tmp_path):
     feed = (SEED / "feed.xml").read_bytes()
     home = b'<html><head><link rel="alternate" type="application/rss+xml" href="/news/rss.xml"></head></html>'
     routes = {"/": (200, "text/html", home), "/news/rss.xml": (200, "application/rss+xml", feed)}
-    directory = write_config(tmp_path / "c", '# my sources\n[[source]]\nname = "seed"\nurl = "http://x.example/f"\n')
     with scripted_server(routes) as base:
+        directory = write_config(tmp_path / "c", '# my sources\n[[source]]\nname = "seed"\n'
+                                                 'url = "http://x.example/f"\n', allow=(base,))
         result = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/", "--country", "AM"])
         again = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/news/rss.xml"])
         nothing = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/missing"])
@@ -166,8 +167,8 @@ def test_add_source_discovers_a_homepages_feed_and_appends_it(tmp_path):
 
 def test_add_source_with_a_bad_schedule_leaves_the_file_as_it_was(tmp_path):
     routes = {"/rss.xml": (200, "application/rss+xml", (SEED / "feed.xml").read_bytes())}
-    directory = write_config(tmp_path / "c", "")
     with scripted_server(routes) as base:
+        directory = write_config(tmp_path / "c", "", allow=(base,))
         result = CliRunner().invoke(cli, ["--config", str(directory), "add-source", f"{base}/rss.xml",
                                           "--schedule", "weekly"])
     assert result.exit_code == 1

@@ -11,10 +11,9 @@ from monitor.config import HttpSettings
 from monitor.demo.server import serve_directory, serve_handler
 from monitor.fetch import TransientFetchError, fetch_feed, fetch_pages
 from monitor.models import FeedRequest, Page, PageRequest, Rejection
-from tests.conftest import SEED, scripted_server
+from tests.conftest import SEED, allowing, scripted_server
 
 HTTP = HttpSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=50_000, min_host_interval=0,
-                    allow_private_addresses=True,
                     retry_delay_seconds=0.1)
 
 
@@ -24,27 +23,28 @@ def test_page_outcomes_are_values():
               "/image.png": (200, "image/png", b"\x89PNG"), "/big.html": (200, "text/html", b"x" * 60_000),
               "/empty.html": (200, "text/html", b"")}
     with scripted_server(routes) as base:
-        results = fetch_pages([PageRequest(f"{base}{p}", source="s") for p in routes], HTTP)
+        results = fetch_pages([PageRequest(f"{base}{p}", source="s") for p in routes], allowing(HTTP, base))
     ok, *rejected = results
     assert isinstance(ok, Page) and "Grüße" in ok.html and ok.request.source == "s"
     assert [(r.reason, r.transient, r.source) for r in rejected] == [
-        ("http-410", False, "s"), ("http-503", True, "s"), ("not-html", False, "s"), ("too-large", False, "s"),
+        ("gone", False, "s"), ("http-503", True, "s"), ("not-html", False, "s"), ("too-large", False, "s"),
         ("empty-body", False, "s")]
 
 
 def test_feed_conditional_get_and_transient_errors():
     with serve_directory(SEED) as base:
-        first = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml"))
+        first = fetch_feed(allowing(HTTP, base), FeedRequest("seed", f"{base}/feed.xml"))
         assert first.status == "ok" and first.last_modified and first.body_hash and first.content
-        again = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml", first.etag, first.last_modified,
-                                             first.body_hash))
+        again = fetch_feed(allowing(HTTP, base), FeedRequest("seed", f"{base}/feed.xml", first.etag,
+                                                             first.last_modified, first.body_hash))
         assert again.status == "not-modified" and again.http_status == 304
         # no validators sent: the body hash alone says "unchanged", and the bytes are not passed on to parse
-        lying = fetch_feed(HTTP, FeedRequest("seed", f"{base}/feed.xml", body_hash=first.body_hash))
+        lying = fetch_feed(allowing(HTTP, base),
+                           FeedRequest("seed", f"{base}/feed.xml", body_hash=first.body_hash))
         assert lying.status == "unchanged" and lying.content == b""
-        assert fetch_feed(HTTP, FeedRequest("seed", f"{base}/missing.xml")).error == "http-404"
+        assert fetch_feed(allowing(HTTP, base), FeedRequest("seed", f"{base}/missing.xml")).error == "http-404"
     with scripted_server({"/f": (500, "text/plain", b"boom")}) as base, pytest.raises(TransientFetchError):
-        fetch_feed(HTTP, FeedRequest("s", f"{base}/f"))
+        fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/f"))
 
 
 class _Slow(BaseHTTPRequestHandler):
@@ -77,17 +77,16 @@ def test_per_host_limit_holds_across_concurrent_batches():
     handler = type("Slow", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
     with serve_handler(handler) as base, ThreadPoolExecutor(3) as pool:
         batches = [[PageRequest(f"{base}/{b}-{i}.html") for i in range(6)] for b in range(3)]
-        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, HTTP), batches) for r in rs]
+        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, allowing(HTTP, base)), batches) for r in rs]
     assert all(isinstance(r, Page) for r in results) and len(results) == 18
     assert handler.peak == HTTP.per_host_limit
 
 
 def test_a_timeout_is_a_transient_rejection():
     handler = type("Slower", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
-    settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False,
-                            allow_private_addresses=True)
+    settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False)
     with serve_handler(handler) as base:
-        (result,) = fetch_pages([PageRequest(f"{base}/x.html")], settings)
+        (result,) = fetch_pages([PageRequest(f"{base}/x.html")], allowing(settings, base))
     assert isinstance(result, Rejection) and result.reason == "timeout" and result.transient
 
 
@@ -125,7 +124,8 @@ def _recorder(**attrs):
 def test_robots_txt_is_honoured_and_read_once_per_host():
     handler = _recorder(robots=b"User-agent: *\nDisallow: /private/\n\nUser-agent: monitor\nDisallow: /members/\n")
     with serve_handler(handler) as base:
-        results = fetch_pages([PageRequest(f"{base}/{p}.html") for p in ("a", "private/b", "members/c", "d")], HTTP)
+        results = fetch_pages([PageRequest(f"{base}/{p}.html") for p in ("a", "private/b", "members/c", "d")],
+                              allowing(HTTP, base))
     assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "ok", "robots-disallowed", "ok"]
     assert [path for path, *_ in handler.seen].count("/robots.txt") == 1
     user_agent, encodings = handler.seen[0][1], handler.seen[0][2]
@@ -135,19 +135,19 @@ def test_robots_txt_is_honoured_and_read_once_per_host():
 def test_an_unreachable_robots_txt_defers_the_pages_and_a_missing_one_allows_them():
     down = _recorder(robots_status=503)
     with serve_handler(down) as base:
-        (result,) = fetch_pages([PageRequest(f"{base}/a.html")], HTTP)
+        (result,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
     assert (result.reason, result.transient) == ("robots-unreachable", True)
     assert [path for path, *_ in down.seen] == ["/robots.txt"]  # the page itself was never asked for
     missing = _recorder(robots_status=404)
     with serve_handler(missing) as base:
-        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], HTTP)
+        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
     assert isinstance(page, Page)
 
 
 def test_request_starts_to_one_host_are_spaced_by_the_crawl_delay():
     handler = _recorder(robots=b"User-agent: *\nCrawl-delay: 0.3\n")
     with serve_handler(handler) as base:
-        fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(4)], HTTP)
+        fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(4)], allowing(HTTP, base))
     starts = [t for path, *_, t in handler.seen if path != "/robots.txt"]
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert len(starts) == 4 and min(gaps) >= 0.27  # 0.3 s apart, minus scheduler jitter
@@ -155,8 +155,8 @@ def test_request_starts_to_one_host_are_spaced_by_the_crawl_delay():
 
 def test_a_429_holds_the_whole_host_for_its_retry_after():
     handler = _recorder(page_status=429, headers_out={"Retry-After": "3600"})
-    settings = HTTP.model_copy(update={"max_host_wait": 2, "per_host_limit": 1})
     with serve_handler(handler) as base:
+        settings = allowing(HTTP, base).model_copy(update={"max_host_wait": 2, "per_host_limit": 1})
         results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
     assert [(r.reason, r.transient) for r in results] == [("http-429", True), ("host-busy", True), ("host-busy", True)]
     assert len([p for p, *_ in handler.seen if p != "/robots.txt"]) == 1  # the host was asked once
@@ -185,9 +185,9 @@ def test_gzip_and_brotli_bodies_are_decoded_and_capped_after_decoding():
             return
 
     with serve_handler(Encoded) as base:
-        assert fetch_feed(HTTP, FeedRequest("s", f"{base}/gz")).content == feed
-        assert fetch_feed(HTTP, FeedRequest("s", f"{base}/br")).content == feed
-        bomb = fetch_feed(HTTP, FeedRequest("s", f"{base}/bomb"))  # 5 KB on the wire, 5 MB decoded
+        assert fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/gz")).content == feed
+        assert fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/br")).content == feed
+        bomb = fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/bomb"))  # 5 KB on the wire, 5 MB decoded
     assert bomb.status == "error" and bomb.error.startswith("too-large")
 
 
@@ -207,3 +207,109 @@ def test_cache_headers_are_read_as_seconds():
     assert retry_after(httpx.Headers({"Retry-After": "120"})) == 120
     assert retry_after(httpx.Headers({"Retry-After": "Tue, 24 Nov 2026 12:05:00 GMT"}), now) == 300
     assert retry_after(httpx.Headers({})) is None
+
+
+def test_a_410_is_final_for_pages_and_kills_a_feed_at_once():
+    from datetime import datetime, timezone
+
+    from monitor import health
+    from monitor.config import FeedSettings
+
+    with scripted_server({"/feed": (410, "text/plain", b"gone"), "/page": (410, "text/html", b"gone")}) as base:
+        feed = fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/feed"))
+        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], allowing(HTTP, base))
+    assert (page.reason, page.transient) == ("gone", False)  # a non-transient rejection: never asked for again
+    assert (feed.status, feed.http_status, feed.error) == ("error", 410, "gone")
+    state = health.advance(None, feed, None, 0, 60, FeedSettings(dead_after_failures=10),
+                           datetime(2026, 11, 29, tzinfo=timezone.utc))
+    assert state.dead and state.consecutive_failures == 1
+
+
+def test_an_http_date_retry_after_holds_requests_already_waiting_for_the_host():
+    import email.utils
+    import math
+
+    until = math.ceil(time.time()) + 2  # an HTTP date has whole seconds
+    handler = _recorder()
+
+    wall: list[float] = []  # when each request arrived, by the wall clock the HTTP date is on
+
+    class HoldOnce(handler):  # the first page answers 503 until `until`; later ones succeed
+        def do_GET(self) -> None:  # noqa: N802
+            wall.append(time.time())
+            if not type(self).seen:  # answered late, once the second page has booked its start and sleeps
+                time.sleep(0.2)
+                type(self).headers_out = {"Retry-After": email.utils.formatdate(until, usegmt=True)}
+                type(self).page_status = 503
+            else:
+                type(self).headers_out, type(self).page_status = {}, 200
+            super().do_GET()
+
+    with serve_handler(HoldOnce) as base:
+        settings = allowing(HTTP, base).model_copy(update={"per_host_limit": 2, "min_host_interval": 1.0,
+                                                           "obey_robots": False, "max_host_wait": 10})
+        results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
+    outcomes = sorted("page" if isinstance(r, Page) else r.reason for r in results)
+    assert outcomes == ["http-503", "page", "page"]  # whichever page went first got the 503
+    # the second request had booked its start 1 s in, before the 503 came: it waited for the date too
+    assert len(wall) == 3 and min(wall[1:]) >= until - 0.1, [round(w - until, 2) for w in wall]
+
+
+def test_redirect_hops_wait_their_turn_at_the_host():
+    handler = _recorder(robots=b"User-agent: *\nCrawl-delay: 0.3\n")
+
+    class Hops(handler):
+        def do_GET(self) -> None:  # noqa: N802
+            hop = {"/a.html": "/b.html", "/b.html": "/c.html", "/feed": "/feed2"}.get(self.path)
+            if hop is None:
+                return super().do_GET()
+            type(self).seen.append((self.path, None, None, time.monotonic()))
+            self.send_response(301)
+            self.send_header("Location", hop)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serve_handler(Hops) as base:
+        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
+        fetch_feed(allowing(HTTP, base).model_copy(update={"min_host_interval": 0.3}), FeedRequest("s", f"{base}/feed"))
+    assert isinstance(page, Page) and page.final_url.endswith("/c.html")
+    starts = {path: t for path, *_, t in Hops.seen}
+    assert starts["/b.html"] - starts["/a.html"] >= 0.27 and starts["/c.html"] - starts["/b.html"] >= 0.27
+    assert starts["/feed2"] - starts["/feed"] >= 0.27
+
+
+def test_localhost_and_127_0_0_1_are_one_host():
+    handler = type("Slow", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
+    robots = _recorder(robots=b"User-agent: *\nDisallow: /private/\n")
+    with serve_handler(handler) as base, ThreadPoolExecutor(2) as pool:
+        port = base.rsplit(":", 1)[1]
+        settings = allowing(HTTP, base).model_copy(update={"per_host_limit": 1, "obey_robots": False,
+                                                           "allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
+        batches = [[PageRequest(f"http://{name}:{port}/{i}.html") for i in range(3)] for name in ("localhost",
+                                                                                                  "127.0.0.1")]
+        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, settings), batches) for r in rs]
+    assert all(isinstance(r, Page) for r in results) and handler.peak == 1  # one limit for both names
+    with serve_handler(robots) as base:
+        port = base.rsplit(":", 1)[1]
+        settings = allowing(HTTP, base).model_copy(update={"allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
+        results = fetch_pages([PageRequest(f"http://{name}:{port}/{p}.html") for name in ("localhost", "127.0.0.1")
+                               for p in ("a", "private/b")], settings)
+    assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "robots-disallowed"] * 2
+    assert [path for path, *_ in robots.seen].count("/robots.txt") == 1
+
+
+def test_bom_marked_utf16_and_utf32_and_untyped_html_are_pages():
+    html = "<!DOCTYPE html><html><head><title>Grüße</title></head><body><p>Grüße aus Köln</p></body></html>"
+    routes = {"/u16": (200, "text/html", html.encode("utf-16")), "/u16be": (200, "text/html", b"\xfe\xff" +
+                                                                              html.encode("utf-16-be")),
+              "/u32": (200, "text/html; charset=iso-8859-1", html.encode("utf-32")),
+              "/octet": (200, "application/octet-stream", html.encode()),
+              "/octet16": (200, "application/octet-stream", html.encode("utf-16")),
+              "/untyped": (200, "", b"\n  " + html.encode()),
+              "/png": (200, "application/octet-stream", b"\x89PNG\r\n\x1a\n" + b"\0" * 100)}
+    with scripted_server(routes) as base:
+        results = fetch_pages([PageRequest(f"{base}{p}") for p in routes], allowing(HTTP, base))
+    *pages, png = results
+    assert all(isinstance(p, Page) and "Grüße aus Köln" in p.html for p in pages), pages
+    assert all(p.html.lstrip().startswith("<!DOCTYPE html>") for p in pages)
+    assert isinstance(png, Rejection) and png.reason == "not-html"

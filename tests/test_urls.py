@@ -24,3 +24,9 @@ def test_normalisation_is_idempotent():
 def test_helpers():
     assert is_tracking_param("UTM_Source") and is_tracking_param("mc_eid") and not is_tracking_param("page")
     assert host_of("http://Example.ORG/x") == "example.org"
+
+
+def test_ipv6_literals_keep_their_brackets():
+    assert normalize_url("http://[2001:DB8::1]:8080/a?utm_source=x") == "http://[2001:db8::1]:8080/a"
+    assert normalize_url("https://[::1]:443/") == "https://[::1]/"
+    assert normalize_url(normalize_url("http://[::1]/x")) == "http://[::1]/x"

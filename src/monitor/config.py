@@ -6,12 +6,13 @@ raises `ConfigError` with one line naming the file, the key and what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,6 +38,32 @@ def resource_path(relative: str) -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError(f"bundled resource {relative!r} not found under {[str(r) for r in RESOURCE_ROOTS]}")
+
+
+class AllowedHost(NamedTuple):
+    """One `http.allow_hosts` entry: a network (a single address is a /32 or /128) or a host name, and a port."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    name: str | None
+    port: int
+
+
+def parse_allowed(entry: str) -> AllowedHost:
+    """Parse "HOST:PORT" (HOST an address, a CIDR network, "[IPv6]" or a name); ValueError says what is wrong."""
+    host, sep, port = entry.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ValueError(f"{entry!r} is not HOST:PORT (e.g. \"127.0.0.1:8080\", \"10.0.0.0/8:443\", \"intranet:80\")")
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise ValueError(f"{entry!r}: write an IPv6 address or network in brackets, e.g. \"[::1]:8080\"")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return AllowedHost(ipaddress.ip_network(host, strict=True), None, int(port))
+    except ValueError as exc:
+        if "/" in host or ":" in host or re.fullmatch(r"[\d.]+", host):
+            raise ValueError(f"{entry!r}: {host!r} is not an address or network ({exc})") from None
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", host.lower().rstrip(".")):
+        raise ValueError(f"{entry!r}: {host!r} is not a host name")
+    return AllowedHost(None, host.lower().rstrip("."), int(port))
 
 
 class _Strict(BaseModel):
@@ -65,9 +92,37 @@ class HttpSettings(_Strict):
     obey_robots: bool = True  # robots.txt is honoured for article pages (feeds are published to be polled)
     max_crawl_delay: float = Field(10.0, ge=0)  # a robots.txt Crawl-delay above this is capped, not obeyed
     max_host_wait: float = Field(60.0, ge=0)  # a host that asks us to wait longer is retried next run instead
-    # Private, loopback and link-local addresses are refused (a feed could point us at a router or a cloud
-    # metadata service); the demo and the tests, which serve on 127.0.0.1, turn this on.
-    allow_private_addresses: bool = False
+    # Non-public addresses (loopback, private, link-local, CGNAT, cloud metadata) are refused: a feed could point
+    # us at a router or a metadata service. Each entry here allows one "HOST:PORT" where HOST is an IP address
+    # ("127.0.0.1", "[::1]"), a network ("10.1.0.0/16", "[fd00::/8]") or a name ("intranet"); link-local and
+    # metadata addresses pass only when listed as a single address or by name. Checked on every redirect hop.
+    allow_hosts: tuple[str, ...] = ()
+    # A forward proxy ("http://proxy.example:3128") for every request; empty: HTTPS_PROXY, HTTP_PROXY and
+    # ALL_PROXY from the environment, with NO_PROXY bypassing it in both cases. "direct" ignores the environment.
+    proxy: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "allow_private_addresses" in data:
+            raise ValueError("allow_private_addresses was replaced by allow_hosts: list each private server as "
+                             'HOST:PORT, e.g. allow_hosts = ["127.0.0.1:8080", "10.1.0.0/16:443"]')
+        return data
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str) -> str:
+        if value not in ("", "direct") and not re.fullmatch(r"https?://[^\s/]+/?", value):
+            raise ValueError('use an http:// or https:// proxy URL such as "http://proxy.example:3128", "direct" '
+                             '(no proxy) or "" (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY from the environment)')
+        return value
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parse_allowed(entry)
+        return value
 
     @property
     def user_agent(self) -> str:

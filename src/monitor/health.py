@@ -9,7 +9,7 @@ After every attempt a feed's state advances:
   poll with new items resets it.
 - failure: consecutive failures count up; the next check backs off exponentially (with jitter, capped), and
   never before a Retry-After; after `feeds.dead_after_failures` failures the feed is dead and skipped until
-  a forced run succeeds.
+  a forced run succeeds. A feed that answers 410 Gone is dead at once.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ DUE_SLACK = 0.1
 BACKOFF_JITTER = 0.2
 # Quiet polls tolerated before the interval stretches: news feeds go quiet for an hour or two routinely.
 IDLE_POLLS_BEFORE_STRETCH = 2
+# 410 Gone: the publisher removed the feed for good (RFC 9110), so it is dead at once, not after
+# `feeds.dead_after_failures` tries; a forced run that succeeds revives it as for any dead feed.
+GONE = 410
 # Parse outcomes that mean the bytes were not a usable feed (a valid feed with no items is not a failure).
 PARSE_FAILURES = frozenset({"empty-body", "not-a-feed"})
 
@@ -96,9 +99,11 @@ def advance(prev: FeedState | None, fetch: FeedFetch, parse: FeedParse | None, n
         failures = prev.consecutive_failures + 1
         backoff = min(settings.backoff_base_minutes * 2 ** (failures - 1), settings.backoff_max_minutes)
         wait = max(backoff * rng.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER), retry_after)
-        dead = failures >= settings.dead_after_failures
+        gone = fetch.http_status == GONE
+        dead = gone or failures >= settings.dead_after_failures
         if dead and not prev.dead:
-            log.warning("feed %s is dead after %d consecutive failures (last: %s)", fetch.source, failures, error)
+            log.warning("feed %s is dead: %s", fetch.source,
+                        "it answered 410 Gone" if gone else f"{failures} consecutive failures (last: {error})")
         return FeedState(
             fetch.source, fetch.url, prev.etag, prev.last_modified, prev.body_hash,
             last_status="error", last_error=error[:300], last_attempt=now, last_success=prev.last_success,

@@ -39,6 +39,7 @@ class HostGate:
         self.slots = threading.BoundedSemaphore(limit)
         self._lock = threading.Lock()
         self._next_start = 0.0  # time.monotonic() before which no request may start
+        self._held_until = 0.0  # time.monotonic() until which the host asked us to wait (Retry-After, backoff)
         self._strikes = 0  # consecutive 429/503 answers
 
     def reserve(self, interval: float, max_wait: float) -> float | None:
@@ -57,10 +58,17 @@ class HostGate:
             self._strikes += 1
             delay = retry_after if retry_after is not None else (
                 base * 2 ** (self._strikes - 1) * random.uniform(1 - THROTTLE_JITTER, 1 + THROTTLE_JITTER))
-            self._next_start = max(self._next_start, time.monotonic() + delay)
+            self._held_until = max(self._held_until, time.monotonic() + delay)
+            self._next_start = max(self._next_start, self._held_until)
             return delay
 
+    def held(self) -> bool:
+        """True while a 429/503 hold is on: a request that booked its start before the hold must book again."""
+        with self._lock:
+            return time.monotonic() < self._held_until
+
     def succeeded(self) -> None:
+        """The host answered normally: the next 429/503 backoff starts from the base again."""
         with self._lock:
             self._strikes = 0
 
@@ -70,7 +78,8 @@ _GATES_LOCK = threading.Lock()
 
 
 def host_key(url: str) -> str:
-    """host[:port], lower-cased: the unit of politeness."""
+    """host[:port], lower-cased, as written (`fetch` keys its gates by `fetch.guard.politeness_key`, which also
+    merges the names of one private machine: localhost = 127.0.0.1)."""
     return urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
 
 
@@ -81,15 +90,22 @@ def host_gate(host: str, limit: int) -> HostGate:
 
 
 @contextmanager
-def polite(url: str, http: HttpSettings, interval: float | None = None) -> Iterator[HostGate]:
-    """Hold one of the host's slots and wait for its next start time; raises HostBusy if that is too far off."""
-    gate = host_gate(host_key(url), http.per_host_limit)
+def polite(url: str, http: HttpSettings, interval: float | None = None, key: str | None = None) -> Iterator[HostGate]:
+    """Hold one of the host's slots and wait for its next start time; raises HostBusy if that is too far off.
+
+    `key` names the host (default `host_key(url)`). A Retry-After that arrives while a request waits for its start
+    holds that request too: it books again after the hold."""
+    host = key or host_key(url)
+    gate = host_gate(host, http.per_host_limit)
     with gate.slots:
-        wait = gate.reserve(http.min_host_interval if interval is None else interval, http.max_host_wait)
-        if wait is None:
-            raise HostBusy(f"{host_key(url)} asked us to wait more than {http.max_host_wait:g}s")
-        if wait > 0:
-            time.sleep(wait)
+        while True:
+            wait = gate.reserve(http.min_host_interval if interval is None else interval, http.max_host_wait)
+            if wait is None:
+                raise HostBusy(f"{host} asked us to wait more than {http.max_host_wait:g}s")
+            if wait > 0:
+                time.sleep(wait)
+            if not gate.held():
+                break
         yield gate
 
 

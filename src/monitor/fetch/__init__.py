@@ -1,34 +1,40 @@
 """The only network code: get bytes from URLs politely, under the rules in `politeness`.
 
 robots.txt is honoured for article pages (feeds are published to be polled), fetched and cached per host for a day.
+Redirects are followed here, hop by hop, so that every hop waits its turn at its own host (and, for pages, obeys
+that host's robots.txt). Where a connection may go is `fetch.guard`'s; bodies are decoded by `fetch.decode`.
 
-Expected outcomes (304, 404, not HTML, too big, disallowed) come back as values; transient trouble on a feed
+Expected outcomes (304, 404, 410, not HTML, too big, disallowed) come back as values; transient trouble on a feed
 (timeouts, 429, 5xx, resets) raises `TransientFetchError` so the orchestrator can retry it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import random
-import re
-import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from monitor.config import HttpSettings
+from monitor.fetch.decode import BadEncoding, TooLarge, decode_html, looks_like_html, read_bounded
+from monitor.fetch.guard import BlockedAddress, GuardedTransport, allowed_hosts, check_target, politeness_key
 from monitor.models import FeedFetch, FeedRequest, Page, PageRequest, Rejection
 from monitor.once import once
 from monitor.politeness import (
     ROBOTS_AGENT, THROTTLE_JITTER, HostBusy, HostGate, crawl_interval, freshness, parse_robots, polite, retry_after,
 )
+
+__all__ = ["BlockedAddress", "TooLarge", "TransientFetchError", "check_target", "decode_html", "fetch_feed",
+           "fetch_feeds", "fetch_page", "fetch_pages", "fetch_url", "make_client", "refetch_feed", "settle"]
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +42,11 @@ log = logging.getLogger(__name__)
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Statuses that ask the client to slow down: the host is backed off, not just the one URL.
 THROTTLE_STATUSES = frozenset({429, 503})
+# 410 Gone: the resource was removed on purpose and will not come back (RFC 9110 15.5.11), unlike a 404.
+GONE = 410
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# How far into a page we look for a <meta charset>: browsers sniff the first 1024 bytes; we allow more
-# because some CMSs put long comments or scripts before it.
-CHARSET_SNIFF_BYTES = 4096
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+# Types that say nothing about the bytes: a page served so is sniffed (WHATWG MIME sniffing) and kept if HTML.
+UNTYPED = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown", "unknown/unknown"})
 # brotli is a dependency, so "br" is always decodable; zstd is left out (it needs another package).
 ACCEPT_ENCODING = "gzip, deflate, br"
 # RFC 9309: crawlers may cache robots.txt for up to 24 hours and must read at least 500 KiB of it.
@@ -58,46 +64,6 @@ class TransientFetchError(Exception):
         self.retry_after = retry_after
 
 
-class TooLarge(Exception):
-    """The response exceeded the configured size cap."""
-
-
-class BlockedAddress(httpx.UnsupportedProtocol):
-    """A URL we will not fetch: a scheme other than http(s), or a host on a private, loopback, link-local or
-    otherwise non-public address (unless `http.allow_private_addresses`). A feed is untrusted input: without this,
-    one entry could make the crawler read a router's admin page or a cloud metadata service."""
-
-
-def check_target(url: httpx.URL, allow_private: bool) -> None:
-    """Raise BlockedAddress unless `url` is http(s) on a public address. Every redirect hop is checked too."""
-    if url.scheme not in ("http", "https"):
-        raise BlockedAddress(f"scheme {url.scheme!r} is not http or https")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(url.host, url.port or (443 if url.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return  # unresolvable: the connection attempt fails and reports it
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not address.is_global:
-            raise BlockedAddress(f"{url.host} is {address}, not a public address; set "
-                                 "http.allow_private_addresses = true to fetch from it")
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    """The default transport, refusing BlockedAddress targets on every request, redirects included."""
-
-    def __init__(self, allow_private: bool, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.allow_private = allow_private
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        check_target(request.url, self.allow_private)
-        return super().handle_request(request)
-
-
 @once
 def _tls() -> ssl.SSLContext:
     """The certificate store, loaded once per process: httpx loads it for every new client by default, 18 ms each,
@@ -106,37 +72,67 @@ def _tls() -> ssl.SSLContext:
 
 
 def make_client(http: HttpSettings) -> httpx.Client:
-    """An httpx client with our user agent, timeouts, redirect cap, connection limits and address guard."""
+    """An httpx client with our user agent, timeouts, redirect cap, connection limits, proxies and address guard.
+
+    The client itself follows redirects (each hop guarded); the fetch functions below follow them hop by hop."""
     return httpx.Client(
         headers={"User-Agent": http.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(http.read_timeout, connect=http.connect_timeout),
         follow_redirects=True,
         max_redirects=http.max_redirects,
-        transport=_GuardedTransport(http.allow_private_addresses, verify=_tls(),
-                                    limits=httpx.Limits(max_connections=http.max_connections)),
+        transport=GuardedTransport(http, _tls(), httpx.Limits(max_connections=http.max_connections)),
     )
 
 
-def _read_capped(response: httpx.Response, http: HttpSettings, started: float, cap: int | None = None) -> bytes:
-    """Read a streamed, decoded body, enforcing the size cap and the total-time budget.
+class _Refused(Exception):
+    """A redirect hop that may not be fetched (robots.txt): becomes a rejection with this reason."""
 
-    The cap applies to the decompressed bytes, so a gzip or brotli bomb stops at the cap too.
+    def __init__(self, reason: str, detail: str, transient: bool = False) -> None:
+        super().__init__(detail)
+        self.reason, self.detail, self.transient = reason, detail, transient
+
+
+@contextmanager
+def _open(client: httpx.Client, http: HttpSettings, url: str, headers: dict[str, str] | None = None,
+          interval_for: Callable[[str], float | None] = lambda url: None) -> Iterator[tuple[HostGate, httpx.Response]]:
+    """GET `url`, following redirects one hop at a time, each hop taking its turn at its host's gate (spacing,
+    concurrency, Retry-After); yields the final hop's gate and streamed response, its slot held until the body is
+    read. `interval_for(hop)` gives the hop's spacing (or raises _Refused). The transport checks each connection's
+    address again as it opens (the address actually used)."""
+    request = client.build_request("GET", url, headers=headers)
+    allowed = allowed_hosts(http)
+    for _ in range(http.max_redirects + 1):
+        hop = str(request.url)
+        check_target(request.url, allowed)  # refused hops fail here, before waiting at a gate or reading robots.txt
+        with polite(hop, http, interval_for(hop), key=politeness_key(hop)) as gate:
+            response = client.send(request, stream=True, follow_redirects=False)
+            try:
+                if response.next_request is None:
+                    yield gate, response
+                    return
+            finally:
+                response.close()
+        request = response.next_request
+    raise httpx.TooManyRedirects(f"more than {http.max_redirects} redirects from {url}", request=request)
+
+
+def _read_capped(response: httpx.Response, http: HttpSettings, started: float, cap: int | None = None) -> bytes:
+    """Read a streamed body, decoding its Content-Encoding step by step under the size cap and the time budget.
+
+    The cap applies to the decoded bytes, and no step decodes more than `decode.DECODE_STEP`, so a gzip, deflate or
+    brotli bomb stops at the cap, not after a whole network chunk is inflated.
     """
     cap = cap or http.max_bytes
     declared = response.headers.get("content-length")
-    encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
-    if declared and declared.isdigit() and int(declared) > cap and not encoded:
+    encoding = response.headers.get("content-encoding", "")
+    if declared and declared.isdigit() and int(declared) > cap and encoding.lower() in ("", "identity"):
         raise TooLarge(f"content-length {declared} > {cap}")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise TooLarge(f"body exceeds {cap} bytes")
+
+    def tick() -> None:
         if time.monotonic() - started > http.total_timeout:
             raise httpx.ReadTimeout(f"total time over {http.total_timeout}s")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    return read_bounded(response.iter_raw(), encoding, cap, tick)
 
 
 def body_hash(content: bytes) -> str:
@@ -163,7 +159,7 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
     if request.last_modified:
         headers["If-Modified-Since"] = request.last_modified
     try:
-        with polite(url, http) as gate, client.stream("GET", url, headers=headers) as response:
+        with _open(client, http, url, headers) as (gate, response):
             admitted = time.monotonic()  # the body's time budget starts once the host lets us in
             status = response.status_code
             if status in THROTTLE_STATUSES:
@@ -181,8 +177,9 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
                 return FeedFetch(source, url, "not-modified", 304, etag=request.etag,
                                  last_modified=request.last_modified, body_hash=request.body_hash,
                                  elapsed_ms=elapsed(), max_age=max_age)
-            if status >= 400:
-                return FeedFetch(source, url, "error", status, error=f"http-{status}", elapsed_ms=elapsed())
+            if status >= 400:  # a 410 says "gone"; health marks the feed dead at once
+                error = "gone" if status == GONE else f"http-{status}"
+                return FeedFetch(source, url, "error", status, error=error, elapsed_ms=elapsed())
             content = _read_capped(response, http, admitted)
             digest = body_hash(content)
             # A 200 whose body hashes as before is unchanged whatever its validators say, so it is not parsed.
@@ -207,7 +204,7 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
         return FeedFetch(source, url, "error", error="too-many-redirects", elapsed_ms=elapsed())
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         return FeedFetch(source, url, "error", error=f"bad-url: {exc}", elapsed_ms=elapsed())
-    except httpx.DecodingError as exc:
+    except (httpx.DecodingError, BadEncoding) as exc:
         return FeedFetch(source, url, "error", error=f"bad-encoding: {exc}"[:300], elapsed_ms=elapsed())
     except httpx.TransportError as exc:  # timeouts, refused connections, resets
         raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
@@ -257,32 +254,15 @@ def fetch_url(http: HttpSettings, url: str) -> tuple[int, str, str, bytes]:
     transport trouble; used by feed discovery."""
     started = time.monotonic()
     try:
-        with make_client(http) as client, polite(url, http), client.stream("GET", url) as response:
+        with make_client(http) as client, _open(client, http, url) as (_, response):
             content = _read_capped(response, http, started) if response.status_code < 400 else b""
             return response.status_code, str(response.url), response.headers.get("content-type", ""), content
-    except (HostBusy, TooLarge, httpx.TooManyRedirects, httpx.DecodingError) as exc:
+    except (HostBusy, TooLarge, httpx.TooManyRedirects, httpx.DecodingError, BadEncoding) as exc:
         raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise TransientFetchError(f"{url}: not a fetchable URL ({exc})") from exc
     except httpx.TransportError as exc:
         raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
-
-
-def decode_html(content: bytes, content_type: str | None) -> str:
-    """Decode page bytes: the header's charset, then <meta charset>, then UTF-8, then cp1252."""
-    candidates: list[str] = []
-    if content_type and "charset=" in content_type.lower():
-        candidates.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
-    match = _META_CHARSET.search(content[:CHARSET_SNIFF_BYTES])
-    if match:
-        candidates.append(match.group(1).decode("ascii", "ignore"))
-    candidates += ["utf-8", "cp1252"]
-    for encoding in candidates:
-        try:
-            return content.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return content.decode("utf-8", errors="replace")
 
 
 # --- robots.txt ---------------------------------------------------------------------------------------
@@ -304,7 +284,7 @@ def _read_robots(client: httpx.Client, http: HttpSettings, origin: str) -> Robot
     """Fetch and parse `origin/robots.txt`: 4xx allows everything, 5xx or no answer disallows (None)."""
     started = time.monotonic()
     try:
-        with polite(origin, http), client.stream("GET", f"{origin}/robots.txt") as response:
+        with _open(client, http, f"{origin}/robots.txt") as (_, response):
             status = response.status_code
             if status >= 500 or status == 429:
                 return None
@@ -317,7 +297,7 @@ def _read_robots(client: httpx.Client, http: HttpSettings, origin: str) -> Robot
             except TooLarge:
                 return parse_robots("")  # an absurd robots.txt is ignored, as Google ignores what is past 500 KiB
             return parse_robots(content.decode("utf-8", errors="replace"))
-    except (HostBusy, httpx.TransportError, httpx.TooManyRedirects, httpx.DecodingError) as exc:
+    except (HostBusy, httpx.TransportError, httpx.TooManyRedirects, httpx.DecodingError, BadEncoding) as exc:
         log.info("robots.txt of %s unreachable (%s); its pages wait for a later run", origin, type(exc).__name__)
         return None
 
@@ -327,8 +307,8 @@ def robots_for(client: httpx.Client, http: HttpSettings, url: str) -> RobotFileP
     unreachable); None while the file is unreachable."""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    with _ROBOTS_LOCK:
-        entry = _ROBOTS.setdefault(origin, _Robots())
+    with _ROBOTS_LOCK:  # one file per host, however it is spelled (localhost = 127.0.0.1)
+        entry = _ROBOTS.setdefault(f"{parts.scheme}://{politeness_key(url)}", _Robots())
     with entry.lock:  # one fetch per origin, however many threads ask at once
         if time.monotonic() >= entry.expires:
             entry.rules = _read_robots(client, http, origin)
@@ -350,20 +330,15 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
         return Rejection(url, "fetch", reason, detail, request.source, transient)
 
     try:
-        check_target(httpx.URL(url), http.allow_private_addresses)
+        check_target(httpx.URL(url), allowed_hosts(http))
     except (BlockedAddress, httpx.InvalidURL) as exc:
         return reject("blocked-address" if isinstance(exc, BlockedAddress) else "bad-url", str(exc)[:200])
-    interval = None
-    if http.obey_robots and url.startswith(("http://", "https://")):
-        rules = robots_for(client, http, url)
-        if rules is None:
-            return reject("robots-unreachable", "robots.txt answered 5xx or not at all", transient=True)
-        if not rules.can_fetch(ROBOTS_AGENT, url):
-            return reject("robots-disallowed", f"robots.txt disallows {urlsplit(url).path} for {ROBOTS_AGENT}")
-        interval = crawl_interval(rules, http)
     try:
-        with polite(url, http, interval) as gate:
-            return _get_page(client, http, request, gate, reject)
+        with _open(client, http, url, {"Accept": PAGE_ACCEPT}, lambda hop: _robots_interval(client, http, hop)) \
+                as (gate, response):
+            return _get_page(response, http, request, gate, reject)
+    except _Refused as exc:
+        return reject(exc.reason, exc.detail, exc.transient)
     except HostBusy as exc:
         return reject("host-busy", str(exc), transient=True)
     except TooLarge as exc:
@@ -374,7 +349,7 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
         return reject("too-many-redirects")
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         return reject("bad-url", str(exc)[:200])
-    except httpx.DecodingError as exc:
+    except (httpx.DecodingError, BadEncoding) as exc:
         return reject("bad-encoding", str(exc)[:200])
     except httpx.TimeoutException as exc:
         return reject("timeout", type(exc).__name__, transient=True)
@@ -382,24 +357,41 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
         return reject("connection-error", f"{type(exc).__name__}: {exc}"[:200], transient=True)
 
 
-def _get_page(client: httpx.Client, http: HttpSettings, request: PageRequest, gate: HostGate,
+def _robots_interval(client: httpx.Client, http: HttpSettings, url: str) -> float | None:
+    """The spacing of requests to a page's host (its Crawl-delay), after checking its robots.txt allows the page;
+    raises _Refused when it does not, or while the file is unreachable."""
+    if not http.obey_robots:
+        return None
+    rules = robots_for(client, http, url)
+    if rules is None:
+        raise _Refused("robots-unreachable", "robots.txt answered 5xx or not at all", transient=True)
+    if not rules.can_fetch(ROBOTS_AGENT, url):
+        raise _Refused("robots-disallowed", f"robots.txt disallows {urlsplit(url).path} for {ROBOTS_AGENT}")
+    return crawl_interval(rules, http)
+
+
+def _get_page(resp: httpx.Response, http: HttpSettings, request: PageRequest, gate: HostGate,
               reject) -> Page | Rejection:
     started = time.monotonic()  # the time budget starts once the host lets us in
-    with client.stream("GET", request.url, headers={"Accept": PAGE_ACCEPT}) as resp:
-        status = resp.status_code
-        if status in THROTTLE_STATUSES:
-            waited = gate.throttle(retry_after(resp.headers), http.retry_delay_seconds)
-            return reject(f"http-{status}", f"host backed off for {waited:.0f}s", transient=True)
-        gate.succeeded()
-        if status >= 400:
-            return reject(f"http-{status}", transient=status in TRANSIENT_STATUSES)
-        ctype = resp.headers.get("content-type", "")
-        if ctype and not ctype.lower().startswith(HTML_TYPES):
-            return reject("not-html", ctype[:100])
-        content = _read_capped(resp, http, started)
-        if not content.strip():
-            return reject("empty-body")
-        return Page(request.url, str(resp.url), decode_html(content, ctype), status, request)
+    status = resp.status_code
+    if status in THROTTLE_STATUSES:
+        waited = gate.throttle(retry_after(resp.headers), http.retry_delay_seconds)
+        return reject(f"http-{status}", f"host backed off for {waited:.0f}s", transient=True)
+    gate.succeeded()
+    if status == GONE:
+        return reject("gone", "HTTP 410: removed for good")
+    if status >= 400:
+        return reject(f"http-{status}", transient=status in TRANSIENT_STATUSES)
+    ctype = resp.headers.get("content-type", "")
+    mime = ctype.split(";")[0].strip().lower()
+    if not mime.startswith(HTML_TYPES) and mime not in UNTYPED:
+        return reject("not-html", ctype[:100])
+    content = _read_capped(resp, http, started)
+    if not content.strip():
+        return reject("empty-body")
+    if not mime.startswith(HTML_TYPES) and not looks_like_html(content):
+        return reject("not-html", f"{ctype or 'no content type'}, and the bytes do not start like HTML"[:100])
+    return Page(request.url, str(resp.url), decode_html(content, ctype), status, request)
 
 
 def fetch_pages(requests: list[PageRequest], http: HttpSettings) -> list[Page | Rejection]:
