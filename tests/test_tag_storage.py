@@ -119,7 +119,7 @@ def test_the_run_counts_and_prints_articles_stored_untagged(capsys):
     assert counts["tagged:unsupported-language"] == 1 and counts["unsupported-language:desk"] == 1
     _print_summary({"run_id": "r1", "warehouse": "w", "counts": counts, "sources": ["desk"]}, 1.0)
     printed = capsys.readouterr().out
-    assert "unsupported" in printed.split("desk")[0]  # a column of its own (rich may wrap its header)
+    assert "untagged ┃" in printed and "untagged: 1 new articles are in a language the tagger" in printed
     assert re.search(r"^│ desk +│( +\d+ │){6} +1 │$", printed, re.M), printed  # the last column: 1 untagged
     _print_summary({"run_id": "r1", "warehouse": "w", "counts": {**counts, "tagged:unsupported-language": 0},
                     "sources": ["desk"]}, 1.0)

@@ -150,7 +150,9 @@ def _print_summary(result: dict, seconds: float) -> None:
     keys = ["entries", "new_articles", "duplicates", "pickups", "deferred", "errors"]
     if counts.get("tagged:unsupported-language"):  # new articles stored untagged: their language is not covered
         keys.append("unsupported-language")
-    for column in ["source", *(k.replace("_", " ") for k in keys)]:
+    # short labels: eight columns fit an 80-column terminal without cutting a header
+    labels = {"new_articles": "new", "duplicates": "dupes", "unsupported-language": "untagged"}
+    for column in ["source", *(labels.get(k, k) for k in keys)]:
         table.add_column(column, justify="left" if column == "source" else "right")
     totals = [0] * len(keys)
     for name in result["sources"]:
@@ -159,6 +161,9 @@ def _print_summary(result: dict, seconds: float) -> None:
         table.add_row(name, *map(str, row))
     table.add_row("total", *map(str, totals), style="bold")
     console.print(table)
+    if counts.get("tagged:unsupported-language"):
+        console.print(f"untagged: {counts['tagged:unsupported-language']} new articles are in a language the tagger "
+                      "does not read; they are stored with it (SELECT * FROM tagging_coverage)")
     skipped = result.get("skipped") or {}
     if skipped:
         by_reason: dict[str, list[str]] = {}
