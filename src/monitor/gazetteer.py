@@ -265,6 +265,7 @@ class ForeignIndex:
     runs of text), `compounds` for CJK compounds naming one or two countries."""
 
     words: dict[str, tuple[tuple[Place, ...], bool]]
+    capitalised_last: frozenset[str]  # several-word names whose last word is capitalised ("La Réunion")
     first_words: frozenset[str]
     longest: int
     wide: dict[str, tuple[Place, ...]]
@@ -283,10 +284,11 @@ def foreign() -> ForeignIndex:
     english = places()
     held: dict[str, dict[str, Place]] = {}
     any_case: set[str] = set()
+    capitalised_last: set[str] = set()
     wide: dict[str, dict[str, Place]] = {}
 
     def add(form: str, place: Place, lower_ok: bool = False) -> None:
-        if form in english:  # the English matcher owns this spelling, with its guards for names and words
+        if form in english or form in NOT_PLACES:  # the English matcher owns this spelling, with its guards
             return
         if _wide(form):
             table, k = wide, form
@@ -296,6 +298,10 @@ def foreign() -> ForeignIndex:
                 return
             if lower_ok:
                 any_case.add(k)
+            if " " in k and form.split()[-1][:1].isupper():
+                capitalised_last.add(k)
+            if form[:1] in "ÉÈ":  # French and Spanish texts often drop the accent of a capital: "Etats-Unis"
+                add("E" + form[1:], place, lower_ok)
         slot = table.get(k)
         if slot is None:
             table[k] = place  # most names mean one place: no dict until a second one comes
@@ -336,6 +342,7 @@ def foreign() -> ForeignIndex:
     wide_out.update({k: () for k in i18n.COMPOUNDS})  # looked up like names, expanded by the tagger
     return ForeignIndex(
         words=words,
+        capitalised_last=frozenset(capitalised_last),
         first_words=frozenset(k.split(" ", 1)[0] for k in words),
         longest=min(max(k.count(" ") + 1 for k in words), MAX_FOREIGN_WORDS),
         wide=wide_out,

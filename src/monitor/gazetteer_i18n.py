@@ -40,7 +40,8 @@ GH:ghanaisch*,Ghanaer|VE:venezolanisch*|QA:katarisch*|AE:emiratisch*|RO:rumänis
 SK:slowakisch*|SI:slowenisch*|LT:litauisch*|LV:lettisch*|EE:estnisch*|MD:moldauisch*|KZ:kasachisch*|
 UZ:usbekisch*|LY:libysch*|TN:tunesisch*|MA:marokkanisch*|DZ:algerisch*|SD:sudanesisch*|ET:äthiopisch*|
 PK:pakistanisch*|ID:indonesisch*|PH:philippinisch*|CU:kubanisch*|CO:kolumbianisch*|CL:chilenisch*|
-PE:peruanisch*|JO:jordanisch*|YE:jemenitisch*|ML:malisch*""",
+PE:peruanisch*|JO:jordanisch*|YE:jemenitisch*|ML:malisch*|RU:prorussisch*,kremltreu*|UA:proukrainisch*|
+TW:taiwanesisch*|KR:koreanisch*|IL:proisraelisch*|PS:propalästinensisch*""",
     "fr": """RU:russe,russes|UA:ukrainien*|US:américain*,étasunien*|DE:allemand*|FR:français,française,françaises|
 GB:britannique,britanniques,anglais,anglaise,anglaises,écossais,écossaise|CN:chinois,chinoise,chinoises|
 JP:japonais,japonaise,japonaises|IT:italien*|ES:espagnol*|PL:polonais,polonaise,polonaises|TR:turc,turcs,turque,
@@ -153,19 +154,22 @@ ADJECTIVE_ENDINGS = {
 # "CODE:form,form|..." per language; inflected like the packaged names.
 EXTRA_NAMES = {
     "ru": """RU:Россия,РФ,Российская Федерация,Подмосковье|US:США,Штаты,Соединённые Штаты,Соединенные Штаты,
-Америка|DE:ФРГ,Германия|GB:Великобритания,Британия,Англия,Соединённое Королевство,Соединенное Королевство,Шотландия|
+Америка|DE:ФРГ,Германия|GB:Великобритания,Британия,Англия,Соединённое Королевство,Соединенное Королевство,Шотландия,
+Северная Ирландия,Уэльс|
 CN:КНР,Китай|KP:КНДР,Северная Корея|KR:Южная Корея|AE:ОАЭ|ZA:ЮАР|UA:Донбасс,Крым,ДНР,ЛНР,Киев|BY:Белоруссия,
 Беларусь|MD:Молдавия,Приднестровье|AZ:Карабах,Нагорный Карабах|KG:Киргизия|NL:Голландия|CZ:Чехия|
 PS:Газа,Сектор Газа,Палестина|CD:ДР Конго""",
     "uk": "RU:Росія,РФ|US:США|DE:ФРН|UA:Україна|GB:Британія",
-    "de": """US:USA,Vereinigte Staaten|GB:Großbritannien,England,Schottland|DE:BRD|RU:Russland|NL:Holland|
-PS:Gazastreifen|CZ:Tschechien|BY:Weißrussland|CD:DR Kongo""",
-    "fr": """US:États-Unis,Etats-Unis|GB:Grande-Bretagne,Angleterre,Écosse|CD:RD Congo,RDC|CF:Centrafrique|
-PS:bande de Gaza|NL:Hollande""",
-    "es": "US:EE. UU.,EEUU,EE.UU.|GB:Inglaterra,Gran Bretaña",
-    "it": "US:Stati Uniti|GB:Inghilterra,Gran Bretagna",
-    "pt": "US:EUA|GB:Inglaterra,Grã-Bretanha",
-    "pl": "US:Stany Zjednoczone,USA|DE:Niemcy,Niemiec,Niemczech,Niemcom,Niemcami|GB:Anglia,Wielka Brytania",
+    "de": """US:USA,Vereinigte Staaten|GB:Großbritannien,England,Schottland,Nordirland,Wales|DE:BRD|RU:Russland|
+NL:Holland|PS:Gazastreifen|CZ:Tschechien|BY:Weißrussland|CD:DR Kongo|SS:Süd-Sudan|KR:Süd-Korea|KP:Nord-Korea""",
+    "fr": """US:États-Unis,Etats-Unis|GB:Grande-Bretagne,Angleterre,Écosse,Irlande du Nord,Pays de Galles|
+CD:RD Congo,RDC|CF:Centrafrique|PS:bande de Gaza|NL:Hollande""",
+    "es": "US:EE. UU.,EEUU,EE.UU.|GB:Inglaterra,Gran Bretaña,Escocia,Irlanda del Norte,Gales",
+    "it": "US:Stati Uniti|GB:Inghilterra,Gran Bretagna,Scozia,Irlanda del Nord,Galles",
+    "pt": "US:EUA|GB:Inglaterra,Grã-Bretanha,Escócia,Irlanda do Norte,País de Gales",
+    "nl": "GB:Engeland,Schotland,Noord-Ierland",
+    "pl": """US:Stany Zjednoczone,USA|DE:Niemcy,Niemiec,Niemczech,Niemcom,Niemcami|GB:Anglia,Wielka Brytania,Szkocja,
+Irlandia Północna,Walia""",
     "cs": "US:Spojené státy,USA|GB:Anglie,Británie|CZ:Česko",
     "tr": "US:ABD|GB:İngiltere|TR:Türkiye|NL:Hollanda",
     "az": "US:ABŞ|AZ:Azərbaycan|AM:Ermənistan|RU:Rusiya",
@@ -247,7 +251,7 @@ _CYR_ADJ_ENDINGS = ("ая", "ой", "ую", "ий", "ый", "ого", "ому", 
                     "а", "ої", "у", "і")
 _SLAVIC_LATIN = (
     ("ja", ("ja", "ji", "ję", "ją")), ("ia", ("ia", "ii", "ię", "ią")), ("ka", ("ka", "ki", "ce", "kę", "ką", "ky", "ku", "kou")),
-    ("a", ("a", "y", "ie", "ę", "ą", "i", "ě", "e", "u", "ou")), ("o", ("o", "a", "u", "em", "ě", "iem")),
+    ("a", ("a", "y", "ie", "ę", "ą", "i", "ě", "e", "u", "ou", "iej", "ej")), ("o", ("o", "a", "u", "em", "ě", "iem")),
     ("ie", ("ie", "ii", "ií", "i")), ("e", ("e", "i", "í")), ("y", ("y", "ów", "ach", "om")),
 )
 _SLAVIC_LATIN_CONSONANT = ("", "a", "u", "owi", "em", "ie", "ovi", "e", "ě", "iem")

@@ -44,6 +44,9 @@ COUNTRY_LEVEL_EVIDENCE = 0.25  # "US" or "American" says less about a town's cou
 # "Paris" does not make France the story's focus; and a country outside the title and lead needs this many
 # (weighted) mentions. Chosen on the multilingual development set (docs/benchmarks.md).
 MAX_ABOUT = 3
+# Text given to the language detector when the caller names no language: its cost grows with the length, and the
+# title and first paragraph say the language as surely as the whole text for what the tagger does with it.
+DETECT_CHARS = 400
 CITY_FOCUS_WEIGHT = 0.5
 ABOUT_MIN_MENTIONS = 2.0
 
@@ -87,7 +90,7 @@ def find_countries(text: str, language: str | None = None) -> list[_Match]:
     cities, in every language the gazetteer has), each resolved to one country with the rest of the text as context.
     `language` (ISO 639-1) is the text's own: English spellings are read with English's guards for words and people's
     names everywhere, and the other languages' names are matched in any text, so mixed-language text works."""
-    mentions = _merge(_find_mentions(text), _find_foreign(text))
+    mentions = _merge(_find_mentions(text, language), _find_foreign(text, language))
     evidence = _evidence(mentions)
     return [m for m in (_resolve(x, evidence) for x in mentions) if m is not None]
 
@@ -105,19 +108,39 @@ def _merge(first: list[_Mention], second: list[_Mention]) -> list[_Mention]:
     return out
 
 
-def _find_foreign(text: str) -> list[_Mention]:
+def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     """Names in the languages beyond English: word n-grams over scripts with spaces, substrings over Han, kana and
     Hangul. A name (not an adjective) must be capitalised where its script has capitals, and is not taken when the
-    same word is used in lower case elsewhere in the text ("la réunion" makes "Réunion" a meeting too)."""
+    same word is used in lower case elsewhere in the text ("la réunion" makes "Réunion" a meeting too). In an English
+    text only names in other scripts are read: a Latin-script spelling that English lacks is there far more often a
+    word or a surname ("Valley", "Manning") than German or Polish for a place."""
     index = gazetteer.foreign()
     words, first_words = index.words, index.first_words
-    tokens = [(m.group(), m.start(), m.end()) for m in gazetteer._FOREIGN_TOKEN.finditer(text)]
-    folded = [gazetteer.fold(t[0]) for t in tokens]
+    english = language == "en"
+    # Only German capitalises every noun, so only there (or when the language is unknown) does a capitalised
+    # adjective before a capitalised word mid-sentence mark an organisation ("die Deutsche Bank")
+    org_adjectives = language in (None, "de")
+    english_index = gazetteer.places()
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
+        tokens = [(m.group(), m.start(), m.end()) for m in gazetteer._FOREIGN_TOKEN.finditer(text)]
+        folded = [gazetteer.fold(t[0]) for t in tokens]
+    else:
+        tokens = [(text[m.start() : m.end()], m.start(), m.end()) for m in gazetteer._FOREIGN_TOKEN.finditer(lowered)]
+        folded = _FOREIGN_WORDS.findall(lowered)
+        if "ё" in lowered:
+            folded = [w.replace("ё", "е") for w in folded]
     lowercase: set[str] | None = None
     found: list[_Mention] = []
     i, count = 0, len(tokens)
     while i < count:
-        if folded[i] not in first_words:
+        if folded[i] not in first_words or (english and tokens[i][0][0] < "\u0250"):
+            end = tokens[i][2]
+            if not english and text[end : end + 1] == "-" and tokens[i][0][:1].isupper():
+                # the first part of a compound: "US-Wahlen", "Ukraine-Krieg", "China-Reise"
+                held = english_index.get(tokens[i][0])
+                if held and all(p.kind == "country" for p in held):
+                    found.append(_Mention(held, tokens[i][0], tokens[i][1], (), end))
             i += 1
             continue
         step = 1
@@ -132,8 +155,10 @@ def _find_foreign(text: str) -> list[_Mention]:
             word = tokens[i][0]
             if not lower_ok and word[0].islower():
                 continue
+            if n > 1 and k in index.capitalised_last and tokens[i + n - 1][0][0].islower():
+                continue  # "la réunion" is a meeting, "La Réunion" the island
             if lower_ok and held[0].kind == "demonym":
-                if not _demonym_plausible(text, tokens, folded, i, n):
+                if not _demonym_plausible(text, tokens, folded, i, n, org_adjectives):
                     continue
             elif n == 1 and word[0].isupper() and not word.isupper():
                 if lowercase is None:
@@ -160,7 +185,7 @@ def _joined(text: str, tokens: list, i: int, n: int) -> bool:
     return True
 
 
-def _demonym_plausible(text: str, tokens: list, folded: list, i: int, n: int) -> bool:
+def _demonym_plausible(text: str, tokens: list, folded: list, i: int, n: int, org_adjectives: bool) -> bool:
     """An adjective or demonym is a place unless it names a language ("русский язык", "en français") or starts an
     organisation's name mid-sentence ("die Deutsche Bank": capitalised, not first in its sentence, a capitalised
     word right after)."""
@@ -170,7 +195,8 @@ def _demonym_plausible(text: str, tokens: list, folded: list, i: int, n: int) ->
     if i > 0 and folded[i - 1] in LANGUAGE_LEADS and text[tokens[i - 1][2] : tokens[i][1]] == " ":
         return False
     word = tokens[i][0]
-    if word[0].isupper() and not word.isupper() and after < len(tokens) and tokens[after][0][0].isupper():
+    if org_adjectives and word[0].isupper() and not word.isupper() and after < len(tokens) \
+            and tokens[after][0][0].isupper():
         before = text[: tokens[i][1]].rstrip(" \t(")
         if before and before[-1] not in _SENTENCE_END and text[tokens[after - 1][2] : tokens[after][1]] == " ":
             return False
@@ -184,6 +210,7 @@ def _in_organisation(text: str, tokens: list, i: int, n: int) -> bool:
     return end < len(tokens) and tokens[end][0] in ORG_TAILS and text[tokens[end - 1][2] : tokens[end][1]] == " "
 
 
+_FOREIGN_WORDS = re.compile(r"\w+")  # the same words as gazetteer's tokeniser, as strings only
 _KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
@@ -227,7 +254,7 @@ def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
     return found
 
 
-def _find_mentions(text: str) -> list[_Mention]:
+def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     index, quals, starts = gazetteer.places(), gazetteer.qualifiers(), gazetteer.first_words()
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     lowercase_words = {t[0] for t in tokens if t[0].islower()}
@@ -246,7 +273,7 @@ def _find_mentions(text: str) -> list[_Mention]:
                 if held == ():  # "South America", "Voice of America": consumed, not a country
                     step = n
                     break
-                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words)
+                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
                 if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
                     step = n
                     break
@@ -282,7 +309,8 @@ def _lookup(phrase: str, index: dict) -> tuple | None:
     return None
 
 
-def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set) -> tuple:
+def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set,
+               language: str | None = None) -> tuple:
     """The places `phrase` can still mean here: none when it is a person's name, a word or a currency."""
     end = tokens[i + n - 1][2]
     if text[end : end + 1] == "$":  # "US$2.4 million"
@@ -293,16 +321,17 @@ def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int
             return ()
     if n > 1 or (phrase not in PERSON_PRONE and all(p.kind != "city" for p in held)):
         return held
-    if _inside_a_name(text, tokens, i, n):  # "Chad Smith", "Michael Jordan", "George Bush", "Toyota Motor"
+    if _inside_a_name(text, tokens, i, n, language in (None, "en")):  # "Chad Smith", "Michael Jordan"
         return () if phrase in PERSON_PRONE else tuple(p for p in held if p.kind != "city")
     if phrase == "Turkey" and re.search(r"\bThanksgiving\b", text):
         return ()
     return held
 
 
-def _inside_a_name(text: str, tokens: list, i: int, n: int) -> bool:
-    """Whether the words at tokens[i:i+n] sit inside a longer capitalised name, joined by a single space."""
-    if i + n < len(tokens):
+def _inside_a_name(text: str, tokens: list, i: int, n: int, english: bool = True) -> bool:
+    """Whether the words at tokens[i:i+n] sit inside a longer capitalised name, joined by a single space. A
+    capitalised word after the name says so only in English: German capitalises every noun ("in London Gold")."""
+    if english and i + n < len(tokens):
         nxt = tokens[i + n]
         if nxt[0][:1].isupper() and text[tokens[i + n - 1][2] : nxt[1]] == " ":
             return True
@@ -414,7 +443,7 @@ class Tagger:
     def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
                    language: str | None = None) -> Tags:
         """Countries (mentioned, about, in captions) and regions, without topics."""
-        language = (language or "").split("-")[0].lower() or detect_language(f"{title}\n{body}")
+        language = (language or "").split("-")[0].lower() or detect_language(f"{title}\n{body[:DETECT_CHARS]}")
         status = "ok" if language is None or language in LANGUAGES else "unsupported-language"
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
