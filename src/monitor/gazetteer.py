@@ -288,8 +288,8 @@ def foreign() -> ForeignIndex:
     wide: dict[str, dict[str, Place]] = {}
 
     def add(form: str, place: Place, lower_ok: bool = False) -> None:
-        if form in english or form in NOT_PLACES:  # the English matcher owns this spelling, with its guards
-            return
+        if form in NOT_PLACES or any(p.code == place.code for p in english.get(form, ())):
+            return  # the English matcher owns this meaning of the spelling, with its guards for words and names
         if _wide(form):
             table, k = wide, form
         else:

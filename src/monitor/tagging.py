@@ -95,11 +95,24 @@ def find_countries(text: str, language: str | None = None) -> list[_Match]:
     return [m for m in (_resolve(x, evidence) for x in mentions) if m is not None]
 
 
-def _merge(first: list[_Mention], second: list[_Mention]) -> list[_Mention]:
-    """Both lists, in text order, without a mention that overlaps a longer (or earlier, equally long) one."""
-    if not second:
-        return first
-    ordered = sorted(first + second, key=lambda m: (m.start, -(m.end - m.start)))
+def _merge(english: list[_Mention], foreign: list[_Mention]) -> list[_Mention]:
+    """Both lists in text order. The same words found by both matchers are one mention with the places of both
+    ("Andalucía": a Colombian town in English, Spain's region elsewhere); a mention that overlaps a longer (or
+    earlier) one is dropped, except the several countries of one CJK compound ("日米")."""
+    if not foreign:
+        return english
+    by_span = {(m.start, m.end): k for k, m in enumerate(english)}
+    merged = list(english)
+    rest = []
+    for m in foreign:
+        k = by_span.get((m.start, m.end))
+        if k is None:
+            rest.append(m)
+            continue
+        codes = {p.code for p in merged[k].places}
+        places = merged[k].places + tuple(p for p in m.places if p.code not in codes)
+        merged[k] = dataclasses.replace(merged[k], places=tuple(sorted(places, key=lambda p: -p.population)))
+    ordered = sorted(merged + rest, key=lambda m: (m.start, -(m.end - m.start)))
     out: list[_Mention] = []
     for m in ordered:
         if out and m.start < out[-1].end and (m.start, m.end) != (out[-1].start, out[-1].end):
@@ -134,13 +147,18 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     found: list[_Mention] = []
     i, count = 0, len(tokens)
     while i < count:
+        start, end = tokens[i][1], tokens[i][2]
+        if not english and tokens[i][0][:1].isupper() and (
+                text[end : end + 1] in ("-", "'", "’") or text[start - 1 : start] in ("'", "’")):
+            # an English-index name written into a word: the first part of a compound ("US-Wahlen",
+            # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
+            # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
+            held = english_index.get(tokens[i][0])
+            if held and all(p.kind == "country" for p in held):
+                found.append(_Mention(held, tokens[i][0], start, (), end))
+                i += 1
+                continue
         if folded[i] not in first_words or (english and tokens[i][0][0] < "\u0250"):
-            end = tokens[i][2]
-            if not english and text[end : end + 1] == "-" and tokens[i][0][:1].isupper():
-                # the first part of a compound: "US-Wahlen", "Ukraine-Krieg", "China-Reise"
-                held = english_index.get(tokens[i][0])
-                if held and all(p.kind == "country" for p in held):
-                    found.append(_Mention(held, tokens[i][0], tokens[i][1], (), end))
             i += 1
             continue
         step = 1
@@ -153,7 +171,7 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
                 continue
             held, lower_ok = entry
             word = tokens[i][0]
-            if not lower_ok and word[0].islower():
+            if not lower_ok and word[0].islower() and word[0] < "\u0590":  # Georgian letters are all "lower"
                 continue
             if n > 1 and k in index.capitalised_last and tokens[i + n - 1][0][0].islower():
                 continue  # "la réunion" is a meeting, "La Réunion" the island
@@ -370,8 +388,11 @@ def _evidence(mentions: list[_Mention]) -> Counter:
 
 
 def _unambiguous(m: _Mention) -> bool:
-    codes = {p.code for p in m.places}
     top = m.places[0]
+    if top.kind in ("admin", "country"):  # a region's name is not made ambiguous by a small town of that name
+        codes = {p.code for p in m.places if p.kind != "city" or p.population >= gazetteer.MIN_STANDALONE_CITY}
+    else:
+        codes = {p.code for p in m.places}
     return len(codes) == 1 and (top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY)
 
 
