@@ -81,6 +81,7 @@ NOT_PLACES = frozenset({
     "Chase", "Marathon", "Sandy", "Young", "Mercedes", "Laval", "Nancy", "Patricia", "Jesus", "Lorena", "Mariana",
     "Santa Maria", "Sebastian", "Carlos", "Luis", "Dolores", "Mao", "Bethlehem",
     "Salisbury", "Mesa", "Man", "Ho", "Ede", "Oss", "Aba", "Ise", "Kai", "Date", "Ono",
+    "Metro", "Delta", "George", "Rangel",  # "the Metro section", "Delta Air Lines", first names and surnames
 })
 
 
