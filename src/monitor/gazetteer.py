@@ -268,6 +268,7 @@ class ForeignIndex:
     words: dict[str, tuple[tuple[Place, ...], bool]]
     capitalised_last: frozenset[str]  # several-word names whose last word is capitalised ("La Réunion")
     first_words: frozenset[str]
+    prefixes: frozenset[str]  # the keys' proper word prefixes ("new", "new york" of "new york city"): read on
     longest: int
     wide: dict[str, tuple[Place, ...]]
     wide_first: frozenset[str]
@@ -345,6 +346,8 @@ def foreign() -> ForeignIndex:
         words=words,
         capitalised_last=frozenset(capitalised_last),
         first_words=frozenset(k.split(" ", 1)[0] for k in words),
+        prefixes=frozenset(" ".join(parts[:n]) for parts in (k.split(" ") for k in words if " " in k)
+                           for n in range(1, len(parts))),
         longest=min(max(k.count(" ") + 1 for k in words), MAX_FOREIGN_WORDS),
         wide=wide_out,
         wide_first=frozenset(k[0] for k in wide_out),

@@ -135,41 +135,46 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     org_adjectives = language in (None, "de")
     english_index = gazetteer.places()
     lowered = text.lower()
-    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
-        tokens = [(m.group(), m.start(), m.end()) for m in gazetteer._FOREIGN_TOKEN.finditer(text)]
-        folded = [gazetteer.fold(t[0]) for t in tokens]
-    else:
-        tokens = [(text[m.start() : m.end()], m.start(), m.end()) for m in gazetteer._FOREIGN_TOKEN.finditer(lowered)]
-        folded = _FOREIGN_WORDS.findall(lowered)
-        if "ё" in lowered:
-            folded = [w.replace("ё", "е") for w in folded]
-    lowercase: set[str] | None = None
     found: list[_Mention] = []
-    i, count = 0, len(tokens)
-    while i < count:
-        start, end = tokens[i][1], tokens[i][2]
-        if not english and tokens[i][0][:1].isupper() and (
-                text[end : end + 1] in ("-", "'", "’") or text[start - 1 : start] in ("'", "’")):
+    if not english:
+        for m in _IN_A_WORD.finditer(text):
             # an English-index name written into a word: the first part of a compound ("US-Wahlen",
             # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
             # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
-            held = english_index.get(tokens[i][0])
+            held = english_index.get(m.group())
             if held and all(p.kind == "country" for p in held):
-                found.append(_Mention(held, tokens[i][0], start, (), end))
-                i += 1
-                continue
-        if folded[i] not in first_words or (english and tokens[i][0][0] < "\u0250"):
-            i += 1
+                found.append(_Mention(held, m.group(), m.start(), (), m.end()))
+    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
+        folded = [gazetteer.fold(w) for w in _FOREIGN_WORDS.findall(text)]
+        source = text
+    else:
+        folded = _FOREIGN_WORDS.findall(lowered)
+        if "ё" in lowered:
+            folded = [w.replace("ё", "е") for w in folded]
+        source = lowered
+    starts = [i for i, w in enumerate(folded) if w in first_words]
+    if not starts:
+        found += _find_wide(text, index)
+        return found
+    tokens = _Tokens(text, [m.span() for m in _FOREIGN_WORDS.finditer(source)])
+    prefixes = index.prefixes
+    taken = {(m.start, m.end) for m in found}
+    lowercase: set[str] | None = None
+    count = len(tokens)
+    resume = 0
+    for i in starts:
+        key = folded[i]
+        if i < resume or (english and tokens[i][0][0] < "\u0250"):
             continue
-        step = 1
-        for n in range(min(index.longest, count - i), 0, -1):
-            if n > 1 and not _joined(text, tokens, i, n):
-                continue
-            k = folded[i] if n == 1 else " ".join(folded[i : i + n])
-            entry = words.get(k)
-            if entry is None:
-                continue
-            held, lower_ok = entry
+        candidates = [(1, key)] if key in words else []
+        n, k = 1, key
+        while k in prefixes and i + n < count and _joined(text, tokens, i + n - 1, 2):
+            k = f"{k} {folded[i + n]}"
+            n += 1
+            if k in words:
+                candidates.append((n, k))
+        for n, k in reversed(candidates):
+            held, lower_ok = words[k]
             word = tokens[i][0]
             if not lower_ok and word[0].islower() and word[0] < "\u0590":  # Georgian letters are all "lower"
                 continue
@@ -179,19 +184,34 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
                 if not _demonym_plausible(text, tokens, folded, i, n, org_adjectives):
                     continue
             elif n == 1 and word[0].isupper() and not word.isupper():
-                if lowercase is None:
-                    lowercase = {f for t, f in zip(tokens, folded) if t[0][0].islower()}
-                if folded[i] in lowercase:
+                if lowercase is None:  # the words the text writes in lower case somewhere
+                    lowercase = {w for w in _FOREIGN_WORDS.findall(text) if w.islower()}
+                if key in lowercase:
                     continue
-            if _in_organisation(text, tokens, i, n):
-                step = n
-                break
-            found.append(_Mention(held, text[tokens[i][1] : tokens[i + n - 1][2]], tokens[i][1], (), tokens[i + n - 1][2]))
-            step = n
+            resume = i + n
+            start, end = tokens[i][1], tokens[i + n - 1][2]
+            if not _in_organisation(text, tokens, i, n) and (start, end) not in taken:
+                found.append(_Mention(held, text[start:end], start, (), end))
             break
-        i += step
     found += _find_wide(text, index)
     return found
+
+
+class _Tokens:
+    """The words of a text as (word, start, end), each made only when asked for: a name is looked for at few of
+    them, and building all would cost more than the search."""
+
+    __slots__ = ("text", "spans")
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        self.text, self.spans = text, spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, j: int) -> tuple[str, int, int]:
+        start, end = self.spans[j]
+        return self.text[start:end], start, end
 
 
 def _joined(text: str, tokens: list, i: int, n: int) -> bool:
@@ -228,7 +248,10 @@ def _in_organisation(text: str, tokens: list, i: int, n: int) -> bool:
     return end < len(tokens) and tokens[end][0] in ORG_TAILS and text[tokens[end - 1][2] : tokens[end][1]] == " "
 
 
-_FOREIGN_WORDS = re.compile(r"\w+")  # the same words as gazetteer's tokeniser, as strings only
+_FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer.key(), so text and names split alike
+# A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
+# "Türkiye'de", "l'Ukraine".
+_IN_A_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?=[-'’]\w)|(?<=\w['’])[^\W\d_]\w*")
 _KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
