@@ -68,7 +68,7 @@ NOT_NAMES = frozenset({"Mann", "Dabei", "Sala", "Bella", "Rest", "Ofen", "Metro"
                        "Vladimir", "Vladimír", "Augusta", "Toyota", "Philadelphia"})
 # Two-character Han or Hangul spellings are kept only for these countries' own cities ("서울", "東京"): elsewhere they
 # are transliterations that collide with words ("위해" is Weihai and "in order to").
-WIDE_SHORT_COUNTRIES = frozenset({"CN", "TW", "HK", "MO", "JP", "KR", "KP"})
+WIDE_SHORT = {"CJK": {"CN", "TW", "HK", "MO", "JP"}, "HANGUL": {"KR", "KP"}, "HIRAGANA": {"JP"}, "KATAKANA": {"JP"}}
 _BAD = re.compile(r"[\d,;()/\[\]=]| - | – ")
 
 
@@ -135,7 +135,7 @@ def main() -> None:
             capital = (city["name"], city["countrycode"]) in capitals
             if script(form) == "LATIN" and form.lower() in stop and not capital:
                 continue
-            if len(form) == 2 and city["countrycode"] not in WIDE_SHORT_COUNTRIES:
+            if len(form) == 2 and WIDE_SHORT.get(script(form)) and city["countrycode"] not in WIDE_SHORT[script(form)]:
                 continue
             rows.add((form.strip(), city["countrycode"], "city", "*", population))
     with OUT.open("w", encoding="utf-8") as out:

@@ -302,8 +302,8 @@ def foreign() -> ForeignIndex:
                 any_case.add(k)
             if " " in k and form.split()[-1][:1].isupper():
                 capitalised_last.add(k)
-            if form[:1] in "ÉÈ":  # French and Spanish texts often drop the accent of a capital: "Etats-Unis"
-                add("E" + form[1:], place, lower_ok)
+            if form[:1] in "ÉÈéè":  # French texts often drop the accent of a capital: "Etats-Unis", "Ethiopien"
+                add(("E" if form[0].isupper() else "e") + form[1:], place, lower_ok)
         slot = table.get(k)
         if slot is None:
             table[k] = place  # most names mean one place: no dict until a second one comes

@@ -241,7 +241,7 @@ def packaged_names() -> list[tuple[str, str, str, str, int]]:
 
 _CYR_NOUN = (
     ("ия", ("ия", "ии", "ию", "ией", "иею")), ("ія", ("ія", "ії", "ію", "ією")), ("я", ("я", "и", "ю", "ей", "е", "і", "ею")),
-    ("а", ("а", "ы", "и", "е", "у", "ой", "ою", "і", "ої")), ("ь", ("ь", "я", "ю", "ем", "е", "і", "ем")),
+    ("а", ("а", "ы", "и", "е", "у", "ой", "ою", "і", "ої")), ("ь", ("ь", "я", "ю", "ем", "е", "і", "и", "ью")),
     ("й", ("й", "я", "ю", "ем", "е", "ї")), ("ы", ("ы", "ов", "ам", "ами", "ах", "")),
     ("и", ("и", "ов", "ам", "ами", "ах", "ів", "")),
 )
@@ -303,20 +303,23 @@ def _slavic_latin(word: str, last: bool) -> set[str]:
     low = word.lower()
     if word.isupper():
         return {word}
+    adjective: set[str] = set()
     if not last and low.endswith(("a", "e", "á", "é", "ý", "i")):  # an adjective: "Wielka", "Spojené", "Południowa"
-        stem = word[:-1]
-        return {word} | {stem + e for e in ("a", "iej", "ą", "ej", "e", "ych", "ym", "ymi", "ie", "iego", "ich", "á",
-                                             "é", "ou", "ý", "ého", "ém", "ých", "ým", "ými", "í", "ą", "ę")}
+        stem = word[:-1]  # (or a noun before its adjective: "Arabia Saudyjska", so both are generated)
+        adjective = {word} | {stem + e for e in ("a", "iej", "ą", "ej", "e", "ych", "ym", "ymi", "ie", "iego", "ich",
+                                                 "á", "é", "ou", "ý", "ého", "ém", "ých", "ým", "ými", "í", "ę")}
     for ending, forms in _SLAVIC_LATIN:
         if low.endswith(ending):
-            return {word[: len(word) - len(ending)] + f for f in forms} | {word}
-    return {word + e for e in _SLAVIC_LATIN_CONSONANT}
+            return {word[: len(word) - len(ending)] + f for f in forms} | {word} | adjective
+    return {word + e for e in _SLAVIC_LATIN_CONSONANT} | adjective
 
 
-def _arabic_prefixes(form: str, hebrew: bool = False) -> set[str]:
+def _arabic_prefixes(form: str, hebrew: bool = False, few: bool = False) -> set[str]:
+    """A name with the one-letter words written onto it: "and", "in", "to", "so", "like" ("بالعراق", "للسودان").
+    `few`: only the commonest, for the many city names whose other forms news seldom uses."""
     if hebrew:
-        return {p + form for p in ("", "ה", "ו", "ב", "ל", "מ", "ש", "וב", "ול", "מה", "שב", "בה")}
-    out = {p + form for p in ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")}
+        return {p + form for p in ("", "ה", "ו", "ב", "ל", "מ")}
+    out = {p + form for p in (("", "و", "ب", "ل") if few else ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك"))}
     if form.startswith("ال"):
         out |= {p + form[2:] for p in ("لل", "ولل", "فلل")}
     return out
@@ -333,7 +336,7 @@ def inflect(form: str, lang: str) -> set[str]:
     words = _SEP.split(form.strip())
     script = _script(form)
     if script == "arabic":
-        return _arabic_prefixes(form)
+        return _arabic_prefixes(form, few=lang == "*")
     if script == "hebrew":
         return _arabic_prefixes(form, hebrew=True)
     per_word: list[set[str]] = []
