@@ -89,6 +89,8 @@ def main() -> None:
           f"geovirus P={float(geo['geovirus.precision']):.3f} R={float(geo['geovirus.recall']):.3f} "
           f"F1={float(geo['geovirus.f1']):.3f}; "
           f"lgl P={float(geo['lgl.precision']):.3f} R={float(geo['lgl.recall']):.3f} F1={float(geo['lgl.f1']):.3f}; "
+          f"multilingual-dev countries F1={float(geo['multilingual-dev.f1']):.3f} "
+          f"about F1={float(geo['multilingual-dev-about.f1']):.3f}; "
           f"ag_news acc={float(topic['ag_news.accuracy']):.3f} macro-F1={float(topic['ag_news.macro_f1']):.3f}; "
           f"{speed}; tagger {tagger.version}")
 

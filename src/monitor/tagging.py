@@ -81,7 +81,9 @@ ORG_LEADS = frozenset({"Real", "Atlético", "Atletico", "Athletic", "Air", "Inte
 ORG_TAILS = frozenset({"Times", "Post", "Bank", "Airlines", "Airways", "Telecom", "Telekom", "Bahn", "Welle", "Today",
                        "Herald", "Journal", "Tribune", "Gazette", "Motors", "FC", "SC", "AG", "GmbH", "SA", "Ltd", "Inc",
                        "Express", "Daily", "Zeitung", "Rundschau", "Allgemeine", "Presse", "Börse", "Versicherung",
-                       "Energie", "Press", "Mail", "Standard", "Monde", "Figaro", "Soir", "Libération"})
+                       "Energie", "Press", "Mail", "Standard", "Monde", "Figaro", "Soir", "Libération",
+                       # football clubs named after their city ("Manchester United", "Aston Villa")
+                       "United", "City", "Villa", "Hotspur", "Rovers", "Wanderers", "Albion"})
 _SENTENCE_END = frozenset(".!?\n:;»«\"“”")
 
 
