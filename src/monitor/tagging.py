@@ -170,9 +170,11 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
             continue
         candidates = [(1, key)] if key in words else []
         n, k = 1, key
-        while k in prefixes and i + n < count and _joined(text, tokens, i + n - 1, 2):
-            k = f"{k} {folded[i + n]}"
-            n += 1
+        while k in prefixes and i + n < count:
+            longer = f"{k} {folded[i + n]}"
+            if (longer not in prefixes and longer not in words) or not _joined(text, tokens, i + n - 1, 2):
+                break
+            k, n = longer, n + 1
             if k in words:
                 candidates.append((n, k))
         for n, k in reversed(candidates):
@@ -186,8 +188,8 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
                 if not _demonym_plausible(text, tokens, folded, i, n, org_adjectives):
                     continue
             elif n == 1 and word[0].isupper() and not word.isupper():
-                if lowercase is None:  # the words the text writes in lower case somewhere
-                    lowercase = {w for w in _FOREIGN_WORDS.findall(text) if w.islower()}
+                if lowercase is None:  # every word as the text writes it: a lower-case key found here is lower there
+                    lowercase = set(_FOREIGN_WORDS.findall(text))
                 if key in lowercase:
                     continue
             resume = i + n
@@ -462,6 +464,7 @@ def tagger_version(regions: Regions, topics: Topics, settings: TaggingSettings) 
     """Names what tagged a row: the code's release, and a digest of the model, the rules and the settings, so a
     re-tag after any of them changes is told apart from the last (`monitor retag`)."""
     digest = hashlib.sha1(topicmodel.load().digest.encode())
+    digest.update(gazetteer.digest().encode())  # new names or rules re-tag too
     for part in (regions, topics, settings):
         digest.update(part.model_dump_json().encode())
     return f"{TAGGER}/{__version__}+{digest.hexdigest()[:10]}"
@@ -507,13 +510,11 @@ class Tagger:
         focus: Counter[str] = Counter()
         prominent: set[str] = set()
         caption_codes: set[str] = set()
-        kinds = {}
         for match in find_countries(text, language):
             weight = next(w for end, w in bounds if match.start < end)
             weights[match.code] += weight
-            kinds.setdefault(match.code, set()).add(self._kind(match))
             # a city stands for its country's focus less than the country's name does ("one passing Paris")
-            focus[match.code] += weight * (CITY_FOCUS_WEIGHT if self._kind(match) == "city" else 1.0)
+            focus[match.code] += weight * (CITY_FOCUS_WEIGHT if match.kind == "city" else 1.0)
             if match.start < lead_end:
                 prominent.add(match.code)
             if match.start >= captions_start:
@@ -535,10 +536,6 @@ class Tagger:
         return Tags(doc_id, countries, about, tuple(sorted(region_share)), (), mentions,
                     tuple(sorted(caption_codes)), confidence, self.version, language=language, status=status,
                     regions_about=regions_about)
-
-    @staticmethod
-    def _kind(match: _Match) -> str:
-        return match.kind
 
     def score_topics(self, title: str, text: str) -> tuple[TopicScore, ...]:
         """Topic probabilities from the shipped classifier and the editable keyword rules, best first."""
