@@ -271,6 +271,9 @@ class ForeignIndex:
     capitalised_last: frozenset[str]  # several-word names whose last word is capitalised ("La Réunion")
     first_words: frozenset[str]
     prefixes: frozenset[str]  # the keys' proper word prefixes ("new", "new york" of "new york city"): read on
+    # the languages whose demonym a key is: read only in those ("chino" is Spanish, not German; "finne" is German
+    # for a Finn and Norwegian for "to find")
+    demonym_languages: dict[str, frozenset[str]]
     longest: int
     wide: dict[str, tuple[Place, ...]]
     wide_first: frozenset[str]
@@ -291,7 +294,9 @@ def foreign() -> ForeignIndex:
     capitalised_last: set[str] = set()
     wide: dict[str, dict[str, Place]] = {}
 
-    def add(form: str, place: Place, lower_ok: bool = False) -> None:
+    demonym_languages: dict[str, set[str]] = {}
+
+    def add(form: str, place: Place, lower_ok: bool = False, lang: str = "") -> None:
         if form in NOT_PLACES or any(p.code == place.code for p in english.get(form, ())):
             return  # the English matcher owns this meaning of the spelling, with its guards for words and names
         if _wide(form):
@@ -302,10 +307,12 @@ def foreign() -> ForeignIndex:
                 return
             if lower_ok:
                 any_case.add(k)
+            if lang:
+                demonym_languages.setdefault(k, set()).add(lang)
             if " " in k and form.split()[-1][:1].isupper():
                 capitalised_last.add(k)
             if form[:1] in "ÉÈéè":  # French texts often drop the accent of a capital: "Etats-Unis", "Ethiopien"
-                add(("E" if form[0].isupper() else "e") + form[1:], place, lower_ok)
+                add(("E" if form[0].isupper() else "e") + form[1:], place, lower_ok, lang)
         slot = table.get(k)
         if slot is None:
             table[k] = place  # most names mean one place: no dict until a second one comes
@@ -337,7 +344,7 @@ def foreign() -> ForeignIndex:
     for lang, block in i18n.DEMONYMS.items():
         for code, form in i18n.parse(block):
             for inflected in i18n.adjective_forms(form, lang):
-                add(inflected, Place(code, COUNTRY_POPULATION, "demonym"), lower_ok=True)
+                add(inflected, Place(code, COUNTRY_POPULATION, "demonym"), lower_ok=True, lang=lang)
     def ranked(slot) -> tuple[Place, ...]:
         return (slot,) if isinstance(slot, Place) else tuple(sorted(slot.values(), key=lambda p: -p.population))
 
@@ -348,6 +355,8 @@ def foreign() -> ForeignIndex:
         words=words,
         capitalised_last=frozenset(capitalised_last),
         first_words=frozenset(k.split(" ", 1)[0] for k in words),
+        demonym_languages={k: frozenset(v | ({"no", "nb", "nn"} if "no" in v else set()))
+                           for k, v in demonym_languages.items()},
         prefixes=frozenset(" ".join(parts[:n]) for parts in (k.split(" ") for k in words if " " in k)
                            for n in range(1, len(parts))),
         longest=min(max(k.count(" ") + 1 for k in words), MAX_FOREIGN_WORDS),

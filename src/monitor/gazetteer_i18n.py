@@ -389,6 +389,8 @@ def adjective_forms(stem_or_form: str, lang: str) -> set[str]:
             return set().union(*(_arabic_prefixes(f) | _arabic_prefixes("ال" + f) for f in forms))
         return forms
     stem = stem_or_form[:-1]
+    if lang in ("es", "it", "pt") and stem.endswith("o"):  # written as the masculine: "ruso*" -> rus-o/a/os/as
+        stem = stem[:-1]
     endings = ADJECTIVE_ENDINGS.get(lang, ("",))
     if lang == "fr" and not stem.endswith(("ien", "éen")):
         endings = ("", "e", "s", "es")

@@ -185,6 +185,8 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
             if n > 1 and k in index.capitalised_last and tokens[i + n - 1][0][0].islower():
                 continue  # "la réunion" is a meeting, "La Réunion" the island
             if lower_ok and held[0].kind == "demonym":
+                if language and language not in index.demonym_languages.get(k, (language,)):
+                    continue  # another language's adjective ("chino" in German text)
                 if not _demonym_plausible(text, tokens, folded, i, n, org_adjectives):
                     continue
             elif n == 1 and word[0].isupper() and not word.isupper():
