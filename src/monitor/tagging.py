@@ -494,7 +494,8 @@ class Tagger:
     def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
                    language: str | None = None) -> Tags:
         """Countries (mentioned, about, in captions) and regions, without topics."""
-        language = (language or "").split("-")[0].lower() or detect_language(f"{title}\n{body[:DETECT_CHARS]}")
+        language = (language or "").replace("_", "-").split("-")[0].lower() \
+            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")  # "pt_BR", "de-DE" -> "pt", "de"
         status = "ok" if language is None or language in LANGUAGES else "unsupported-language"
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
