@@ -6,6 +6,7 @@ Only tagging.py imports this module; it is data plus one builder, not a stage.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from dataclasses import dataclass
@@ -288,6 +289,18 @@ def _wide(form: str) -> bool:
 @once
 def foreign() -> ForeignIndex:
     """Country, region, city, demonym and metonym names in the languages of gazetteer_i18n, inflected."""
+    # The build makes ~400,000 small objects and no reference cycles: the cyclic collector, woken again and again
+    # by the allocations, would walk the growing index each time and take most of the build's time
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_foreign()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_foreign() -> ForeignIndex:
     english = places()
     held: dict[str, dict[str, Place]] = {}
     any_case: set[str] = set()
@@ -297,9 +310,9 @@ def foreign() -> ForeignIndex:
     demonym_languages: dict[str, set[str]] = {}
 
     def add(form: str, place: Place, lower_ok: bool = False, lang: str = "") -> None:
-        if form in NOT_PLACES or any(p.code == place.code for p in english.get(form, ())):
+        if form in english and any(p.code == place.code for p in english[form]) or form in NOT_PLACES:
             return  # the English matcher owns this meaning of the spelling, with its guards for words and names
-        if _wide(form):
+        if form[0] >= "\u3040" and _wide(form):  # (the regex only for characters that can be Han, kana, Hangul)
             table, k = wide, form
         else:
             table, k = held, key(form)
