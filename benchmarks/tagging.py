@@ -2,8 +2,10 @@
 
 1. Quality through the CLI and the corpus's own metric (`score.py run geo` and `run topic`): country P/R/F1 on
    GeoVirus (WikiNews, international) and LGL (US local news), and topic accuracy / macro-F1 on AG News.
-2. Speed in one process on the geo documents: articles/s for countries and regions alone (`Tagger.tag_places`),
-   and for the whole tagger (places and topics).
+2. Speed in one process on mixed-language news (the multilingual development texts in 16 languages, GeoVirus
+   and LGL): articles/s for countries and regions alone (`Tagger.tag_places`), and for the whole tagger (places
+   and topics). No language is passed, so the rate includes detecting it, as `monitor tag --jsonl` does.
+   Per-language country and focus F1: benchmarks/geo_languages.py.
 
 The corpus is read from ../shared/corpus; without it only the speed part runs, on generated text, and the line
 says so.
@@ -46,10 +48,10 @@ def documents(corpus: Path) -> tuple[list[tuple[str, str]], str]:
     geo = corpus / "geo"
     if geo.is_dir():
         docs = []
-        for name in ("geovirus.jsonl", "lgl.jsonl"):
+        for name in ("multilingual-dev.jsonl", "geovirus.jsonl", "lgl.jsonl"):
             with (geo / name).open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
                 docs += [json.loads(line) for line in lines]
-        return [(d.get("title") or "", d["text"]) for d in docs], "geo corpus"
+        return [(d.get("title") or "", d["text"]) for d in docs], "mixed-language geo corpus"
     rng = random.Random(1)
     texts = [" ".join(rng.choice(PLACES) if rng.random() < 0.04 else rng.choice(FILLER) for _ in range(320))
              for _ in range(800)]
@@ -87,6 +89,8 @@ def main() -> None:
           f"geovirus P={float(geo['geovirus.precision']):.3f} R={float(geo['geovirus.recall']):.3f} "
           f"F1={float(geo['geovirus.f1']):.3f}; "
           f"lgl P={float(geo['lgl.precision']):.3f} R={float(geo['lgl.recall']):.3f} F1={float(geo['lgl.f1']):.3f}; "
+          f"multilingual-dev countries F1={float(geo['multilingual-dev.f1']):.3f} "
+          f"about F1={float(geo['multilingual-dev-about.f1']):.3f}; "
           f"ag_news acc={float(topic['ag_news.accuracy']):.3f} macro-F1={float(topic['ag_news.macro_f1']):.3f}; "
           f"{speed}; tagger {tagger.version}")
 

@@ -114,3 +114,99 @@ def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
     text = "The WHO said who gets vaccines first; mental health and elections. Election talks."
     assert list(index.evidence(text)) == [3.0, 2.25]  # WHO, vaccines, mental health | elections, Election, talks/4
     assert list(index.evidence("who knows")) == [0.0, 0.0]
+
+
+# --- countries in other languages: hand-written sentences, none taken from any corpus ---------------------------
+
+@pytest.mark.parametrize("language, text, want", [
+    ("ru", "Переговоры России и Азербайджана прошли в Москве; в Кремле их назвали трудными.", {"RU", "AZ"}),
+    ("ru", "Огонь азербайджанской артиллерии не смолкал, заявили в Ереване.", {"AZ", "AM"}),
+    ("ru", "Делегация встретилась с Германией, а США и РФ промолчали.", {"DE", "US", "RU"}),
+    ("ru", "В Брянской области объявили тревогу.", {"RU"}),
+    ("uk", "Україна та Росія обмінялися полоненими.", {"UA", "RU"}),
+    ("pl", "Premier Polski pojechał do Niemiec, a w Polsce trwa spór o Rosję.", {"PL", "DE", "RU"}),
+    ("cs", "Ministr odletěl do Německa a pak do Ruska.", {"DE", "RU"}),
+    ("tr", "Türkiye'de seçimler yapıldı; Rusya'nın tepkisi sert oldu.", {"TR", "RU"}),
+    ("tr", "Arjantinli oyuncu kulübe imza attı.", {"AR"}),
+    ("az", "Azərbaycanın nümayəndəsi Ermənistana səfər etdi.", {"AZ", "AM"}),
+    ("ar", "وصل الوفد بالعراق ثم للسودان، وقال المسؤول الروسي إن المحادثات مستمرة.", {"IQ", "SD", "RU"}),
+    ("fa", "وزیر خارجه ایران با همتای روسیه دیدار کرد.", {"IR", "RU"}),
+    ("zh", "外交部说，俄罗斯和美国的会谈将继续。", {"RU", "US"}),
+    ("ja", "ロシア軍がウクライナ東部を攻撃し、日米の首脳が電話で協議した。", {"RU", "UA", "JP", "US"}),
+    ("ko", "러시아는 미국과 협상했다.", {"RU", "US"}),
+    ("hy", "Հայաստանի և Ադրբեջանի միջև բանակցություններ են ընթանում։", {"AM", "AZ"}),
+    ("ka", "საქართველოს და რუსეთის საზღვარზე ვითარება დაიძაბა.", {"GE", "RU"}),
+    ("de", "Die deutsche Regierung kritisierte die russische Armee.", {"DE", "RU"}),
+    ("de", "Russlands Außenminister traf den Kollegen in Kiew.", {"RU", "UA"}),
+    ("de", "Die US-Wahlen beschäftigen auch die Bundesregierung.", {"US", "DE"}),
+    ("fr", "Les troupes azerbaïdjanaises et le gouvernement français; l'Élysée a réagi.", {"AZ", "FR"}),
+    ("es", "El alcalde de Córdoba habló en Andalucía sobre el turismo.", {"ES"}),
+    ("es", "Córdoba y Rosario, en Argentina, sufrieron inundaciones.", {"AR"}),
+])
+def test_country_names_in_many_languages_and_their_forms(language, text, want):
+    assert {m.code for m in find_countries(text, language)} == want
+
+
+@pytest.mark.parametrize("language, text", [
+    ("ja", "インドアスポーツが人気だ。"),  # "indoor" holds the katakana for India: not a name inside a longer word
+    ("fr", "La réunion des ministres a duré trois heures."),  # a meeting, not the island
+    ("de", "Die Aktie der Deutsche Bank fiel am Montag."),  # a company's name
+    ("ru", "Он свободно говорит на русском языке."),  # a language
+    ("fr", "Elle écrit en français et en allemand."),
+    ("en", "She served Brussels sprouts and French fries."),
+    ("en", "Real Madrid won; the New York Times and Air France reported it."),
+])
+def test_words_languages_and_organisations_are_not_places(language, text):
+    assert find_countries(text, language) == []
+
+
+def test_the_democratic_republic_of_the_congo_is_not_the_republic_of_the_congo():
+    assert {m.code for m in find_countries("Fighting in the Democratic Republic of the Congo went on.", "en")} == {"CD"}
+
+
+def test_a_passing_capital_does_not_make_the_focus(tagger):
+    body = ("The central bank in Ankara raised interest rates again.\nTurkey's lira fell. Turkish exporters "
+            "welcomed it, and one analyst who had flown in from Paris said more was to come.")
+    tags = tagger.tag("d", "Turkey raises rates", body, language="en")
+    assert "FR" in tags.countries and tags.about == ("TR",)
+
+
+def test_language_status_and_regions_of_the_focus(tagger):
+    tags = tagger.tag("d", "Переговоры в Ереване", "Армения и Азербайджан договорились о границе.\nРоссия "
+                      "предложила посредничество.", language="ru")
+    assert tags.language == "ru" and tags.status == "ok"
+    assert {"AM", "AZ"} <= set(tags.about)
+    assert "South Caucasus" in tags.regions_about and set(tags.regions_about) <= set(tags.regions)
+
+
+def test_the_language_is_detected_when_none_is_given(tagger):
+    tags = tagger.tag("d", "Wahl in Polen", "Die polnische Regierung hat am Sonntag die Wahl gewonnen, "
+                      "berichteten Beobachter aus Warschau und Berlin.")
+    assert tags.language == "de" and tags.status == "ok" and {"PL", "DE"} <= set(tags.countries)
+
+
+def test_an_unsupported_language_is_marked_and_still_tagged(tagger):
+    tags = tagger.tag("d", "Habari", "Rais wa Kenya alikutana na viongozi wa Tanzania jijini Nairobi.",
+                      language="sw")
+    assert tags.status == "unsupported-language" and tags.language == "sw"
+    assert {"KE", "TZ"} <= set(tags.countries)
+
+
+def test_mixed_language_text_finds_names_of_both(tagger):
+    tags = tagger.tag("d", "Talks", "The minister said: «Россия и Германия договорились». Then he left for Paris.",
+                      language="en")
+    assert {"RU", "DE", "FR"} <= set(tags.countries)
+
+
+def test_tag_articles_reads_each_articles_language():
+    from datetime import datetime, timezone
+
+    from monitor.models import Article
+    from monitor.tagging import tag_articles
+
+    cfg = config.load(CONFIG)
+    article = Article("a1", "http://127.0.0.1:9/a", "http://127.0.0.1:9/a", "Wybory w Polsce",
+                      "Premier Polski spotkał się z prezydentem Niemiec.",
+                      published=datetime(2026, 1, 1, tzinfo=timezone.utc), language="pl")
+    (tags,) = tag_articles([article], cfg.regions, cfg.topics, cfg.settings.tagging)
+    assert tags.language == "pl" and {"PL", "DE"} <= set(tags.countries)

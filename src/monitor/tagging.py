@@ -17,13 +17,15 @@ import numpy as np
 
 from monitor import __version__, gazetteer, topicmodel
 from monitor.config import Regions, TaggingSettings, Topics
+from monitor.gazetteer_i18n import LANGUAGE_LEADS, LANGUAGE_WORDS, LANGUAGES
+from monitor.metadata import detect_language
 from monitor.models import Article, Tags, TopicScore
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _COMMA = re.compile(r"\s*,\s*")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # a word for the keyword rules: "record-breaking" is one
-MAX_PHRASE_TOKENS = 4  # "Democratic Republic of Congo" is the longest common form we need
+MAX_PHRASE_TOKENS = 5  # "Democratic Republic of the Congo" is the longest common form we need
 # Names that are also people, birds or words: taken as places only where nothing marks them as a name.
 PERSON_PRONE = frozenset({"Jordan", "Chad", "Georgia", "Israel", "Paris", "Washington", "Sydney", "Florence",
                           "Austin", "Houston", "Kenya", "Turkey", "Victoria", "Lincoln", "Jackson", "Diet",
@@ -38,6 +40,15 @@ PLACE_LEADS = frozenset({"in", "to", "from", "of", "and", "or", "at", "with", "b
 REGION_BONUS = 4.0
 COUNTRY_BONUS = 2.0  # times log2(1 + evidence for the country elsewhere in the text)
 COUNTRY_LEVEL_EVIDENCE = 0.25  # "US" or "American" says less about a town's country than a county or state does
+# Focus ("about"): at most this many countries; a city's mention counts this much of a country name's, so a passing
+# "Paris" does not make France the story's focus; and a country outside the title and lead needs this many
+# (weighted) mentions. Chosen on the multilingual development set (docs/benchmarks.md).
+MAX_ABOUT = 3
+# Text given to the language detector when the caller names no language: its cost grows with the length, and the
+# title and first paragraph say the language as surely as the whole text for what the tagger does with it.
+DETECT_CHARS = 400
+CITY_FOCUS_WEIGHT = 0.5
+ABOUT_MIN_MENTIONS = 2.0
 
 
 def _is_sentence_start(text: str, start: int) -> bool:
@@ -50,6 +61,7 @@ class _Match:
     code: str
     phrase: str
     start: int
+    kind: str = "country"  # the kind of name that made it: country, demonym, admin or city
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +70,238 @@ class _Mention:
     phrase: str
     start: int
     qualifier: tuple[tuple[str, str], ...]  # what ", Tenn." or ", Ontario" after the name says
+    end: int = -1
 
 
-def find_countries(text: str) -> list[_Match]:
+# Words right before a place name that make it part of an organisation's name ("Real Madrid", "Air France"), and
+# capitalised words right after it that do ("Deutsche Bank", "Dynamo Kyiv" is caught by the first list).
+ORG_LEADS = frozenset({"Real", "Atlético", "Atletico", "Athletic", "Air", "Inter", "Olympique", "Racing", "Sporting",
+                       "Dynamo", "Dinamo", "Динамо", "Lokomotiv", "Локомотив", "Spartak", "Спартак", "Zenit", "Зенит",
+                       "Galatasaray", "Borussia", "Eintracht", "Hertha", "Union", "Werder", "Stade", "Club", "Radio"})
+ORG_TAILS = frozenset({"Times", "Post", "Bank", "Airlines", "Airways", "Telecom", "Telekom", "Bahn", "Welle", "Today",
+                       "Herald", "Journal", "Tribune", "Gazette", "Motors", "FC", "SC", "AG", "GmbH", "SA", "Ltd", "Inc",
+                       "Express", "Daily", "Zeitung", "Rundschau", "Allgemeine", "Presse", "Börse", "Versicherung",
+                       "Energie", "Press", "Mail", "Standard", "Monde", "Figaro", "Soir", "Libération",
+                       # football clubs named after their city ("Manchester United", "Aston Villa")
+                       "United", "City", "Villa", "Hotspur", "Rovers", "Wanderers", "Albion"})
+_SENTENCE_END = frozenset(".!?\n:;»«\"“”")
+
+
+def find_countries(text: str, language: str | None = None) -> list[_Match]:
     """Every country reference in `text` (names, aliases, demonyms, metonyms, states, provinces, counties and
-    cities), each resolved to one country with the rest of the text as context."""
-    mentions = _find_mentions(text)
+    cities, in every language the gazetteer has), each resolved to one country with the rest of the text as context.
+    `language` (ISO 639-1) is the text's own: English spellings are read with English's guards for words and people's
+    names everywhere, and the other languages' names are matched in any text, so mixed-language text works."""
+    mentions = _merge(_find_mentions(text, language), _find_foreign(text, language))
     evidence = _evidence(mentions)
     return [m for m in (_resolve(x, evidence) for x in mentions) if m is not None]
 
 
-def _find_mentions(text: str) -> list[_Mention]:
+def _merge(english: list[_Mention], foreign: list[_Mention]) -> list[_Mention]:
+    """Both lists in text order. The same words found by both matchers are one mention with the places of both
+    ("Andalucía": a Colombian town in English, Spain's region elsewhere); a mention that overlaps a longer (or
+    earlier) one is dropped, except the several countries of one CJK compound ("日米")."""
+    if not foreign:
+        return english
+    by_span = {(m.start, m.end): k for k, m in enumerate(english)}
+    merged = list(english)
+    rest = []
+    for m in foreign:
+        k = by_span.get((m.start, m.end))
+        if k is None:
+            rest.append(m)
+            continue
+        codes = {p.code for p in merged[k].places}
+        places = merged[k].places + tuple(p for p in m.places if p.code not in codes)
+        merged[k] = dataclasses.replace(merged[k], places=tuple(sorted(places, key=lambda p: -p.population)))
+    ordered = sorted(merged + rest, key=lambda m: (m.start, -(m.end - m.start)))
+    out: list[_Mention] = []
+    for m in ordered:
+        if out and m.start < out[-1].end and (m.start, m.end) != (out[-1].start, out[-1].end):
+            continue
+        out.append(m)
+    return out
+
+
+def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
+    """Names in the languages beyond English: word n-grams over scripts with spaces, substrings over Han, kana and
+    Hangul. A name (not an adjective) must be capitalised where its script has capitals, and is not taken when the
+    same word is used in lower case elsewhere in the text ("la réunion" makes "Réunion" a meeting too). In an English
+    text only names in other scripts are read: a Latin-script spelling that English lacks is there far more often a
+    word or a surname ("Valley", "Manning") than German or Polish for a place."""
+    index = gazetteer.foreign()
+    words, first_words = index.words, index.first_words
+    english = language == "en"
+    # Only German capitalises every noun, so only there (or when the language is unknown) does a capitalised
+    # adjective before a capitalised word mid-sentence mark an organisation ("die Deutsche Bank")
+    org_adjectives = language in (None, "de")
+    english_index = gazetteer.places()
+    lowered = text.lower()
+    found: list[_Mention] = []
+    if not english:
+        for m in _IN_A_WORD.finditer(text):
+            # an English-index name written into a word: the first part of a compound ("US-Wahlen",
+            # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
+            # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
+            held = english_index.get(m.group())
+            if held and all(p.kind == "country" for p in held):
+                found.append(_Mention(held, m.group(), m.start(), (), m.end()))
+    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
+        folded = [gazetteer.fold(w) for w in _FOREIGN_WORDS.findall(text)]
+        source = text
+    else:
+        folded = _FOREIGN_WORDS.findall(lowered)
+        if "ё" in lowered:
+            folded = [w.replace("ё", "е") for w in folded]
+        source = lowered
+    starts = [i for i, w in enumerate(folded) if w in first_words]
+    if not starts:
+        found += _find_wide(text, index)
+        return found
+    tokens = _Tokens(text, [m.span() for m in _FOREIGN_WORDS.finditer(source)])
+    prefixes = index.prefixes
+    taken = {(m.start, m.end) for m in found}
+    lowercase: set[str] | None = None
+    count = len(tokens)
+    resume = 0
+    for i in starts:
+        key = folded[i]
+        if i < resume or (english and tokens[i][0][0] < "\u0250"):
+            continue
+        candidates = [(1, key)] if key in words else []
+        n, k = 1, key
+        while k in prefixes and i + n < count:
+            longer = f"{k} {folded[i + n]}"
+            if (longer not in prefixes and longer not in words) or not _joined(text, tokens, i + n - 1, 2):
+                break
+            k, n = longer, n + 1
+            if k in words:
+                candidates.append((n, k))
+        for n, k in reversed(candidates):
+            held, lower_ok = words[k]
+            word = tokens[i][0]
+            if not lower_ok and word[0].islower() and word[0] < "\u0590":  # Georgian letters are all "lower"
+                continue
+            if n > 1 and k in index.capitalised_last and tokens[i + n - 1][0][0].islower():
+                continue  # "la réunion" is a meeting, "La Réunion" the island
+            if lower_ok and held[0].kind == "demonym":
+                if language and language not in index.demonym_languages.get(k, (language,)):
+                    continue  # another language's adjective ("chino" in German text)
+                if not _demonym_plausible(text, tokens, folded, i, n, org_adjectives):
+                    continue
+            elif n == 1 and word[0].isupper() and not word.isupper():
+                if lowercase is None:  # every word as the text writes it: a lower-case key found here is lower there
+                    lowercase = set(_FOREIGN_WORDS.findall(text))
+                if key in lowercase:
+                    continue
+            resume = i + n
+            start, end = tokens[i][1], tokens[i + n - 1][2]
+            if not _in_organisation(text, tokens, i, n) and (start, end) not in taken:
+                found.append(_Mention(held, text[start:end], start, (), end))
+            break
+    found += _find_wide(text, index)
+    return found
+
+
+class _Tokens:
+    """The words of a text as (word, start, end), each made only when asked for: a name is looked for at few of
+    them, and building all would cost more than the search."""
+
+    __slots__ = ("text", "spans")
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        self.text, self.spans = text, spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, j: int) -> tuple[str, int, int]:
+        start, end = self.spans[j]
+        return self.text[start:end], start, end
+
+
+def _joined(text: str, tokens: list, i: int, n: int) -> bool:
+    """Whether tokens[i:i+n] are written as one name: separated by single spaces or hyphens only."""
+    for j in range(i, i + n - 1):
+        gap = text[tokens[j][2] : tokens[j + 1][1]]
+        if gap not in (" ", "-", "\u00a0", "‑", "'", "’"):
+            return False
+    return True
+
+
+def _demonym_plausible(text: str, tokens: list, folded: list, i: int, n: int, org_adjectives: bool) -> bool:
+    """An adjective or demonym is a place unless it names a language ("русский язык", "en français") or starts an
+    organisation's name mid-sentence ("die Deutsche Bank": capitalised, not first in its sentence, a capitalised
+    word right after)."""
+    after = i + n
+    if after < len(tokens) and folded[after] in LANGUAGE_WORDS:
+        return False
+    if i > 0 and folded[i - 1] in LANGUAGE_LEADS and text[tokens[i - 1][2] : tokens[i][1]] == " ":
+        return False
+    word = tokens[i][0]
+    if org_adjectives and word[0].isupper() and not word.isupper() and after < len(tokens) \
+            and tokens[after][0][0].isupper():
+        before = text[: tokens[i][1]].rstrip(" \t(")
+        if before and before[-1] not in _SENTENCE_END and text[tokens[after - 1][2] : tokens[after][1]] == " ":
+            return False
+    return True
+
+
+def _in_organisation(text: str, tokens: list, i: int, n: int) -> bool:
+    end = i + n
+    if i > 0 and tokens[i - 1][0] in ORG_LEADS and text[tokens[i - 1][2] : tokens[i][1]] == " ":
+        return True
+    return end < len(tokens) and tokens[end][0] in ORG_TAILS and text[tokens[end - 1][2] : tokens[end][1]] == " "
+
+
+_FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer.key(), so text and names split alike
+# A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
+# "Türkiye'de", "l'Ukraine".
+_IN_A_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?=[-'’]\w)|(?<=\w['’])[^\W\d_]\w*")
+_KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+
+
+def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
+    """Names inside runs of Han, kana and Hangul, longest first at each position. A katakana name must not be part
+    of a longer katakana word ("インド" in "インドア"), and a Hangul name must start a word (particles follow it)."""
+    found: list[_Mention] = []
+    wide, first, lengths = index.wide, index.wide_first, index.wide_lengths
+    for run in gazetteer.WIDE_RUN.finditer(text):
+        s, base = run.group(), run.start()
+        i, size = 0, len(s)
+        while i < size:
+            if s[i] not in first:
+                i += 1
+                continue
+            step = 1
+            for length in lengths:
+                if length > size - i:
+                    continue
+                name = s[i : i + length]
+                held = wide.get(name)
+                if held is None:
+                    continue
+                if _KATAKANA.fullmatch(name[-1]) and i + length < size and _KATAKANA.match(s[i + length]):
+                    continue
+                if _KATAKANA.fullmatch(name[0]) and i > 0 and _KATAKANA.match(s[i - 1]):
+                    continue
+                if _HANGUL.match(name[0]) and i > 0 and _HANGUL.match(s[i - 1]):
+                    continue
+                start = base + i
+                if held == ():  # a compound naming one or two countries
+                    for code in index.compounds[name]:
+                        place = gazetteer.Place(code, gazetteer.COUNTRY_POPULATION, "country")
+                        found.append(_Mention((place,), name, start, (), start + length))
+                else:
+                    found.append(_Mention(held, name, start, (), start + length))
+                step = length
+                break
+            i += step
+    return found
+
+
+def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     index, quals, starts = gazetteer.places(), gazetteer.qualifiers(), gazetteer.first_words()
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     lowercase_words = {t[0] for t in tokens if t[0].islower()}
@@ -87,12 +320,15 @@ def _find_mentions(text: str) -> list[_Mention]:
                 if held == ():  # "South America", "Voice of America": consumed, not a country
                     step = n
                     break
-                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words)
+                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
+                if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
+                    step = n
+                    break
                 if held:
                     # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
                     town = all(p.kind in ("city", "admin") for p in held)
                     qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
-                    found.append(_Mention(held, phrase, tokens[i][1], qualifier))
+                    found.append(_Mention(held, phrase, tokens[i][1], qualifier, tokens[i + n - 1][2]))
                     step = n
                     break
         i += step
@@ -120,7 +356,8 @@ def _lookup(phrase: str, index: dict) -> tuple | None:
     return None
 
 
-def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set) -> tuple:
+def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set,
+               language: str | None = None) -> tuple:
     """The places `phrase` can still mean here: none when it is a person's name, a word or a currency."""
     end = tokens[i + n - 1][2]
     if text[end : end + 1] == "$":  # "US$2.4 million"
@@ -131,16 +368,17 @@ def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int
             return ()
     if n > 1 or (phrase not in PERSON_PRONE and all(p.kind != "city" for p in held)):
         return held
-    if _inside_a_name(text, tokens, i, n):  # "Chad Smith", "Michael Jordan", "George Bush", "Toyota Motor"
+    if _inside_a_name(text, tokens, i, n, language in (None, "en")):  # "Chad Smith", "Michael Jordan"
         return () if phrase in PERSON_PRONE else tuple(p for p in held if p.kind != "city")
     if phrase == "Turkey" and re.search(r"\bThanksgiving\b", text):
         return ()
     return held
 
 
-def _inside_a_name(text: str, tokens: list, i: int, n: int) -> bool:
-    """Whether the words at tokens[i:i+n] sit inside a longer capitalised name, joined by a single space."""
-    if i + n < len(tokens):
+def _inside_a_name(text: str, tokens: list, i: int, n: int, english: bool = True) -> bool:
+    """Whether the words at tokens[i:i+n] sit inside a longer capitalised name, joined by a single space. A
+    capitalised word after the name says so only in English: German capitalises every noun ("in London Gold")."""
+    if english and i + n < len(tokens):
         nxt = tokens[i + n]
         if nxt[0][:1].isupper() and text[tokens[i + n - 1][2] : nxt[1]] == " ":
             return True
@@ -179,8 +417,11 @@ def _evidence(mentions: list[_Mention]) -> Counter:
 
 
 def _unambiguous(m: _Mention) -> bool:
-    codes = {p.code for p in m.places}
     top = m.places[0]
+    if top.kind in ("admin", "country"):  # a region's name is not made ambiguous by a small town of that name
+        codes = {p.code for p in m.places if p.kind != "city" or p.population >= gazetteer.MIN_STANDALONE_CITY}
+    else:
+        codes = {p.code for p in m.places}
     return len(codes) == 1 and (top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY)
 
 
@@ -201,7 +442,7 @@ def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
     """One country for a mention: its qualifier, else the likeliest place given the rest of the text."""
     qualified = _qualified(m)
     if qualified is not None:
-        return _Match(qualified[0], m.phrase, m.start)
+        return _Match(qualified[0], m.phrase, m.start, "city")
 
     def score(p: gazetteer.Place) -> float:
         bonus = COUNTRY_BONUS * math.log2(1 + evidence[p.code])
@@ -215,7 +456,7 @@ def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
     best = max(places, key=score)
     if best.kind == "city" and best.population < gazetteer.MIN_STANDALONE_CITY and not evidence[best.code]:
         return None  # a small town's name with nothing in the text to place it: too often a word or a person
-    return _Match(best.code, m.phrase, m.start)
+    return _Match(best.code, m.phrase, m.start, best.kind)
 
 
 TAGGER = "monitor-tagger"
@@ -225,6 +466,7 @@ def tagger_version(regions: Regions, topics: Topics, settings: TaggingSettings) 
     """Names what tagged a row: the code's release, and a digest of the model, the rules and the settings, so a
     re-tag after any of them changes is told apart from the last (`monitor retag`)."""
     digest = hashlib.sha1(topicmodel.load().digest.encode())
+    digest.update(gazetteer.digest().encode())  # new names or rules re-tag too
     for part in (regions, topics, settings):
         digest.update(part.model_dump_json().encode())
     return f"{TAGGER}/{__version__}+{digest.hexdigest()[:10]}"
@@ -242,13 +484,19 @@ class Tagger:
         self.topic_labels = {topic.code: topic.label for topic in topics.topic}
         self.keywords = KeywordIndex(topics)
 
-    def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = ()) -> Tags:
-        """Tag one document from its title, body and caption texts: places, then topics."""
+    def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
+            language: str | None = None) -> Tags:
+        """Tag one document from its title, body and caption texts: places, then topics. `language` is the article's
+        (ISO 639-1, as extraction found it); without it the tagger detects it from the text."""
         topics = self.score_topics(title, body + "\n" + "\n".join(captions))
-        return dataclasses.replace(self.tag_places(doc_id, title, body, captions), topics=topics)
+        return dataclasses.replace(self.tag_places(doc_id, title, body, captions, language), topics=topics)
 
-    def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = ()) -> Tags:
+    def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
+                   language: str | None = None) -> Tags:
         """Countries (mentioned, about, in captions) and regions, without topics."""
+        language = (language or "").replace("_", "-").split("-")[0].lower() \
+            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")  # "pt_BR", "de-DE" -> "pt", "de"
+        status = "ok" if language is None or language in LANGUAGES else "unsupported-language"
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
         sections = [(title, self.settings.title_weight), (lead, self.settings.lead_weight), (rest, 1.0)]
@@ -259,25 +507,38 @@ class Tagger:
             bounds.append((offset + len(section), weight))
             text += section + "\n\n"
             offset = len(text)
+        lead_end = len(title) + len(lead) + 4
         captions_start = sum(len(s) + 2 for s, _ in sections[:3])
         weights: Counter[str] = Counter()
+        focus: Counter[str] = Counter()
+        prominent: set[str] = set()
         caption_codes: set[str] = set()
-        for match in find_countries(text):
-            weights[match.code] += next(w for end, w in bounds if match.start < end)
+        for match in find_countries(text, language):
+            weight = next(w for end, w in bounds if match.start < end)
+            weights[match.code] += weight
+            # a city stands for its country's focus less than the country's name does ("one passing Paris")
+            focus[match.code] += weight * (CITY_FOCUS_WEIGHT if match.kind == "city" else 1.0)
+            if match.start < lead_end:
+                prominent.add(match.code)
             if match.start >= captions_start:
                 caption_codes.add(match.code)
         mentions = dict(weights)
         countries = tuple(sorted(weights))
         total = sum(weights.values()) or 1.0
-        about = tuple(c for c, w in weights.most_common(3) if w / total >= self.settings.about_min_share)
+        focus_total = sum(focus.values()) or 1.0
+        about = tuple(c for c, w in focus.most_common(MAX_ABOUT)
+                      if w / focus_total >= self.settings.about_min_share
+                      and (c in prominent or weights[c] >= ABOUT_MIN_MENTIONS))
         confidence = {c: round(w / total, 4) for c, w in weights.items()}
         region_share: Counter[str] = Counter()
         for c in countries:
             for region in self.region_of.get(c, ()):
                 region_share[region] += confidence[c]
+        regions_about = tuple(sorted({r for c in about for r in self.region_of.get(c, ())}))
         confidence.update({r: round(min(share, 1.0), 4) for r, share in region_share.items()})
         return Tags(doc_id, countries, about, tuple(sorted(region_share)), (), mentions,
-                    tuple(sorted(caption_codes)), confidence, self.version)
+                    tuple(sorted(caption_codes)), confidence, self.version, language=language, status=status,
+                    regions_about=regions_about)
 
     def score_topics(self, title: str, text: str) -> tuple[TopicScore, ...]:
         """Topic probabilities from the shipped classifier and the editable keyword rules, best first."""
@@ -385,7 +646,8 @@ class KeywordIndex:
 def tag_articles(articles: list[Article], regions: Regions, topics: Topics, settings: TaggingSettings) -> list[Tags]:
     """Tag a batch of articles from their title, body and captions."""
     tagger = Tagger(regions, topics, settings)
-    return [tagger.tag(a.article_id, a.title, a.body, tuple(c.text for c in a.captions)) for a in articles]
+    return [tagger.tag(a.article_id, a.title, a.body, tuple(c.text for c in a.captions), a.language)
+            for a in articles]
 
 
 # A weak keyword ("officials", "talks") adds a quarter of a keyword: it leans, it does not decide.

@@ -103,7 +103,8 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
 
 @_stage_command("tag")
 def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
-    """Tag texts with countries, regions and topics: {"id","title","text"} per line in ("captions": [str] optional).
+    """Tag texts with countries, regions and topics: {"id","title","text"} per line in ("captions": [str] and
+    "language": ISO 639-1 optional; without a language the tagger detects it).
 
     Example: monitor tag --jsonl texts.jsonl
     """
@@ -114,8 +115,10 @@ def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
 
     def process(doc_id, obj: dict) -> dict:
         captions = tuple(str(c.get("text") if isinstance(c, dict) else c) for c in obj.get("captions") or ())
-        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""), captions)
+        tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""), captions,
+                          str(obj.get("language") or "") or None)
         return {"countries": list(tags.countries), "about": list(tags.about), "regions": list(tags.regions),
+                "regions_about": list(tags.regions_about), "language": tags.language, "status": tags.status,
                 "topics": [{"code": t.code, "label": t.label, "score": t.score, "level": t.level}
                            for t in tags.topics],
                 "mentions": tags.mentions, "confidence": tags.confidence,
