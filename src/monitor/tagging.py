@@ -241,6 +241,9 @@ class Tagger:
         self.topic_codes = [topic.code for topic in topics.topic]
         self.topic_labels = {topic.code: topic.label for topic in topics.topic}
         self.keywords = KeywordIndex(topics)
+        codes = topicmodel.lexicon().codes
+        # Lexicon hits land on the configured topics they name; a topic missing from config/topics.toml is ignored.
+        self.lexicon_columns = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
 
     def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = ()) -> Tags:
         """Tag one document from its title, body and caption texts: places, then topics."""
@@ -279,16 +282,26 @@ class Tagger:
         return Tags(doc_id, countries, about, tuple(sorted(region_share)), (), mentions,
                     tuple(sorted(caption_codes)), confidence, self.version)
 
-    def score_topics(self, title: str, text: str) -> tuple[TopicScore, ...]:
-        """Topic probabilities from the shipped classifier and the editable keyword rules, best first."""
+    def score_topics(self, title: str, text: str, language: str | None = None) -> tuple[TopicScore, ...]:
+        """Topic probabilities from the shipped classifier and the keyword rules, best first.
+
+        The English-trained classifier speaks in proportion to how English the text is (`language` when given,
+        else the share of English function words); the rules of topics.toml and the multilingual lexicon always."""
         codes = self.topic_codes
         model = topicmodel.load()
-        learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice, as in rules
-        by_code = dict(zip(model.classes, learned))
-        uniform = -math.log(len(codes))
-        learned = np.array([by_code.get(code, uniform) for code in codes])
+        if language is None:
+            english = topicmodel.english_share(title + "\n" + text)
+        else:
+            english = 1.0 if language == "en" else 0.0
         rules = self.rule_evidence(title, text) + RULE_PRIOR
-        combined = (1 - RULES_SHARE) * learned + RULES_SHARE * np.log(rules / rules.sum())
+        combined = np.log(rules / rules.sum())
+        if english > 0:
+            learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice
+            by_code = dict(zip(model.classes, learned))
+            uniform = -math.log(len(codes))
+            learned = np.array([by_code.get(code, uniform) for code in codes])
+            share = english * (1 - RULES_SHARE)
+            combined = share * learned + (1 - share) * combined
         probability = np.exp(combined - combined.max())
         probability /= probability.sum()
         ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
@@ -316,7 +329,10 @@ class Tagger:
 
     def rule_evidence(self, title: str, text: str) -> np.ndarray:
         """Keyword evidence per topic (in `topic_codes` order), the title counting double."""
-        return 2.0 * self.keywords.evidence(title) + self.keywords.evidence(text)
+        rules = 2.0 * self.keywords.evidence(title) + self.keywords.evidence(text)
+        lexicon = topicmodel.lexicon()
+        found = np.add(np.multiply(lexicon.evidence(title), 2.0), lexicon.evidence(text))
+        return rules + np.append(found, 0.0)[self.lexicon_columns]  # the appended 0 is for unknown codes
 
 
 class KeywordIndex:

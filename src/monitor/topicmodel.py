@@ -7,9 +7,12 @@ words' GloVe vectors, stored already multiplied out per word. Only tagging.py im
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+import tomllib
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +121,169 @@ def narrower() -> Narrower:
         for form in (words, (*words[:-1], words[-1] + "s")):  # "election", "elections"
             phrases.setdefault(form, second)
     return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
+
+
+LEXICON = Path(__file__).parent / "data" / "topic_lexicon.toml"
+# Short names the lexicon file uses for the 17 top-level IPTC Media Topics.
+TOPIC_KEYS = {
+    "arts": "medtop:01000000", "crime": "medtop:02000000", "disaster": "medtop:03000000",
+    "economy": "medtop:04000000", "education": "medtop:05000000", "environment": "medtop:06000000",
+    "health": "medtop:07000000", "human": "medtop:08000000", "labour": "medtop:09000000",
+    "lifestyle": "medtop:10000000", "politics": "medtop:11000000", "religion": "medtop:12000000",
+    "science": "medtop:13000000", "society": "medtop:14000000", "sport": "medtop:15000000",
+    "conflict": "medtop:16000000", "weather": "medtop:17000000",
+}
+# Languages written without spaces between words: their entries are matched as substrings.
+SUBSTRING_LANGUAGES = frozenset({"zh", "ja"})
+# Languages whose nouns take case endings and particles glued on: every entry matches as a prefix.
+PREFIX_LANGUAGES = frozenset({"ko"})
+_LEX_WORD = re.compile(r"[^\W_]+")  # letters and digits: "covid-19" is two words, "co2" one, "l'armée" is "l" "armée"
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u30fc]+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+# Arabic and Persian glue conjunctions, prepositions and the article to the front of a word ("والحرب" is "and
+# the war"): these are tried off, longest first, before a word is looked up.
+ARABIC_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+MAX_CACHED_LEXICON_WORDS = 200_000  # distinct words whose matches are remembered: bounds memory only
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Hand-written topic words in many languages (data/topic_lexicon.toml), all looked up at once.
+
+    An entry is a word matched whole and case-insensitively, a stem ending in * matched as a prefix, or a phrase
+    of words (its last word may end in *); in Chinese and Japanese every entry is a substring."""
+
+    codes: tuple[str, ...]  # the topics, in the order of `evidence`'s result
+    exact: dict[str, tuple[int, ...]]
+    prefix: dict[str, tuple[int, ...]]
+    prefix_lengths: tuple[int, ...]
+    phrases: dict[tuple[str, ...], tuple[int, ...]]  # last word of a phrase may be a stem: key ends with "*"
+    phrase_starts: frozenset[str]
+    longest_phrase: int
+    substrings: dict[str, tuple[int, ...]]
+    substring_lengths: tuple[int, ...]
+    languages: tuple[str, ...]
+    cache: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def evidence(self, text: str) -> list[float]:
+        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
+        scores = [0.0] * len(self.codes)
+        words = [w.lower() for w in _LEX_WORD.findall(text)]
+        for word, count in Counter(words).items():
+            for k in self._word(word):
+                scores[k] += count
+        if self.phrases:
+            starts = self.phrase_starts
+            for i, word in enumerate(words):
+                if word in starts:
+                    for k in self._phrase(words, i):
+                        scores[k] += 1
+        if self.substrings:
+            for run in _CJK_RUN.findall(text):
+                for k in self._substrings(run):
+                    scores[k] += 1
+        return scores
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        found = self.cache.get(word)
+        if found is None:
+            if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
+                self.cache.clear()
+            forms = [word]
+            if _ARABIC.match(word):
+                forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
+            hits: set[int] = set()
+            for form in forms:
+                hits.update(self.exact.get(form, ()))
+                for length in self.prefix_lengths:
+                    if length <= len(form):
+                        hits.update(self.prefix.get(form[:length], ()))
+            found = self.cache[word] = tuple(sorted(hits))
+        return found
+
+    def _phrase(self, words: list[str], i: int) -> tuple[int, ...]:
+        for n in range(min(self.longest_phrase, len(words) - i), 1, -1):
+            head, last = tuple(words[i : i + n - 1]), words[i + n - 1]
+            found = self.phrases.get((*head, last))
+            if found:
+                return found
+            for length in range(len(last), 0, -1):
+                found = self.phrases.get((*head, last[:length] + "*"))
+                if found:
+                    return found
+        return ()
+
+    def _substrings(self, run: str):
+        for i in range(len(run)):
+            for length in self.substring_lengths:
+                found = self.substrings.get(run[i : i + length])
+                if found:
+                    yield from found
+                    break  # the longest entry starting here: "地震" inside "大地震" counts once
+
+
+@once
+def lexicon() -> Lexicon:
+    """The shipped multilingual topic lexicon, read once per process."""
+    data = tomllib.loads(LEXICON.read_text(encoding="utf-8"))
+    return build_lexicon(data)
+
+
+def build_lexicon(data: dict) -> Lexicon:
+    """A Lexicon from the parsed lexicon file: {language: {topic key: [entries]}}."""
+    codes = tuple(TOPIC_KEYS.values())
+    column = {key: codes.index(code) for key, code in TOPIC_KEYS.items()}
+    exact, prefix, phrases, substrings = (defaultdict(set) for _ in range(4))
+    languages = []
+    for language, topics in data.items():
+        if not isinstance(topics, dict):
+            continue  # file-level metadata
+        languages.append(language)
+        for key, entries in topics.items():
+            if key not in column:
+                raise ValueError(f"topic_lexicon.toml [{language}] has an unknown topic {key!r}: use one of "
+                                 f"{', '.join(TOPIC_KEYS)}")
+            for entry in entries:
+                entry = entry.strip().lower()
+                if language in SUBSTRING_LANGUAGES:
+                    substrings[entry.rstrip("*")].add(column[key])
+                    continue
+                if language in PREFIX_LANGUAGES and not entry.endswith("*"):
+                    entry += "*"
+                words = _LEX_WORD.findall(entry.rstrip("*")) or [entry]
+                if entry.endswith("*"):
+                    words[-1] += "*"
+                if len(words) > 1:
+                    phrases[tuple(words)].add(column[key])
+                elif words[0].endswith("*"):
+                    prefix[words[0][:-1]].add(column[key])
+                else:
+                    exact[words[0]].add(column[key])
+
+    def frozen(table: dict) -> dict:
+        return {k: tuple(sorted(v)) for k, v in table.items()}
+
+    return Lexicon(
+        codes=codes, exact=frozen(exact), prefix=frozen(prefix),
+        prefix_lengths=tuple(sorted({len(p) for p in prefix}, reverse=True)),
+        phrases=frozen(phrases), phrase_starts=frozenset(p[0] for p in phrases),
+        longest_phrase=max((len(p) for p in phrases), default=1),
+        substrings=frozen(substrings), substring_lengths=tuple(sorted({len(s) for s in substrings}, reverse=True)),
+        languages=tuple(languages))
+
+
+# The commonest English function words: their share of a text's words says how much of it is English, and so how
+# much the English-trained classifier may say. English news prose has about a quarter of its words in this set.
+ENGLISH_FUNCTION_WORDS = frozenset(
+    "the of and to in is that for on with was as by at from has have said are be it his he an were will which this "
+    "but its after who been had their they not".split())
+ENGLISH_SHARE_FULL = 0.18  # at this share of function words or more, a text is read as wholly English
+
+
+def english_share(text: str) -> float:
+    """0 for a text with no English function words, 1 for ordinary English prose, in between for a mix."""
+    words = _LEX_WORD.findall(text[:3000].lower())
+    if not words:
+        return 0.0
+    hits = sum(1 for w in words if w in ENGLISH_FUNCTION_WORDS)
+    return min(1.0, hits / len(words) / ENGLISH_SHARE_FULL)
