@@ -19,6 +19,7 @@ Usage: .venv/bin/python scripts/build_topic_lexicon.py [--strict]   (exit 1 on a
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -32,6 +33,7 @@ from monitor.topicmodel import (  # noqa: E402
     LEXICON, MODEL, PREFIX_LANGUAGES, SUBSTRING_LANGUAGES, TOPIC_KEYS, build_lexicon)
 
 MIN_STEM = 3  # "war*" is the shortest safe stem; "ar*" would match half the words of a language
+SHORT_LETTERS = re.compile(r"[a-z\u00c0-\u024f\u0400-\u04ff]+")  # alphabets of small letters (not Hangul syllables)
 COMMON_ENGLISH = 8000  # English words this frequent appear in most English articles
 # English words another language may share on purpose: same meaning, same topic.
 SHARED_WITH_ENGLISH = frozenset(
@@ -71,9 +73,9 @@ def problems(data: dict, english: list[str]) -> list[str]:
                 seen[e] = key
                 if language in SUBSTRING_LANGUAGES or language == "en":
                     continue
-                stem = e.endswith("*") or language in PREFIX_LANGUAGES
+                stem = e.endswith("*") or (language in PREFIX_LANGUAGES and not e.isascii())
                 head = e.rstrip("*")
-                if stem and " " not in head and len(head) < MIN_STEM:
+                if stem and " " not in head and len(head) < MIN_STEM and SHORT_LETTERS.fullmatch(head):
                     out.append(f"[{language}] {key}: stem {entry!r} is shorter than {MIN_STEM} letters")
                 if " " in head or head in SHARED_WITH_ENGLISH:
                     continue

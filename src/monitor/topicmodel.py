@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import tomllib
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +135,16 @@ TOPIC_KEYS = {
     "conflict": "medtop:16000000", "weather": "medtop:17000000",
 }
 # Languages written without spaces between words: their entries are matched as substrings.
-SUBSTRING_LANGUAGES = frozenset({"zh", "ja"})
+SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "am", "ti"})
 # Languages whose nouns take case endings and particles glued on: every entry matches as a prefix.
 PREFIX_LANGUAGES = frozenset({"ko"})
 _LEX_WORD = re.compile(r"[^\W_]+")  # letters and digits: "covid-19" is two words, "co2" one, "l'armée" is "l" "armée"
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u30fc]+")
+# Runs of the scripts written without spaces (CJK), or whose words take prefixes (Ge'ez: "የኢኮኖሚ", of economy).
+_SUBSTRING_RUN = re.compile(r"[\u1200-\u137f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Yoruba and Igbo are written with tone marks and dotted vowels, or without them, from site to site: their entries
+# are written without marks, and a text with such marks (combining accents, or ọ ẹ ṣ ị ụ) is read without them too.
+MARK_FREE_LANGUAGES = frozenset({"yo", "ig"})
+_MARKED = re.compile(r"[\u0300-\u036f\u1e00-\u1eff]")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # Arabic and Persian glue conjunctions, prepositions and the article to the front of a word ("والحرب" is "and
 # the war"): these are tried off, longest first, before a word is looked up.
@@ -168,6 +174,8 @@ class Lexicon:
     def evidence(self, text: str) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
         scores = [0.0] * len(self.codes)
+        if _MARKED.search(text):
+            text = _without_marks(text)
         words = [w.lower() for w in _LEX_WORD.findall(text)]
         for word, count in Counter(words).items():
             for k in self._word(word):
@@ -179,7 +187,7 @@ class Lexicon:
                     for k in self._phrase(words, i):
                         scores[k] += 1
         if self.substrings:
-            for run in _CJK_RUN.findall(text):
+            for run in _SUBSTRING_RUN.findall(text):
                 for k in self._substrings(run):
                     scores[k] += 1
         return scores
@@ -222,6 +230,14 @@ class Lexicon:
                     break  # the longest entry starting here: "地震" inside "大地震" counts once
 
 
+def _without_marks(text: str) -> str:
+    """`text` with tone marks and dots under letters removed, if it has any once composed (é stays é otherwise)."""
+    composed = unicodedata.normalize("NFC", text)
+    if not _MARKED.search(composed):
+        return composed
+    return "".join(c for c in unicodedata.normalize("NFD", composed) if not unicodedata.combining(c))
+
+
 @once
 def lexicon() -> Lexicon:
     """The shipped multilingual topic lexicon, read once per process."""
@@ -245,10 +261,12 @@ def build_lexicon(data: dict) -> Lexicon:
                                  f"{', '.join(TOPIC_KEYS)}")
             for entry in entries:
                 entry = entry.strip().lower()
-                if language in SUBSTRING_LANGUAGES:
+                if language in MARK_FREE_LANGUAGES:
+                    entry = "".join(c for c in unicodedata.normalize("NFD", entry) if not unicodedata.combining(c))
+                if language in SUBSTRING_LANGUAGES and not entry.isascii() and " " not in entry:  # "nasa" in Japanese is a word
                     substrings[entry.rstrip("*")].add(column[key])
                     continue
-                if language in PREFIX_LANGUAGES and not entry.endswith("*"):
+                if language in PREFIX_LANGUAGES and not entry.isascii() and not entry.endswith("*"):
                     entry += "*"
                 words = _LEX_WORD.findall(entry.rstrip("*")) or [entry]
                 if entry.endswith("*"):
