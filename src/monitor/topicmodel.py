@@ -144,7 +144,7 @@ _SUBSTRING_RUN = re.compile(r"[\u1200-\u137f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9
 # Yoruba and Igbo are written with tone marks and dotted vowels, or without them, from site to site: their entries
 # are written without marks, and a text with such marks (combining accents, or ọ ẹ ṣ ị ụ) is read without them too.
 MARK_FREE_LANGUAGES = frozenset({"yo", "ig"})
-_MARKED = re.compile(r"[\u0300-\u036f\u1e00-\u1eff]")
+_MARKED = re.compile(r"[\u0300-\u036f\u1e00-\u1effìòÌÒ]")  # marks no French or German word carries
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # Arabic and Persian glue conjunctions, prepositions and the article to the front of a word ("والحرب" is "and
 # the war"): these are tried off, longest first, before a word is looked up.
@@ -173,9 +173,14 @@ class Lexicon:
 
     def evidence(self, text: str) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
+        if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
+            bare = _without_marks(text)
+            if bare != text:
+                return [max(a, b) for a, b in zip(self._evidence(text), self._evidence(bare))]
+        return self._evidence(text)
+
+    def _evidence(self, text: str) -> list[float]:
         scores = [0.0] * len(self.codes)
-        if _MARKED.search(text):
-            text = _without_marks(text)
         words = [w.lower() for w in _LEX_WORD.findall(text)]
         for word, count in Counter(words).items():
             for k in self._word(word):
@@ -231,11 +236,8 @@ class Lexicon:
 
 
 def _without_marks(text: str) -> str:
-    """`text` with tone marks and dots under letters removed, if it has any once composed (é stays é otherwise)."""
-    composed = unicodedata.normalize("NFC", text)
-    if not _MARKED.search(composed):
-        return composed
-    return "".join(c for c in unicodedata.normalize("NFD", composed) if not unicodedata.combining(c))
+    """`text` with every accent, tone mark and dot under a letter removed."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 @once
