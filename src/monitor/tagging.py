@@ -382,13 +382,18 @@ class KeywordIndex:
 
     def evidence(self, text: str) -> np.ndarray:
         scores = [0.0] * self.size  # a list: adding to a numpy element one at a time costs ~10x more
-        original = _WORD.findall(text)
-        for word, count in Counter(original).items():  # each distinct word looked up once
-            for k, weight in self.capitals.get(word, ()):
-                scores[k] += weight * count
-        words = [w.lower() for w in original]
+        capitals = self.capitals
+        for word, count in Counter(_WORD.findall(text)).items():  # each distinct word looked up once
+            if word in capitals:
+                for k, weight in capitals[word]:
+                    scores[k] += weight * count
+        words = _WORD.findall(text.lower())
+        cache = self.single_cache
         for word, count in Counter(words).items():
-            for k, weight in self._single(word):
+            found = cache.get(word)
+            if found is None:
+                found = self._single(word)
+            for k, weight in found:
                 scores[k] += weight * count
         first_words = self.first_words
         for i, word in enumerate(words):

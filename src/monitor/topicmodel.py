@@ -163,11 +163,11 @@ class Lexicon:
     exact: dict[str, tuple[int, ...]]
     prefix: dict[str, tuple[int, ...]]
     prefix_lengths: tuple[int, ...]
-    phrases: dict[tuple[str, ...], tuple[int, ...]]  # last word of a phrase may be a stem: key ends with "*"
-    phrase_starts: frozenset[str]
-    longest_phrase: int
+    # first word -> (the other words, whether the last is a stem, topics) for every phrase starting with it
+    phrases: dict[str, tuple[tuple[list[str], bool, tuple[int, ...]], ...]]
     substrings: dict[str, tuple[int, ...]]
     substring_lengths: tuple[int, ...]
+    substring_starts: frozenset[str]
     languages: tuple[str, ...]
     cache: dict = dataclasses.field(default_factory=dict, compare=False)
 
@@ -181,16 +181,24 @@ class Lexicon:
 
     def _evidence(self, text: str) -> list[float]:
         scores = [0.0] * len(self.codes)
-        words = [w.lower() for w in _LEX_WORD.findall(text)]
-        for word, count in Counter(words).items():
-            for k in self._word(word):
+        lowered = text.lower()
+        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
+            lowered = lowered.replace("\u0307", "")
+        words = _LEX_WORD.findall(lowered)
+        counts = Counter(words)
+        cache = self.cache
+        for word, count in counts.items():
+            found = cache.get(word)
+            if found is None:
+                found = self._word(word)
+            for k in found:
                 scores[k] += count
-        if self.phrases:
-            starts = self.phrase_starts
-            for i, word in enumerate(words):
-                if word in starts:
-                    for k in self._phrase(words, i):
-                        scores[k] += 1
+        for first in self.phrases.keys() & counts.keys():  # found by index(): a walk over every word costs more
+            i = -1
+            for _ in range(counts[first]):
+                i = words.index(first, i + 1)
+                for k in self._phrase(words, i):
+                    scores[k] += 1
         if self.substrings:
             for run in _SUBSTRING_RUN.findall(text):
                 for k in self._substrings(run):
@@ -198,6 +206,7 @@ class Lexicon:
         return scores
 
     def _word(self, word: str) -> tuple[int, ...]:
+        """Topics of one lower-cased word (remembered: news repeats its words)."""
         found = self.cache.get(word)
         if found is None:
             if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
@@ -214,22 +223,23 @@ class Lexicon:
             found = self.cache[word] = tuple(sorted(hits))
         return found
 
-    def _phrase(self, words: list[str], i: int) -> tuple[int, ...]:
-        for n in range(min(self.longest_phrase, len(words) - i), 1, -1):
-            head, last = tuple(words[i : i + n - 1]), words[i + n - 1]
-            found = self.phrases.get((*head, last))
-            if found:
-                return found
-            for length in range(len(last), 0, -1):
-                found = self.phrases.get((*head, last[:length] + "*"))
-                if found:
-                    return found
-        return ()
+    def _phrase(self, words: list[str], i: int):
+        """Topics of every phrase that starts at word i (its last word may be a stem)."""
+        for rest, stem, topics in self.phrases[words[i]]:
+            end = i + 1 + len(rest)
+            if end > len(words):
+                continue
+            if (len(rest) == 1 or words[i + 1 : end - 1] == rest[:-1]) and (
+                    words[end - 1] == rest[-1] or (stem and words[end - 1].startswith(rest[-1]))):
+                yield from topics
 
     def _substrings(self, run: str):
-        for i in range(len(run)):
-            for length in self.substring_lengths:
-                found = self.substrings.get(run[i : i + length])
+        starts, lengths, table = self.substring_starts, self.substring_lengths, self.substrings
+        for i, char in enumerate(run):
+            if char not in starts:
+                continue
+            for length in lengths:
+                found = table.get(run[i : i + length])
                 if found:
                     yield from found
                     break  # the longest entry starting here: "地震" inside "大地震" counts once
@@ -283,13 +293,16 @@ def build_lexicon(data: dict) -> Lexicon:
     def frozen(table: dict) -> dict:
         return {k: tuple(sorted(v)) for k, v in table.items()}
 
+    by_first: dict[str, list] = defaultdict(list)
+    for words, topics in frozen(phrases).items():
+        stem = words[-1].endswith("*")
+        by_first[words[0]].append(([*words[1:-1], words[-1].rstrip("*")], stem, topics))
     return Lexicon(
         codes=codes, exact=frozen(exact), prefix=frozen(prefix),
         prefix_lengths=tuple(sorted({len(p) for p in prefix}, reverse=True)),
-        phrases=frozen(phrases), phrase_starts=frozenset(p[0] for p in phrases),
-        longest_phrase=max((len(p) for p in phrases), default=1),
+        phrases={first: tuple(found) for first, found in by_first.items()},
         substrings=frozen(substrings), substring_lengths=tuple(sorted({len(s) for s in substrings}, reverse=True)),
-        languages=tuple(languages))
+        substring_starts=frozenset(s[0] for s in substrings), languages=tuple(languages))
 
 
 # The commonest English function words: their share of a text's words says how much of it is English, and so how
