@@ -1,8 +1,13 @@
-"""The shipped topic classifier: per-word weights for the 17 top-level IPTC Media Topics.
+"""The shipped topic evidence for the 17 top-level IPTC Media Topics: an English classifier and a lexicon in 35
+languages.
 
-Made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from). Two views of a
-text, averaged: complement naive Bayes over the words present, and a logistic regression over the mean of the
-words' GloVe vectors, stored already multiplied out per word. Only tagging.py imports this module.
+The classifier is made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from).
+Two views of a text, averaged: complement naive Bayes over the words present, and a logistic regression over the
+mean of the words' GloVe vectors, stored already multiplied out per word. It reads English only.
+
+The lexicon (data/topic_lexicon.toml) is hand-written topic words per language, checked by
+scripts/build_topic_lexicon.py; all languages are looked up at once, so a text needs no language label and a
+mixed-language text counts the words of each part. Only tagging.py imports this module.
 """
 
 from __future__ import annotations
