@@ -1,15 +1,24 @@
-"""The shipped topic classifier: per-word weights for the 17 top-level IPTC Media Topics.
+"""The shipped topic evidence for the 17 top-level IPTC Media Topics: an English classifier and a lexicon in 35
+languages.
 
-Made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from). Two views of a
-text, averaged: complement naive Bayes over the words present, and a logistic regression over the mean of the
-words' GloVe vectors, stored already multiplied out per word. Only tagging.py imports this module.
+The classifier is made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from).
+Two views of a text, averaged: complement naive Bayes over the words present, and a logistic regression over the
+mean of the words' GloVe vectors, stored already multiplied out per word. It reads English only.
+
+The lexicon (data/topic_lexicon.toml) is hand-written topic words per language, checked by
+scripts/build_topic_lexicon.py; all languages are looked up at once, so a text needs no language label and a
+mixed-language text counts the words of each part. Only tagging.py imports this module.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+import tomllib
+import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +127,201 @@ def narrower() -> Narrower:
         for form in (words, (*words[:-1], words[-1] + "s")):  # "election", "elections"
             phrases.setdefault(form, second)
     return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
+
+
+LEXICON = Path(__file__).parent / "data" / "topic_lexicon.toml"
+# Short names the lexicon file uses for the 17 top-level IPTC Media Topics.
+TOPIC_KEYS = {
+    "arts": "medtop:01000000", "crime": "medtop:02000000", "disaster": "medtop:03000000",
+    "economy": "medtop:04000000", "education": "medtop:05000000", "environment": "medtop:06000000",
+    "health": "medtop:07000000", "human": "medtop:08000000", "labour": "medtop:09000000",
+    "lifestyle": "medtop:10000000", "politics": "medtop:11000000", "religion": "medtop:12000000",
+    "science": "medtop:13000000", "society": "medtop:14000000", "sport": "medtop:15000000",
+    "conflict": "medtop:16000000", "weather": "medtop:17000000",
+}
+# Languages written without spaces between words: their entries are matched as substrings.
+SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "am", "ti"})
+# Languages whose nouns take case endings and particles glued on: every entry matches as a prefix.
+PREFIX_LANGUAGES = frozenset({"ko"})
+_LEX_WORD = re.compile(r"[^\W_]+")  # letters and digits: "covid-19" is two words, "co2" one, "l'armée" is "l" "armée"
+# Runs of the scripts written without spaces (CJK), or whose words take prefixes (Ge'ez: "የኢኮኖሚ", of economy).
+_SUBSTRING_RUN = re.compile(r"[\u1200-\u137f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Yoruba and Igbo are written with tone marks and dotted vowels, or without them, from site to site: their entries
+# are written without marks, and a text with such marks (combining accents, or ọ ẹ ṣ ị ụ) is read without them too.
+MARK_FREE_LANGUAGES = frozenset({"yo", "ig"})
+_MARKED = re.compile(r"[\u0300-\u036f\u1e00-\u1effìòÌÒ]")  # marks no French or German word carries
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+# Arabic and Persian glue conjunctions, prepositions and the article to the front of a word ("والحرب" is "and
+# the war"): these are tried off, longest first, before a word is looked up.
+ARABIC_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+MAX_CACHED_LEXICON_WORDS = 200_000  # distinct words whose matches are remembered: bounds memory only
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Hand-written topic words in many languages (data/topic_lexicon.toml), all looked up at once.
+
+    An entry is a word matched whole and case-insensitively, a stem ending in * matched as a prefix, or a phrase
+    of words (its last word may end in *); in Chinese and Japanese every entry is a substring."""
+
+    codes: tuple[str, ...]  # the topics, in the order of `evidence`'s result
+    exact: dict[str, tuple[int, ...]]
+    prefix: dict[str, tuple[int, ...]]
+    prefix_lengths: tuple[int, ...]
+    # first word -> (the other words, whether the last is a stem, topics) for every phrase starting with it
+    phrases: dict[str, tuple[tuple[list[str], bool, tuple[int, ...]], ...]]
+    substrings: dict[str, tuple[int, ...]]
+    substring_lengths: tuple[int, ...]
+    substring_starts: frozenset[str]
+    languages: tuple[str, ...]
+    cache: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def evidence(self, text: str) -> list[float]:
+        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
+        if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
+            bare = _without_marks(text)
+            if bare != text:
+                return [max(a, b) for a, b in zip(self._evidence(text), self._evidence(bare))]
+        return self._evidence(text)
+
+    def _evidence(self, text: str) -> list[float]:
+        scores = [0.0] * len(self.codes)
+        lowered = text.lower()
+        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
+            lowered = lowered.replace("\u0307", "")
+        words = _LEX_WORD.findall(lowered)
+        counts = Counter(words)
+        cache = self.cache
+        for word, count in counts.items():
+            found = cache.get(word)
+            if found is None:
+                found = self._word(word)
+            for k in found:
+                scores[k] += count
+        for first in self.phrases.keys() & counts.keys():  # found by index(): a walk over every word costs more
+            i = -1
+            for _ in range(counts[first]):
+                i = words.index(first, i + 1)
+                for k in self._phrase(words, i):
+                    scores[k] += 1
+        if self.substrings:
+            for run in _SUBSTRING_RUN.findall(text):
+                for k in self._substrings(run):
+                    scores[k] += 1
+        return scores
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        """Topics of one lower-cased word (remembered: news repeats its words)."""
+        found = self.cache.get(word)
+        if found is None:
+            if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
+                self.cache.clear()
+            forms = [word]
+            if _ARABIC.match(word):
+                forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
+            hits: set[int] = set()
+            for form in forms:
+                hits.update(self.exact.get(form, ()))
+                for length in self.prefix_lengths:
+                    if length <= len(form):
+                        hits.update(self.prefix.get(form[:length], ()))
+            found = self.cache[word] = tuple(sorted(hits))
+        return found
+
+    def _phrase(self, words: list[str], i: int):
+        """Topics of every phrase that starts at word i (its last word may be a stem)."""
+        for rest, stem, topics in self.phrases[words[i]]:
+            end = i + 1 + len(rest)
+            if end > len(words):
+                continue
+            if (len(rest) == 1 or words[i + 1 : end - 1] == rest[:-1]) and (
+                    words[end - 1] == rest[-1] or (stem and words[end - 1].startswith(rest[-1]))):
+                yield from topics
+
+    def _substrings(self, run: str):
+        starts, lengths, table = self.substring_starts, self.substring_lengths, self.substrings
+        for i, char in enumerate(run):
+            if char not in starts:
+                continue
+            for length in lengths:
+                found = table.get(run[i : i + length])
+                if found:
+                    yield from found
+                    break  # the longest entry starting here: "地震" inside "大地震" counts once
+
+
+def _without_marks(text: str) -> str:
+    """`text` with every accent, tone mark and dot under a letter removed."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+@once
+def lexicon() -> Lexicon:
+    """The shipped multilingual topic lexicon, read once per process."""
+    data = tomllib.loads(LEXICON.read_text(encoding="utf-8"))
+    return build_lexicon(data)
+
+
+def build_lexicon(data: dict) -> Lexicon:
+    """A Lexicon from the parsed lexicon file: {language: {topic key: [entries]}}."""
+    codes = tuple(TOPIC_KEYS.values())
+    column = {key: codes.index(code) for key, code in TOPIC_KEYS.items()}
+    exact, prefix, phrases, substrings = (defaultdict(set) for _ in range(4))
+    languages = []
+    for language, topics in data.items():
+        if not isinstance(topics, dict):
+            continue  # file-level metadata
+        languages.append(language)
+        for key, entries in topics.items():
+            if key not in column:
+                raise ValueError(f"topic_lexicon.toml [{language}] has an unknown topic {key!r}: use one of "
+                                 f"{', '.join(TOPIC_KEYS)}")
+            for entry in entries:
+                entry = entry.strip().lower()
+                if language in MARK_FREE_LANGUAGES:
+                    entry = "".join(c for c in unicodedata.normalize("NFD", entry) if not unicodedata.combining(c))
+                if language in SUBSTRING_LANGUAGES and not entry.isascii() and " " not in entry:  # "nasa" in Japanese is a word
+                    substrings[entry.rstrip("*")].add(column[key])
+                    continue
+                if language in PREFIX_LANGUAGES and not entry.isascii() and not entry.endswith("*"):
+                    entry += "*"
+                words = _LEX_WORD.findall(entry.rstrip("*")) or [entry]
+                if entry.endswith("*"):
+                    words[-1] += "*"
+                if len(words) > 1:
+                    phrases[tuple(words)].add(column[key])
+                elif words[0].endswith("*"):
+                    prefix[words[0][:-1]].add(column[key])
+                else:
+                    exact[words[0]].add(column[key])
+
+    def frozen(table: dict) -> dict:
+        return {k: tuple(sorted(v)) for k, v in table.items()}
+
+    by_first: dict[str, list] = defaultdict(list)
+    for words, topics in frozen(phrases).items():
+        stem = words[-1].endswith("*")
+        by_first[words[0]].append(([*words[1:-1], words[-1].rstrip("*")], stem, topics))
+    return Lexicon(
+        codes=codes, exact=frozen(exact), prefix=frozen(prefix),
+        prefix_lengths=tuple(sorted({len(p) for p in prefix}, reverse=True)),
+        phrases={first: tuple(found) for first, found in by_first.items()},
+        substrings=frozen(substrings), substring_lengths=tuple(sorted({len(s) for s in substrings}, reverse=True)),
+        substring_starts=frozenset(s[0] for s in substrings), languages=tuple(languages))
+
+
+# The commonest English function words: their share of a text's words says how much of it is English, and so how
+# much the English-trained classifier may say. English news prose has about a quarter of its words in this set.
+ENGLISH_FUNCTION_WORDS = frozenset(
+    "the of and to in is that for on with was as by at from has have said are be it his he an were will which this "
+    "but its after who been had their they not".split())
+ENGLISH_SHARE_FULL = 0.18  # at this share of function words or more, a text is read as wholly English
+
+
+def english_share(text: str) -> float:
+    """0 for a text with no English function words, 1 for ordinary English prose, in between for a mix."""
+    words = _LEX_WORD.findall(text[:3000].lower())
+    if not words:
+        return 0.0
+    hits = sum(1 for w in words if w in ENGLISH_FUNCTION_WORDS)
+    return min(1.0, hits / len(words) / ENGLISH_SHARE_FULL)
