@@ -101,6 +101,8 @@ def test_tag_contract(tmp_path):
     assert "South Caucasus" in row["regions"]
     assert row["topics"][0] == {"code": "medtop:16000000", "label": "conflict, war and peace", "level": 1,
                                 "score": row["topics"][0]["score"]} and 0 < row["topics"][0]["score"] <= 1
+    top = [t for t in row["topics"] if t["level"] == 1]  # a score for every top-level topic, best first
+    assert len(top) == 17 and [t["score"] for t in top] == sorted((t["score"] for t in top), reverse=True)
     assert row["confidence"]["AM"] == row["confidence"]["AZ"] == 0.5 and row["tagger_version"].startswith("monitor-")
 
 

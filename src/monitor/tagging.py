@@ -488,11 +488,13 @@ class Tagger:
         self.lexicon_columns = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
 
     def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
-            language: str | None = None) -> Tags:
+            language: str | None = None, every_topic: bool = False) -> Tags:
         """Tag one document from its title, body and caption texts: places, then topics. `language` is the article's
         (ISO 639-1, as extraction found it); without it the tagger detects it from the text."""
-        topics = self.score_topics(title, body + "\n" + "\n".join(captions))
-        return dataclasses.replace(self.tag_places(doc_id, title, body, captions, language), topics=topics)
+        places = self.tag_places(doc_id, title, body, captions, language)
+        # the language read for places tells the topic blend how much of the English classifier to hear
+        topics = self.score_topics(title, body + "\n" + "\n".join(captions), places.language, every_topic)
+        return dataclasses.replace(places, topics=topics)
 
     def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
                    language: str | None = None) -> Tags:
@@ -543,8 +545,11 @@ class Tagger:
                     tuple(sorted(caption_codes)), confidence, self.version, language=language, status=status,
                     regions_about=regions_about)
 
-    def score_topics(self, title: str, text: str, language: str | None = None) -> tuple[TopicScore, ...]:
-        """Topic probabilities from the shipped classifier and the keyword rules, best first.
+    def score_topics(self, title: str, text: str, language: str | None = None, every: bool = False
+                     ) -> tuple[TopicScore, ...]:
+        """Topic probabilities from the shipped classifier and the keyword rules, best first: the confident ones
+        (`tagging.max_topics` at most, each at least `tagging.min_topic_score`), or with `every` all 17 top-level
+        topics, each with its score; then the narrower topics of the confident ones.
 
         The English-trained classifier speaks in proportion to how English the text is (`language` when given,
         else the share of English function words); the rules of topics.toml and the multilingual lexicon always."""
@@ -569,7 +574,7 @@ class Tagger:
         ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
         out = [TopicScore(code, self.topic_labels[code], round(float(p), 4)) for code, p in ranked]
         kept = ([t for t in out if t.score >= self.settings.min_topic_score] or out[:1])[: self.settings.max_topics]
-        return tuple(kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text)
+        return tuple(out if every else kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text)
 
     def narrower_topics(self, top: list[TopicScore], text: str) -> tuple[TopicScore, ...]:
         """For each confident top-level topic, its second-level topic whose labels the text uses most, if any

@@ -115,8 +115,10 @@ def tag_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
 
     def process(doc_id, obj: dict) -> dict:
         captions = tuple(str(c.get("text") if isinstance(c, dict) else c) for c in obj.get("captions") or ())
+        # every top-level topic with its score, best first, then the narrower ones (a warehouse stores only the
+        # confident ones: tagging.max_topics, tagging.min_topic_score)
         tags = tagger.tag(str(doc_id), str(obj.get("title") or ""), str(obj.get("text") or ""), captions,
-                          str(obj.get("language") or "") or None)
+                          str(obj.get("language") or "") or None, every_topic=True)
         return {"countries": list(tags.countries), "about": list(tags.about), "regions": list(tags.regions),
                 "regions_about": list(tags.regions_about), "language": tags.language, "status": tags.status,
                 "topics": [{"code": t.code, "label": t.label, "score": t.score, "level": t.level}
