@@ -134,3 +134,70 @@ def test_extraction_and_tagging_in_worker_processes_give_the_same_warehouse(runn
     assert rows(dask, same) == rows(threads, same)
     tags = "SELECT article_id, country, is_about FROM article_countries ORDER BY 1, 2"
     assert rows(dask, tags) == rows(threads, tags)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of `pid` (zombies are dead), with their command lines, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            state, ppid = stat.rpartition(")")[2].split()[:2]
+            if int(ppid) == pid and state != "Z":
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.timeout(180)
+def test_a_sigkilled_run_leaves_no_prefect_server_behind(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from monitor.cli.serve import healthy
+
+    # a feed that refuses connections: its retries keep the run busy long after its Prefect server is up
+    config_dir = write_config(tmp_path / "config", '[[source]]\nname = "down"\nurl = "http://127.0.0.1:9/feed.xml"\n')
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.Popen([sys.executable, "-m", "monitor.cli", "--config", str(config_dir), "run", "--warehouse",
+                            str(tmp_path / "w.duckdb")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline, server = time.monotonic() + 120, None
+        while server is None and time.monotonic() < deadline and run.poll() is None:
+            for pid, cmdline in _children(run.pid).items():
+                if "prefect.server.api.server:create_app" in cmdline and "--port " in cmdline:
+                    server = pid, cmdline.split("--port ")[1].split()[0]
+            time.sleep(0.2)
+        assert server is not None, f"no Prefect server child came up: {run.stderr.read() if run.poll() else ''}"
+        wait_for_health = time.monotonic() + 60
+        while not healthy(f"http://127.0.0.1:{server[1]}/api") and time.monotonic() < wait_for_health:
+            time.sleep(0.2)
+        time.sleep(1)  # well into the flow: its feed is being retried
+        children = _children(run.pid)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        survivors = [pid for pid in children if _alive(pid)]
+        for pid in survivors:  # a failing test must not leave them either
+            os.kill(pid, signal.SIGKILL)
+        assert [children[pid] for pid in survivors] == []
+    finally:
+        if run.poll() is None:
+            run.kill()
+        run.wait()

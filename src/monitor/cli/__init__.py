@@ -9,6 +9,7 @@ import logging
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
 from monitor.cli.query import report as report_command
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
-from monitor.cli.serve import running_server
+from monitor.cli.serve import LOG_ENV, LocalServer, running_server, server_home
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -74,26 +75,58 @@ def check_config(ctx: click.Context) -> None:
     console.print("config OK")
 
 
-def _prefect_settings(verbose: int, config_root: Path | None = None) -> None:
-    """Set this CLI's Prefect defaults and choose the server the run reports to: with no PREFECT_API_URL, the
-    server `monitor serve` runs for this project when there is one (the run then shows beside the scheduled ones,
-    and skips the 3.5 s start of Prefect's temporary server), else Prefect's temporary server."""
-    defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
+@contextmanager
+def prefect_api(verbose: int, config_root: Path | None = None):
+    """Set this CLI's Prefect defaults and choose the server the flow reports to, for the duration of the block.
+
+    PREFECT_API_URL (or a Prefect profile naming a server) wins; else the server `monitor serve` runs for this
+    project, when there is one (the run then shows beside the scheduled ones, and skips a server start); else a
+    temporary server on the project's Prefect database, started here as our child so that it ends with this
+    process, even a SIGKILLed one (Prefect's own temporary server outlived that)."""
+    defaults = {**PREFECT_DEFAULTS, **LOG_ENV, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
-    if config_root is not None and not os.environ.get("PREFECT_API_URL") and (url := running_server(config_root)):
+    if os.environ.get("PREFECT_API_URL") or config_root is None:
+        yield
+        return
+    if url := running_server(config_root):
         os.environ["PREFECT_API_URL"] = url
         err_console.print(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}")
+        yield
+        return
+    import prefect.context
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:  # a profile, or a test harness, names the server
+        yield
+        return
+    server = LocalServer(server_home(config_root), ui=False).start(advertise=False)
+    os.environ["PREFECT_API_URL"] = server.url
+    prefect.context.refresh_global_settings_context()  # Prefect read its settings at import, before the URL was set
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        prefect.context.refresh_global_settings_context()
+        server.stop()
 
 
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
               force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
               task_runner: str | None = "auto") -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
-    _prefect_settings(verbose, config_dir)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with prefect_api(verbose, config_dir):
+        from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
 
-    from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
+        parameters = dict(sources=list(sources) or None, warehouse_path=str(warehouse_path) if warehouse_path else None,
+                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
+                          dry_run=dry_run, cpu_runner=task_runner)
+        return _with_progress(ingest, parameters, verbose)
+
+
+def _with_progress(ingest, parameters: dict, verbose: int) -> dict:
+    """Call the flow with a progress bar fed by its progress log records."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
@@ -119,10 +152,7 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
         if not verbose:
             task_log.addFilter(quiet)
         try:
-            return ingest(sources=list(sources) or None,
-                          warehouse_path=str(warehouse_path) if warehouse_path else None,
-                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
-                          dry_run=dry_run, cpu_runner=task_runner)
+            return ingest(**parameters)
         finally:
             flow_log.removeHandler(handler)
             flow_log.propagate = True
