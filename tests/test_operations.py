@@ -201,3 +201,38 @@ def test_a_sigkilled_run_leaves_no_prefect_server_behind(tmp_path):
         if run.poll() is None:
             run.kill()
         run.wait()
+
+
+def test_a_failing_sources_write_is_rolled_back_and_loses_nothing(tmp_path):
+    from monitor import config
+
+    directory = write_config(tmp_path / "config", '[[source]]\nname = "a"\nurl = "http://127.0.0.1:9/a.xml"\n\n'
+                                                  '[[source]]\nname = "b"\nurl = "http://127.0.0.1:9/b.xml"\n')
+    a, b = config.load(directory).sources.source
+    path = tmp_path / "w.duckdb"
+    warehouse.prepare(path, [a, b])
+    before = rows(path, "SELECT * FROM sources ORDER BY name")
+    # The registry write deletes the rows it replaces, then inserts: a repeated source makes the insert (the
+    # second statement) fail on the key, after the delete ran.
+    with pytest.raises(warehouse.WarehouseError, match="recording the sources in .* failed and was rolled back"):
+        warehouse.prepare(path, [a, b, a])
+    assert rows(path, "SELECT * FROM sources ORDER BY name") == before
+
+
+def test_a_source_named_twice_is_fetched_once(tmp_path, prefect_harness):
+    from flows.ingest import ingest
+
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", "[schedule.fast]\ninterval_seconds = 60\n\n"
+                                  f'[[source]]\nname = "seed"\nurl = "{feed}"\nschedule = "fast"\n')
+        path = tmp_path / "w.duckdb"
+        result = CliRunner().invoke(cli, ["--config", str(config_dir), "run", "--source", "seed", "--source", "seed",
+                                          "--warehouse", str(path)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        # a triggered run whose sources repeat one of its schedule group's
+        again = ingest(sources=["seed"], schedule="fast", warehouse_path=str(path), config_dir=str(config_dir),
+                       force=True)
+    assert again["sources"] == ["seed"]
+    assert rows(path, "SELECT count(*) FROM sources") == [(1,)]
+    assert rows(path, "SELECT count(*), count(last_success) FROM feed_state") == [(1, 1)]
+    assert rows(path, "SELECT count(*) FROM articles") == [(3,)]

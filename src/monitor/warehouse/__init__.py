@@ -34,7 +34,14 @@ def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
     """A run's start, in one connection: apply the schema, record the sources as configured now, and return
     every feed's polling state."""
     with _open_for_writing(path) as con:
-        _upsert_sources(con, sources)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            _upsert_sources(con, sources)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(con)
+            raise WarehouseError(f"recording the sources in {path} failed and was rolled back ({_first_line(exc)})"
+                                 ) from None
         return _feed_states(con)
 
 
@@ -103,7 +110,8 @@ def recent_docs(path: Path, window_days: int) -> list[DedupDoc]:
 
 
 def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
-    """Record the registry as configured now."""
+    """Record the registry as configured now: its rows are replaced (delete, then insert), so the caller runs this
+    in a transaction, or a failed insert would leave those sources unrecorded."""
     now = datetime.now(timezone.utc)
     table = pa.table({
         "name": [s.name for s in sources], "url": [s.url for s in sources], "site": [s.site for s in sources],
