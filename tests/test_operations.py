@@ -34,9 +34,9 @@ def test_a_run_records_its_flow_run_stage_times_and_parameters(tmp_path, prefect
     assert set(json.loads(stages)) == {"prepare", "feeds", "pages", "dedup", "tag", "load"}
     assert json.loads(parameters)["limit"] == 2 and json.loads(counts)["pages:requested"] == 2
     assert result["stage_seconds"].keys() <= json.loads(stages).keys()
-    status = CliRunner().invoke(cli, ["status", "--warehouse", str(path), "--format", "json"])
+    status = CliRunner().invoke(cli, ["status", "--warehouse", str(path), "--format", "json", "--last", "1"])
     (last,) = json.loads(status.output)
-    assert last["flow_run"] == flow_run_id[:8] and last["status"] == "completed" and last["new"] == 2
+    assert last["flow_run"] == flow_run_id and last["state"] == "Completed" and last["new"] == 2
 
 
 def test_a_dry_run_writes_nothing_and_since_leaves_older_entries(tmp_path, prefect_harness):
@@ -236,3 +236,25 @@ def test_a_source_named_twice_is_fetched_once(tmp_path, prefect_harness):
     assert rows(path, "SELECT count(*) FROM sources") == [(1,)]
     assert rows(path, "SELECT count(*), count(last_success) FROM feed_state") == [(1, 1)]
     assert rows(path, "SELECT count(*) FROM articles") == [(3,)]
+
+
+def test_status_lists_every_run_prefect_knows_whatever_its_outcome(tmp_path, prefect_harness):
+    from flows.ingest import ingest
+
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir), limit=1)
+        ingest(warehouse_path=str(path), config_dir=str(config_dir), dry_run=True, force=True)
+        with pytest.raises(ValueError, match="is not a date"):
+            ingest(warehouse_path=str(path), config_dir=str(config_dir), since="yesterday")
+    status = CliRunner().invoke(cli, ["--config", str(config_dir), "status", "--warehouse", str(path), "--format",
+                                      "json", "--last", "3"], catch_exceptions=False)
+    assert status.exit_code == 0, status.output
+    failed, dry, first = json.loads(status.output)
+    assert (failed["state"], failed["parameters"], failed["entries"]) == ("Failed", "since=yesterday", None)
+    assert (dry["state"], dry["parameters"], dry["new"]) == ("Completed (dry run)", "force=true dry_run=true", 2)
+    assert (first["state"], first["parameters"], first["new"]) == ("Completed", "limit=1", 1)
+    assert all(r["deployment"] == "ad hoc" and len(r["flow_run"]) == 36 for r in (failed, dry, first))
+    (stored,) = rows(path, "SELECT flow_run_id FROM runs")  # the warehouse's run is the same Prefect run
+    assert stored == (first["flow_run"],)

@@ -6,10 +6,8 @@ the commands over the warehouse, `serve` the scheduled side; `common` what they 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,16 +22,14 @@ from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
 from monitor.cli.query import report as report_command
+from monitor.cli.runs import COMMANDS as RUNS_COMMANDS
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
-from monitor.cli.serve import LOG_ENV, LocalServer, running_server, server_home
+from monitor.cli.serve import prefect_api
 
 log = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
-# Prefect settings for every flow this CLI starts: offline, no telemetry, quiet unless -v.
-PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                    "PREFECT_LOGGING_LEVEL": "WARNING"}
 DEMO_QUERIES = [
     ("Countries the demo articles mention most",
      "SELECT country, count(*) AS articles, count(*) FILTER (WHERE is_about) AS about\n"
@@ -54,6 +50,7 @@ def cli(ctx: click.Context, verbose: int, config_dir: Path | None) -> None:
     """Media monitoring: feeds -> clean articles and captions -> dedup -> countries, regions, topics -> DuckDB."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("monitor").setLevel(level)  # the flows default it to INFO for their run logs; -v decides here
     ctx.obj = {"config_dir": config_dir, "verbose": verbose}
 
 
@@ -73,42 +70,6 @@ def check_config(ctx: click.Context) -> None:
     console.print(f"topics: {len(cfg.topics.topic)} ({cfg.topics.taxonomy} {cfg.topics.version})")
     console.print(f"warehouse: {cfg.warehouse_path()}")
     console.print("config OK")
-
-
-@contextmanager
-def prefect_api(verbose: int, config_root: Path | None = None):
-    """Set this CLI's Prefect defaults and choose the server the flow reports to, for the duration of the block.
-
-    PREFECT_API_URL (or a Prefect profile naming a server) wins; else the server `monitor serve` runs for this
-    project, when there is one (the run then shows beside the scheduled ones, and skips a server start); else a
-    temporary server on the project's Prefect database, started here as our child so that it ends with this
-    process, even a SIGKILLed one (Prefect's own temporary server outlived that)."""
-    defaults = {**PREFECT_DEFAULTS, **LOG_ENV, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    if os.environ.get("PREFECT_API_URL") or config_root is None:
-        yield
-        return
-    if url := running_server(config_root):
-        os.environ["PREFECT_API_URL"] = url
-        err_console.print(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}")
-        yield
-        return
-    import prefect.context
-    from prefect.settings import get_current_settings
-
-    if get_current_settings().api.url:  # a profile, or a test harness, names the server
-        yield
-        return
-    server = LocalServer(server_home(config_root), ui=False).start(advertise=False)
-    os.environ["PREFECT_API_URL"] = server.url
-    prefect.context.refresh_global_settings_context()  # Prefect read its settings at import, before the URL was set
-    try:
-        yield
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        prefect.context.refresh_global_settings_context()
-        server.stop()
 
 
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
@@ -337,7 +298,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS):
     cli.add_command(_command)
 
 

@@ -1,6 +1,6 @@
-"""`monitor serve` and `monitor trigger`: the scheduled side. Serve starts a local Prefect server when no
-PREFECT_API_URL is set (Prefect schedules need a running server), then serves the deployments of
-flows/deployments.py until Ctrl-C; trigger asks the server for an ad hoc run of one deployment."""
+"""`monitor serve`: the scheduled side. Serve starts a local Prefect server when no PREFECT_API_URL is set (Prefect
+schedules need a running server), then serves the deployments of flows/deployments.py until Ctrl-C. Also the
+Prefect server every command that runs flows reports to (`prefect_api`), and the servers' lifetimes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -21,7 +22,9 @@ from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 
 # Offline, no telemetry; the runner checks for due runs this often (Prefect's default is 10 s).
 PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "5"}
-SERVER_START_SECONDS = 60  # measured healthy in about 6 s offline; a cold disk can take several times that
+# Prefect settings for every flow the CLI runs in process: the above, and quiet unless -v.
+PREFECT_DEFAULTS = {**PREFECT_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}
+SERVER_START_SECONDS = 120  # healthy in about 6 s offline; over 60 s seen on a loaded 2-core machine
 SERVER_STOP_SECONDS = 15
 UNFINISHED = ("RUNNING", "PENDING", "CANCELLING")
 # The library logs with the standard logging module; this sends its `monitor.*` records to each run's log in the UI
@@ -109,6 +112,42 @@ class LocalServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@contextmanager
+def prefect_api(verbose: int, config_root: Path | None = None):
+    """Set this CLI's Prefect defaults and choose the server the flow reports to, for the duration of the block.
+
+    PREFECT_API_URL (or a Prefect profile naming a server) wins; else the server `monitor serve` runs for this
+    project, when there is one (the run then shows beside the scheduled ones, and skips a server start); else a
+    temporary server on the project's Prefect database, started here as our child so that it ends with this
+    process, even a SIGKILLed one (Prefect's own temporary server outlived that)."""
+    defaults = {**PREFECT_DEFAULTS, **LOG_ENV, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    if os.environ.get("PREFECT_API_URL") or config_root is None:
+        yield
+        return
+    if url := running_server(config_root):
+        os.environ["PREFECT_API_URL"] = url
+        click.echo(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}", err=True)
+        yield
+        return
+    import prefect.context
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:  # a profile, or a test harness, names the server
+        yield
+        return
+    server = LocalServer(server_home(config_root), ui=False).start(advertise=False)
+    os.environ["PREFECT_API_URL"] = server.url
+    prefect.context.refresh_global_settings_context()  # Prefect read its settings at import, before the URL was set
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        prefect.context.refresh_global_settings_context()
+        server.stop()
 
 
 def free_port() -> int:
@@ -229,51 +268,4 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _parse_params(pairs: tuple[str, ...]) -> dict:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise Failure(f"--param {pair!r} is not key=value: for example --param limit=10 or --param "
-                          "sources='[\"bbc-world\"]'")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value  # a bare word: since=2026-11-01, sources=bbc-world
-    if isinstance(params.get("sources"), str):
-        params["sources"] = [params["sources"]]
-    return params
-
-
-@click.command()
-@click.argument("deployment")
-@click.option("--param", "params", multiple=True, help="A flow parameter, key=value (repeatable); values are JSON "
-              "when they parse (limit=10, dry_run=true), else text (since=2026-11-01).")
-@click.option("--wait", is_flag=True, help="Wait for the run to finish and print its final state.")
-@fail_on_domain_errors
-def trigger(deployment: str, params: tuple[str, ...], wait: bool) -> None:
-    """Start an ad hoc run of a served deployment through the Prefect server (PREFECT_API_URL).
-
-    Example: monitor trigger ingest/ingest-hourly --param limit=20 --param since=2026-11-20
-    """
-    if not os.environ.get("PREFECT_API_URL"):
-        raise Failure("PREFECT_API_URL is not set: point it at the server `monitor serve` printed, or use "
-                      "`monitor run` to run in this process")
-    parameters = _parse_params(params)
-    for key, value in PREFECT_ENV.items():
-        os.environ.setdefault(key, value)
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
-    try:
-        run = run_deployment(name=deployment, parameters=parameters, timeout=None if wait else 0)
-    except ObjectNotFound:
-        raise Failure(f"no deployment {deployment!r} on {os.environ['PREFECT_API_URL']}: names look like "
-                      "ingest/ingest-hourly or report/daily-report") from None
-    state = run.state.name if run.state else "unknown"
-    click.echo(f"flow run {run.id} ({run.name}) for {deployment}: {state}")
-    if wait and run.state and not run.state.is_completed():
-        sys.exit(1)
-
-
-COMMANDS = (serve, trigger)
+COMMANDS = (serve,)
