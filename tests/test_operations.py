@@ -258,3 +258,36 @@ def test_status_lists_every_run_prefect_knows_whatever_its_outcome(tmp_path, pre
     assert all(r["deployment"] == "ad hoc" and len(r["flow_run"]) == 36 for r in (failed, dry, first))
     (stored,) = rows(path, "SELECT flow_run_id FROM runs")  # the warehouse's run is the same Prefect run
     assert stored == (first["flow_run"],)
+
+
+def test_a_rejected_page_is_tried_again_later_or_now_on_request_and_a_410_is_final(tmp_path, prefect_harness):
+    from flows.ingest import ingest
+    from tests.conftest import SEED, scripted_server
+
+    routes: dict = {}
+    with scripted_server(routes) as base:
+        items = "".join(f"<item><title>{name}</title><link>{base}/{name}.html</link><guid>{name}</guid></item>"
+                        for name in ("fixed", "gone"))
+        routes.update({"/feed.xml": (200, "application/rss+xml",
+                                     f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()),
+                       "/fixed.html": (404, "text/plain", b"not found"), "/gone.html": (410, "text/plain", b"gone")})
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "s"\nurl = "{base}/feed.xml"\n')
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+        retries = ("SELECT url, reason, attempts, epoch(next_attempt - last_seen) / 86400 FROM rejections "
+                   "WHERE stage <> 'feed' ORDER BY url")
+        assert rows(path, retries) == [(f"{base}/fixed.html", "http-404", 1, 1.0),  # a day
+                                       (f"{base}/gone.html", "http-410", 1, None)]  # never
+        routes["/fixed.html"] = (200, "text/html; charset=utf-8", (SEED / "armenia-ceasefire.html").read_bytes())
+        later = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
+        assert later["counts"]["pages:requested"] == 0  # not due for a day
+        monitor = ["--config", str(config_dir), "run", "--force", "--warehouse", str(path)]
+        routes["/fixed.html"] = (404, "text/plain", b"not found")
+        again = CliRunner().invoke(cli, [*monitor, "--retry-rejected"], catch_exceptions=False)
+        assert again.exit_code == 0 and "2 rejected pages are due again" in again.output, again.output
+        assert rows(path, retries) == [(f"{base}/fixed.html", "http-404", 2, 7.0),  # then a week
+                                       (f"{base}/gone.html", "http-410", 2, None)]
+        routes["/fixed.html"] = (200, "text/html; charset=utf-8", (SEED / "armenia-ceasefire.html").read_bytes())
+        fixed = CliRunner().invoke(cli, [*monitor, "--retry-rejected"], catch_exceptions=False)
+        assert fixed.exit_code == 0, fixed.output
+    assert rows(path, "SELECT url FROM articles") == [(f"{base}/fixed.html",)]

@@ -163,13 +163,15 @@ def _print_summary(result: dict, seconds: float) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
               help="Leave entries published before this date for a later run.")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract, deduplicate and tag, but write nothing.")
+@click.option("--retry-rejected", is_flag=True, help="Fetch the chosen sources' rejected pages again now (a 404, a "
+              "410, a timeout), instead of when their next attempt is due.")
 @click.option("--task-runner", type=str, default=None,
               help="Where extraction and tagging run: 'auto' (default: worker processes from 200 pages), "
                    "'processes', 'threads', 'dask' (a local cluster) or a Dask scheduler address (tcp://host:8786).")
 @click.pass_context
 @fail_on_domain_errors
 def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None, force: bool,
-        limit: int | None, since: datetime | None, dry_run: bool, task_runner: str | None) -> None:
+        limit: int | None, since: datetime | None, dry_run: bool, retry_rejected: bool, task_runner: str | None) -> None:
     """Run the ingest flow now, in process, and print a summary.
 
     Feeds that are not due yet (their next check is later) or dead are skipped unless --force.
@@ -177,7 +179,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
     """
     cfg = load_config(ctx)
-    cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
+    chosen = cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
     if task_runner and task_runner not in ("dask", "processes", "auto", "threads") and "://" not in task_runner:
         raise Failure(f"unknown --task-runner {task_runner!r}: use 'processes', 'dask' or a scheduler address such "
                       "as tcp://10.0.0.5:8786")
@@ -187,8 +189,13 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
             import prefect_dask  # noqa: F401 - only checking it is installed
         except ImportError:
             raise Failure("--task-runner needs prefect-dask: pip install 'monitor[dask]'") from None
+    if retry_rejected and dry_run:
+        raise Failure("--retry-rejected marks pages in the warehouse, which --dry-run never writes: drop one of them")
     if not dry_run:
         warehouse.init(cfg.warehouse_path(warehouse_path))
+    if retry_rejected:
+        due = warehouse.retry_rejected(cfg.warehouse_path(warehouse_path), [s.name for s in chosen])
+        err_console.print(f"{due} rejected pages are due again")
     started = time.monotonic()
     result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
                        since.date().isoformat() if since else None, dry_run, task_runner)
