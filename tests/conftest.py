@@ -145,7 +145,7 @@ def no_server_left_behind(tmp_path_factory):
     yield
     if not Path("/proc/self/environ").exists():
         return
-    roots = (str(tmp_path_factory.getbasetemp()), _PREFECT_HOME)
+    roots = (os.path.join(tmp_path_factory.getbasetemp(), ""), os.path.join(_PREFECT_HOME, ""))  # not pytest-660
     deadline = time.monotonic() + 15  # a tethered server notices its parent's end within a second, then stops
     while (left := prefect_servers_under(roots)) and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -37,6 +37,7 @@ def test_a_run_records_its_flow_run_stage_times_and_parameters(tmp_path, prefect
     status = CliRunner().invoke(cli, ["status", "--warehouse", str(path), "--format", "json", "--last", "1"])
     (last,) = json.loads(status.output)
     assert last["flow_run"] == flow_run_id and last["state"] == "Completed" and last["new"] == 2
+    assert set(last["slowest stages"].replace(",", "").split()[::2]) <= set(json.loads(stages))
 
 
 def test_a_dry_run_writes_nothing_and_since_leaves_older_entries(tmp_path, prefect_harness):

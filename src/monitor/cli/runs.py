@@ -181,7 +181,7 @@ def count_totals(counts: dict) -> dict[str, int]:
 
 
 STATUS_COLUMNS = ["started", "flow_run", "deployment", "state", "parameters", "seconds", "entries", "new", "dups",
-                  "rejected"]
+                  "rejected", "slowest stages"]
 
 
 @click.command()
@@ -202,13 +202,15 @@ def status(ctx: click.Context, n: int, warehouse_path: Path | None, fmt: str) ->
     with prefect_api(ctx.obj["verbose"], cfg.root):
         runs = _flow_runs(n)
         counts = _summaries([r["id"] for r in runs]) if runs else {}
-    stored = _stored_counts(path, [str(r["id"]) for r in runs])
+    stored = _stored_runs(path, [str(r["id"]) for r in runs])
     rows = []
     for run in runs:
-        found = counts.get(str(run["id"])) or stored.get(str(run["id"]))
+        counted, stages = stored.get(str(run["id"]), (None, {}))
+        found = counts.get(str(run["id"])) or counted
         totals = count_totals(found) if found is not None else dict.fromkeys(("entries", "new", "dups", "rejected"))
+        slowest = ", ".join(f"{k} {v:g}s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
         rows.append((run["started"], str(run["id"]), run["deployment"], run["state"], run["parameters"],
-                     run["seconds"], *totals.values()))
+                     run["seconds"], *totals.values(), slowest))
     if not rows and fmt == "table":
         click.echo("no runs yet: `monitor run` starts one")
         return
@@ -246,15 +248,15 @@ def _brief(parameters: dict) -> str:
                     if v not in (None, False, [], "auto") and k not in ("config_dir", "warehouse_path"))
 
 
-def _stored_counts(path: Path, flow_run_ids: list[str]) -> dict[str, dict]:
-    """The counts the warehouse's `runs` table holds for these flow runs (a run from before summary artifacts)."""
+def _stored_runs(path: Path, flow_run_ids: list[str]) -> dict[str, tuple[dict, dict]]:
+    """(counts, seconds per stage) from the warehouse's `runs` rows of these flow runs, by flow run id."""
     from monitor import warehouse
 
     if not flow_run_ids or not warehouse.exists(path):
         return {}
-    _, rows = warehouse.query(path, "SELECT flow_run_id, counts FROM runs WHERE list_contains(?, flow_run_id)",
-                              [flow_run_ids])
-    return {flow_run_id: json.loads(counts or "{}") for flow_run_id, counts in rows}
+    _, rows = warehouse.query(path, "SELECT flow_run_id, counts, stage_seconds FROM runs "
+                                    "WHERE list_contains(?, flow_run_id)", [flow_run_ids])
+    return {flow_run_id: (json.loads(counts or "{}"), json.loads(stages or "{}")) for flow_run_id, counts, stages in rows}
 
 
 COMMANDS = (trigger, status)
