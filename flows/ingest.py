@@ -21,6 +21,7 @@ from pathlib import Path
 from functools import partial
 
 from prefect import flow, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
@@ -29,6 +30,11 @@ from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagg
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page
 
 log = logging.getLogger("monitor.flows.ingest")
+# Prefect gives the `monitor.*` loggers its run-log handler (extra_loggers) but no level, so they would inherit the
+# root's WARNING and the library's INFO lines would never reach the run's log in the UI. An entry point that set
+# a level (the CLI, from -v) keeps it.
+if logging.getLogger("monitor").level == logging.NOTSET:
+    logging.getLogger("monitor").setLevel(logging.INFO)
 DASK_WORKERS = max(1, os.cpu_count() or 1)  # one worker process per core: extraction and tagging hold the GIL
 # Inputs are batches of records: hashing them for Prefect's cache would cost more than the work, and the
 # warehouse, not a task cache, is what makes a re-run cheap.
@@ -210,6 +216,19 @@ def load(path: Path, batch) -> None:
     warehouse.load(path, batch)
 
 
+# The key under which every ingest run publishes its counts; `monitor status` and `monitor trigger --wait` read it.
+SUMMARY_ARTIFACT = "ingest-summary"
+
+
+@task(name="publish-summary")
+def publish_summary(summary: dict) -> dict:
+    """The run's counts as a table artifact on its flow run (in the UI, and for `monitor status`); returns them."""
+    create_table_artifact([{"outcome": k, "count": v} for k, v in sorted(summary["counts"].items())],
+                          key=SUMMARY_ARTIFACT, description=f"run {summary['run_id']}"
+                          f"{' (dry run)' if summary['dry_run'] else ''}: sources {', '.join(summary['sources'])}")
+    return summary
+
+
 @flow(name="ingest", log_prints=False)
 def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, config_dir: str | None = None,
            force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
@@ -240,7 +259,7 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
 def _ingest(cfg: config.Config, chosen: list, path: Path, started: datetime, parameters: dict,
             since: datetime | None, dry_run: bool) -> dict:
     with ExitStack() as stack:
-        return _Run(cfg, chosen, path, started, parameters, since, dry_run, stack).go()
+        return publish_summary(_Run(cfg, chosen, path, started, parameters, since, dry_run, stack).go())
 
 
 class _Run:

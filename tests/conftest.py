@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -142,6 +144,43 @@ def write_config(directory: Path, sources_toml: str, settings_toml: str = "", al
     (directory / "sources.toml").write_text(sources_toml, encoding="utf-8")
     (directory / "settings.toml").write_text(settings_toml, encoding="utf-8")
     return directory
+
+
+def prefect_servers_under(roots: tuple[str, ...]) -> dict[int, str]:
+    """Live Prefect server processes (other than this one) whose PREFECT_HOME is under one of `roots`, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "prefect.server.api.server:create_app" not in cmdline and "prefect server start" not in cmdline:
+                continue
+            if (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                continue
+            homes = [v.partition(b"=")[2].decode() for v in (entry / "environ").read_bytes().split(b"\0")
+                     if v.startswith(b"PREFECT_HOME=")]
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+        if any(home.startswith(roots) for home in homes):
+            found[int(entry.name)] = cmdline
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_left_behind(tmp_path_factory):
+    """The suite leaves no Prefect server running: every one its tests started, in process or in a `monitor`
+    subprocess (even a SIGKILLed one), is gone at the end (issue 18: `make test` left two behind)."""
+    yield
+    if not Path("/proc/self/environ").exists():
+        return
+    roots = (os.path.join(tmp_path_factory.getbasetemp(), ""), os.path.join(_PREFECT_HOME, ""))  # not pytest-660
+    deadline = time.monotonic() + 15  # a tethered server notices its parent's end within a second, then stops
+    while (left := prefect_servers_under(roots)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == {}, "Prefect servers outlived the tests that started them"
 
 
 @pytest.fixture(scope="session")

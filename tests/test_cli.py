@@ -184,3 +184,17 @@ def test_run_with_an_unknown_task_runner_is_one_line():
     assert result.exit_code == 1
     assert result.output == ("Error: unknown --task-runner 'ray': use 'processes', 'dask' or a scheduler address "
                              "such as tcp://10.0.0.5:8786\n")
+
+
+def test_trigger_checks_parameters_against_the_flow_before_creating_a_run(tmp_path):
+    config = ["--config", str(CONFIG)]
+    misspelt = CliRunner().invoke(cli, [*config, "trigger", "ingest/ingest-hourly", "--param", "lmit=5"])
+    assert (misspelt.exit_code, misspelt.output) == (2, (
+        "Error: flow 'ingest' has no parameter 'lmit': did you mean 'limit'? its parameters are sources, "
+        "warehouse_path, config_dir, force, limit, since, dry_run, schedule, cpu_runner\n"))
+    bad = CliRunner().invoke(cli, [*config, "trigger", "ingest/ingest-hourly", "--param", "limit=abc"])
+    assert (bad.exit_code, bad.output) == (2, "Error: bad parameter value for flow 'ingest': limit: Input should be "
+                                              "a valid integer, unable to parse string as an integer\n")
+    unnamed = CliRunner().invoke(cli, [*config, "trigger", "ingest-hourly"])
+    assert unnamed.exit_code == 2 and unnamed.output.count("\n") == 1
+    assert unnamed.output.startswith("Error: deployment 'ingest-hourly' is not FLOW/NAME")

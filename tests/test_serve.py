@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,25 +74,37 @@ def test_a_served_deployment_runs_on_its_own_and_on_demand(tmp_path):
                               "the triggered run in the warehouse")
             assert ad_hoc[0]["parameters"]["limit"] == 0
         finally:
-            served.send_signal(signal.SIGINT)
-            output = served.communicate(timeout=60)[0]
-        try:
-            assert served.returncode == 0, output
-            assert unfinished_runs(server.url) == []
-            assert len({r["flow_run_id"] for r in runs(path)}) >= 3
-            assert warehouse.table_counts(path)["articles"] == 3  # many runs, each article once
-        finally:
-            server.stop()
-    assert "serving ingest/ingest-fast" in output and "serving report/daily-report" in output
+            try:
+                served.send_signal(signal.SIGINT)
+                output = served.communicate(timeout=60)[0]
+                assert served.returncode == 0, output
+                assert unfinished_runs(server.url) == []
+            finally:
+                server.stop()  # whatever failed above
+        assert len({r["flow_run_id"] for r in runs(path)}) >= 3
+        assert warehouse.table_counts(path)["articles"] == 3  # many runs, each article once
+    assert "  ingest/ingest-fast   every 5s\n" in output and "  report/daily-report  cron 0 6 * * * (UTC)" in output
 
 
-@pytest.mark.timeout(180)
-def test_serve_starts_its_own_server_when_none_is_set_and_stops_it(tmp_path):
-    config_dir = write_config(tmp_path / "config", '[[source]]\nname = "seed"\nurl = "http://127.0.0.1:9/feed.xml"\n')
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+def post(url: str, body: dict) -> list | dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        return json.load(response)
+
+
+@pytest.mark.timeout(420)
+def test_serve_on_any_port_gives_a_ui_that_sees_its_deployments_and_runs_and_stops_cleanly(tmp_path):
+    from monitor.cli.serve import free_port, healthy, running_server
+
+    seed = serve_seed(tmp_path)
+    _, feed = seed.__enter__()
+    config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_API_URL")}
     env.update({"PREFECT_HOME": str(tmp_path / "prefect-client"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "DO_NOT_TRACK": "1"})
-    served = subprocess.Popen([*MONITOR, "--config", str(config_dir), "serve", "--warehouse",
+                "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO"})
+    port = free_port()  # not Prefect's 4200: the UI must be told where its API is
+    served = subprocess.Popen([*MONITOR, "--config", str(config_dir), "serve", "--port", str(port), "--warehouse",
                                str(tmp_path / "w.duckdb")], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -100,28 +113,72 @@ def test_serve_starts_its_own_server_when_none_is_set_and_stops_it(tmp_path):
             lines.append(line)
             if line.startswith("Ctrl-C stops"):
                 break
-        started = next(line for line in lines if line.startswith("started a Prefect server at "))
-        url = started.split()[5] + "/api"
-        assert (tmp_path / ".monitor" / "prefect").is_dir()  # the server's data under the project
+        base = f"http://127.0.0.1:{port}"
+        assert lines[:3] == [f"Prefect UI   {base}\n",
+                             f"Prefect API  {base}/api  (data in {tmp_path / '.monitor' / 'prefect'})\n",
+                             "deployments:\n"], lines
+        assert [line.split() for line in lines[3:-1]] == [["ingest/ingest-hourly", "every", "1h"],
+                                                          ["report/daily-report", "cron", "0", "6", "*", "*", "*",
+                                                           "(UTC)"]]
+        assert not any("Schedule(" in line or "object at 0x" in line for line in lines)
+        # What the UI page does: read its settings from the served address, then call the API they name.
+        with urllib.request.urlopen(f"{base}/ui-settings", timeout=10) as response:  # noqa: S310 - loopback
+            api_url = json.load(response)["api_url"]
+        assert api_url == f"{base}/api"
+        names = lambda: {d["name"] for d in post(f"{api_url}/deployments/filter", {})}  # noqa: E731
+        assert wait_for(lambda: names() == {"ingest-hourly", "daily-report"}, 30, "the served deployments")
         # An ad hoc run beside it reports to it (and skips starting a temporary server of its own).
         adhoc = subprocess.run([*MONITOR, "--config", str(config_dir), "run", "--warehouse",
                                 str(tmp_path / "adhoc.duckdb")], env=env, capture_output=True, text=True, timeout=120)
         assert adhoc.returncode == 0, adhoc.stderr
-        assert f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}" in adhoc.stderr
-        request = urllib.request.Request(f"{url}/flow_runs/filter", data=b"{}", method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            runs = json.load(response)
+        assert f"reporting to the Prefect server of `monitor serve` at {base}" in adhoc.stderr
+        runs = post(f"{api_url}/flow_runs/filter", {})
         assert any(r["deployment_id"] is None and r["state_type"] == "COMPLETED" for r in runs), runs
+        # `monitor trigger` finds the server the same way, says in one line when a name is wrong, and waits.
+        monitor = [*MONITOR, "--config", str(config_dir)]
+        wrong = subprocess.run([*monitor, "trigger", "ingest/ingest-hourli"], env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert (wrong.returncode, wrong.stdout) == (1, "")
+        assert wrong.stderr == (f"Error: no deployment 'ingest/ingest-hourli' on {api_url}; served: "
+                                "ingest/ingest-hourly, report/daily-report\n")
+        waited = subprocess.run([*monitor, "trigger", "ingest/ingest-hourly", "--param", "force=true", "--wait"],
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert waited.returncode == 0, waited.stderr
+        started, final, counts = waited.stdout.splitlines()
+        flow_run_id = started.split()[2]
+        assert final == "Completed" and re.fullmatch(r"4 entries, 3 new, \d+ dups, \d+ rejected", counts), counts
+        # Both runs in `monitor status`, with the id that opens each in the UI.
+        status = subprocess.run([*monitor, "status", "--format", "json", "--warehouse", str(tmp_path / "adhoc.duckdb")],
+                                env=env, capture_output=True, text=True, timeout=60)
+        listed = {r["flow_run"]: r for r in json.loads(status.stdout)}  # the schedule's first run is there too
+        assert (listed[flow_run_id]["deployment"], listed[flow_run_id]["state"]) == ("ingest-hourly", "Completed")
+        (adhoc_run,) = [r for r in listed.values() if r["deployment"] == "ad hoc"]
+        assert (adhoc_run["state"], adhoc_run["new"]) == ("Completed", 3)
+        with urllib.request.urlopen(f"{api_url}/flow_runs/{flow_run_id}", timeout=10) as response:  # noqa: S310
+            assert json.load(response)["parameters"]["force"] is True
+        # The run's summary is an artifact on it, and the library's own log lines are in its log, as the UI shows.
+        artifacts = post(f"{api_url}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+        assert [a["key"] for a in artifacts] == ["ingest-summary"]
+        logs = post(f"{api_url}/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}})
+        assert any(log["name"] == "monitor.warehouse" and log["message"].startswith("loaded run ") for log in logs)
     finally:
         served.send_signal(signal.SIGINT)
-        output = "".join(lines) + served.communicate(timeout=60)[0]
-    assert served.returncode == 0, output
-    assert "stopped the Prefect server" in output
-    from monitor.cli.serve import healthy, running_server
-
-    assert not healthy(url)
+        rest = served.communicate(timeout=60)[0]
+        seed.__exit__(None, None, None)
+    assert served.returncode == 0, rest
+    # the runs' own log lines came before (INFO here); Ctrl-C adds one line and no traceback
+    assert rest.endswith("\nstopped serving; stopped the Prefect server\n") and "Traceback" not in rest, rest
+    assert not healthy(f"http://127.0.0.1:{port}/api")
     assert running_server(config_dir) is None and not (tmp_path / ".monitor" / "prefect" / "server.json").exists()
+
+
+def test_the_served_ui_is_told_the_api_url_of_its_own_port_unless_one_is_set(tmp_path, monkeypatch):
+    from monitor.cli.serve import LocalServer
+
+    monkeypatch.delenv("PREFECT_UI_API_URL", raising=False)
+    assert LocalServer(tmp_path, 8123).environment()["PREFECT_UI_API_URL"] == "http://127.0.0.1:8123/api"
+    monkeypatch.setenv("PREFECT_UI_API_URL", "https://monitor.example.org/prefect/api")  # behind a proxy
+    assert LocalServer(tmp_path, 8123).environment()["PREFECT_UI_API_URL"] == "https://monitor.example.org/prefect/api"
 
 
 def test_prefect_yaml_declares_what_serve_serves():

@@ -316,7 +316,8 @@ class Config(_Strict):
         return path if path.is_absolute() else project / path
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[Source]:
-        """The sources named (all when none); an unknown name raises ConfigError."""
+        """The sources named, each once however often it is named (all when none); an unknown name raises
+        ConfigError."""
         if not names:
             return list(self.sources.source)
         by_name = {s.name: s for s in self.sources.source}
@@ -325,7 +326,7 @@ class Config(_Strict):
             raise ConfigError(
                 f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(by_name)) or '(none)'}"
             )
-        return [by_name[n] for n in names]
+        return [by_name[n] for n in dict.fromkeys(names)]  # a run's own parameters may repeat a name
 
     def schedule_sources(self, group: str) -> list[str]:
         """The names of the sources in a schedule group; an unknown group raises ConfigError."""

@@ -6,7 +6,6 @@ the commands over the warehouse, `serve` the scheduled side; `common` what they 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -23,16 +22,14 @@ from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
 from monitor.cli.query import report as report_command
+from monitor.cli.runs import COMMANDS as RUNS_COMMANDS
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
-from monitor.cli.serve import running_server
+from monitor.cli.serve import prefect_api
 
 log = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
-# Prefect settings for every flow this CLI starts: offline, no telemetry, quiet unless -v.
-PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                    "PREFECT_LOGGING_LEVEL": "WARNING"}
 DEMO_QUERIES = [
     ("Countries the demo articles mention most",
      "SELECT country, count(*) AS articles, count(*) FILTER (WHERE is_about) AS about\n"
@@ -53,6 +50,7 @@ def cli(ctx: click.Context, verbose: int, config_dir: Path | None) -> None:
     """Media monitoring: feeds -> clean articles and captions -> dedup -> countries, regions, topics -> DuckDB."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("monitor").setLevel(level)  # the flows default it to INFO for their run logs; -v decides here
     ctx.obj = {"config_dir": config_dir, "verbose": verbose}
 
 
@@ -74,26 +72,22 @@ def check_config(ctx: click.Context) -> None:
     console.print("config OK")
 
 
-def _prefect_settings(verbose: int, config_root: Path | None = None) -> None:
-    """Set this CLI's Prefect defaults and choose the server the run reports to: with no PREFECT_API_URL, the
-    server `monitor serve` runs for this project when there is one (the run then shows beside the scheduled ones,
-    and skips the 3.5 s start of Prefect's temporary server), else Prefect's temporary server."""
-    defaults = {**PREFECT_DEFAULTS, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    if config_root is not None and not os.environ.get("PREFECT_API_URL") and (url := running_server(config_root)):
-        os.environ["PREFECT_API_URL"] = url
-        err_console.print(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}")
-
-
 def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path: Path | None, verbose: int,
               force: bool = False, limit: int | None = None, since: str | None = None, dry_run: bool = False,
               task_runner: str | None = "auto") -> dict:
     """Run the ingest flow in process with a progress bar; returns its summary."""
-    _prefect_settings(verbose, config_dir)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with prefect_api(verbose, config_dir):
+        from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
 
-    from flows.ingest import ingest  # Prefect is imported only by the commands that start flows
+        parameters = dict(sources=list(sources) or None, warehouse_path=str(warehouse_path) if warehouse_path else None,
+                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
+                          dry_run=dry_run, cpu_runner=task_runner)
+        return _with_progress(ingest, parameters, verbose)
+
+
+def _with_progress(ingest, parameters: dict, verbose: int) -> dict:
+    """Call the flow with a progress bar fed by its progress log records."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
@@ -122,10 +116,7 @@ def _run_flow(config_dir: Path | None, sources: tuple[str, ...], warehouse_path:
             for task_log in prefect_logs:
                 task_log.addFilter(quiet)
         try:
-            return ingest(sources=list(sources) or None,
-                          warehouse_path=str(warehouse_path) if warehouse_path else None,
-                          config_dir=str(config_dir) if config_dir else None, force=force, limit=limit, since=since,
-                          dry_run=dry_run, cpu_runner=task_runner)
+            return ingest(**parameters)
         finally:
             flow_log.removeHandler(handler)
             flow_log.propagate = True
@@ -184,13 +175,15 @@ def _print_summary(result: dict, seconds: float) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
               help="Leave entries published before this date for a later run.")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract, deduplicate and tag, but write nothing.")
+@click.option("--retry-rejected", is_flag=True, help="Fetch the chosen sources' rejected pages again now (a 404, a "
+              "410, a timeout), instead of when their next attempt is due.")
 @click.option("--task-runner", type=str, default=None,
               help="Where extraction and tagging run: 'auto' (default: worker processes from 200 pages), "
                    "'processes', 'threads', 'dask' (a local cluster) or a Dask scheduler address (tcp://host:8786).")
 @click.pass_context
 @fail_on_domain_errors
 def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | None, force: bool,
-        limit: int | None, since: datetime | None, dry_run: bool, task_runner: str | None) -> None:
+        limit: int | None, since: datetime | None, dry_run: bool, retry_rejected: bool, task_runner: str | None) -> None:
     """Run the ingest flow now, in process, and print a summary.
 
     Feeds that are not due yet (their next check is later) or dead are skipped unless --force.
@@ -198,7 +191,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     Example: monitor run --source bbc-world --warehouse warehouse/monitor.duckdb
     """
     cfg = load_config(ctx)
-    cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
+    chosen = cfg.select_sources(sources)  # fail fast on an unknown name or an unusable warehouse, before Prefect starts
     if task_runner and task_runner not in ("dask", "processes", "auto", "threads") and "://" not in task_runner:
         raise Failure(f"unknown --task-runner {task_runner!r}: use 'processes', 'dask' or a scheduler address such "
                       "as tcp://10.0.0.5:8786")
@@ -208,8 +201,13 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
             import prefect_dask  # noqa: F401 - only checking it is installed
         except ImportError:
             raise Failure("--task-runner needs prefect-dask: pip install 'monitor[dask]'") from None
+    if retry_rejected and dry_run:
+        raise Failure("--retry-rejected marks pages in the warehouse, which --dry-run never writes: drop one of them")
     if not dry_run:
         warehouse.init(cfg.warehouse_path(warehouse_path))
+    if retry_rejected:
+        due = warehouse.retry_rejected(cfg.warehouse_path(warehouse_path), [s.name for s in chosen])
+        err_console.print(f"{due} rejected pages are due again")
     started = time.monotonic()
     result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
                        since.date().isoformat() if since else None, dry_run, task_runner)
@@ -319,7 +317,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS):
     cli.add_command(_command)
 
 

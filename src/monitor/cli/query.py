@@ -212,32 +212,4 @@ def report(ctx: click.Context, out: Path, days: int, until: datetime | None, war
     click.echo(f"wrote {written}: {data.totals.get('articles', 0)} articles, {period}")
 
 
-@click.command()
-@click.option("--last", "n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs.")
-@WAREHOUSE_OPTION
-@click.option("--format", "fmt", type=click.Choice(FORMATS[:3]), default="table", show_default=True)
-@click.pass_context
-@fail_on_domain_errors
-def status(ctx: click.Context, n: int, warehouse_path: Path | None, fmt: str) -> None:
-    """The last runs, newest first: when, how long, outcome, what they found and where the time went.
-
-    Example: monitor status --last 5
-    """
-    _, path = _existing(ctx, warehouse_path)
-    columns = ["started", "seconds", "status", "flow_run", "entries", "new", "dups", "rejected", "slowest stages"]
-    rows = []
-    for run in warehouse.last_runs(path, n):
-        counts, stages = run["counts"], run["stage_seconds"]
-        dups = sum(v for k, v in counts.items() if k.startswith("duplicates:"))
-        rejected = sum(v for k, v in counts.items() if k.startswith("rejected:"))
-        slowest = ", ".join(f"{k} {v:g}s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
-        rows.append((run["started_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
-                     round(run["duration"].total_seconds(), 1), run["status"], (run["flow_run_id"] or "-")[:8],
-                     counts.get("entries", 0), counts.get("articles:new", 0), dups, rejected, slowest))
-    if not rows and fmt == "table":
-        click.echo(f"no runs in {path} yet: `monitor run` starts one")
-        return
-    click.echo(render(columns, rows, fmt), nl=False)
-
-
-COMMANDS = (sql, search, export, retag, report, status)
+COMMANDS = (sql, search, export, retag, report)

@@ -1,6 +1,6 @@
-"""`monitor serve` and `monitor trigger`: the scheduled side. Serve starts a local Prefect server when no
-PREFECT_API_URL is set (Prefect schedules need a running server), then serves the deployments of
-flows/deployments.py until Ctrl-C; trigger asks the server for an ad hoc run of one deployment."""
+"""`monitor serve`: the scheduled side. Serve starts a local Prefect server when no PREFECT_API_URL is set (Prefect
+schedules need a running server), then serves the deployments of flows/deployments.py until Ctrl-C. Also the
+Prefect server every command that runs flows reports to (`prefect_api`), and the servers' lifetimes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -21,9 +22,14 @@ from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 
 # Offline, no telemetry; the runner checks for due runs this often (Prefect's default is 10 s).
 PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "5"}
-SERVER_START_SECONDS = 60  # measured healthy in about 6 s offline; a cold disk can take several times that
+# Prefect settings for every flow the CLI runs in process: the above, and quiet unless -v.
+PREFECT_DEFAULTS = {**PREFECT_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}
+SERVER_START_SECONDS = 120  # healthy in about 6 s offline; over 60 s seen on a loaded 2-core machine
 SERVER_STOP_SECONDS = 15
 UNFINISHED = ("RUNNING", "PENDING", "CANCELLING")
+# The library logs with the standard logging module; this sends its `monitor.*` records to each run's log in the UI
+# (prefect.toml says the same, but only for commands started in the project folder).
+LOG_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "monitor"}
 ADDRESS_FILE = "server.json"  # in the server's home while it serves: {"api_url": ..., "pid": ...}
 
 
@@ -42,36 +48,62 @@ def running_server(config_root: Path) -> str | None:
 
 
 class LocalServer:
-    """A Prefect server on 127.0.0.1 with its database under `home`, as a child process."""
+    """A Prefect server on 127.0.0.1 with its database under `home`, as a child process that dies with this one.
 
-    def __init__(self, home: Path, port: int | None = None) -> None:
-        self.home, self.port = home, port or free_port()
+    `ui=True` is the full server `monitor serve` runs (UI, scheduler, services); `ui=False` is the lighter server
+    Prefect itself starts for a flow run when none is configured (its "temporary server", the same uvicorn
+    command), but ours to stop: Prefect's is only stopped at a clean exit and outlived a SIGKILLed `monitor run`."""
+
+    def __init__(self, home: Path, port: int | None = None, ui: bool = True) -> None:
+        self.home, self.port, self.ui = home, port or free_port(), ui
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.process: subprocess.Popen | None = None
+        self.advertised = False
 
-    def start(self) -> "LocalServer":
-        self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **PREFECT_ENV, "PREFECT_HOME": str(self.home)}
+    def environment(self) -> dict[str, str]:
+        """The server's environment: its home, its address, and the API URL its UI pages call (the UI otherwise
+        calls port 4200 whatever port the server is on; PREFECT_UI_API_URL, when set, wins)."""
+        env = {**os.environ, **PREFECT_ENV, "PREFECT_HOME": str(self.home), "PREFECT_SERVER_API_HOST": "127.0.0.1",
+               "PREFECT_SERVER_API_PORT": str(self.port),
+               "PREFECT_UI_API_URL": os.environ.get("PREFECT_UI_API_URL") or self.url}
         env.pop("PREFECT_API_URL", None)
+        if not self.ui:  # what prefect.server.api.server.SubprocessASGIServer sets for its temporary server
+            env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
+        return env
+
+    def command(self) -> list[str]:
+        """The server's command line, run under `monitor.lifeline` so that it ends when this process does."""
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        server = (["prefect", "server", "start", *address] if self.ui else
+                  ["uvicorn", "--factory", "prefect.server.api.server:create_app", *address, "--log-level", "error",
+                   "--lifespan", "on"])
+        return [sys.executable, "-m", "monitor.lifeline", str(os.getpid()), *server]
+
+    def start(self, advertise: bool = True) -> "LocalServer":
+        """Start the server and wait until it is healthy; `advertise` leaves its address for `monitor run`."""
+        self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - the child keeps it; closed with the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # Its own session: Ctrl-C in the terminal reaches `monitor`, which stops the server after marking runs.
+        self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        log.close()
         deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise Failure(f"the Prefect server exited at start; see {self.home / 'server.log'}")
             if healthy(self.url):
-                # `monitor run` beside us finds the server here and reports to it instead of starting its own
-                (self.home / ADDRESS_FILE).write_text(json.dumps({"api_url": self.url, "pid": self.process.pid}))
+                if advertise:  # `monitor run` beside us finds the server here and reports to it
+                    (self.home / ADDRESS_FILE).write_text(json.dumps({"api_url": self.url, "pid": self.process.pid}))
+                self.advertised = advertise
                 return self
-            time.sleep(0.5)
+            time.sleep(0.2)
         self.stop()
         raise Failure(f"the Prefect server was not healthy after {SERVER_START_SECONDS} s; see "
                       f"{self.home / 'server.log'}")
 
     def stop(self) -> None:
-        (self.home / ADDRESS_FILE).unlink(missing_ok=True)
+        if self.advertised:
+            (self.home / ADDRESS_FILE).unlink(missing_ok=True)
         if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -80,6 +112,42 @@ class LocalServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@contextmanager
+def prefect_api(verbose: int, config_root: Path | None = None):
+    """Set this CLI's Prefect defaults and choose the server the flow reports to, for the duration of the block.
+
+    PREFECT_API_URL (or a Prefect profile naming a server) wins; else the server `monitor serve` runs for this
+    project, when there is one (the run then shows beside the scheduled ones, and skips a server start); else a
+    temporary server on the project's Prefect database, started here as our child so that it ends with this
+    process, even a SIGKILLed one (Prefect's own temporary server outlived that)."""
+    defaults = {**PREFECT_DEFAULTS, **LOG_ENV, **({"PREFECT_LOGGING_LEVEL": "INFO"} if verbose else {})}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    if os.environ.get("PREFECT_API_URL") or config_root is None:
+        yield
+        return
+    if url := running_server(config_root):
+        os.environ["PREFECT_API_URL"] = url
+        click.echo(f"reporting to the Prefect server of `monitor serve` at {url.removesuffix('/api')}", err=True)
+        yield
+        return
+    import prefect.context
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:  # a profile, or a test harness, names the server
+        yield
+        return
+    server = LocalServer(server_home(config_root), ui=False).start(advertise=False)
+    os.environ["PREFECT_API_URL"] = server.url
+    prefect.context.refresh_global_settings_context()  # Prefect read its settings at import, before the URL was set
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        prefect.context.refresh_global_settings_context()
+        server.stop()
 
 
 def free_port() -> int:
@@ -114,6 +182,30 @@ def cancel_unfinished(deployment_names: list[str]) -> int:
     return len(runs)
 
 
+def describe(schedule) -> str:
+    """A Prefect schedule in words: 'every 1h', 'cron 0 6 * * * (UTC)'."""
+    interval = getattr(schedule, "interval", None)
+    if interval is not None:
+        seconds = int(interval.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"every {seconds // size}{unit}"
+        return f"every {seconds}s"
+    cron = getattr(schedule, "cron", None)
+    return f"cron {cron} ({schedule.timezone or 'UTC'})" if cron else type(schedule).__name__
+
+
+def startup_block(ui_url: str, api_url: str, where: str, served: list) -> str:
+    """What serve prints once it is up: where the UI and the API are, and what runs when."""
+    width = max(len(f"{d.flow_name}/{d.name}") for d in served) if served else 0
+    lines = [f"Prefect UI   {ui_url}", f"Prefect API  {api_url}  ({where})", "deployments:"]
+    lines += [f"  {f'{d.flow_name}/{d.name}':<{width}}  {', '.join(describe(s.schedule) for s in d.schedules)}"
+              for d in served]
+    example = next((f"{d.flow_name}/{d.name}" for d in served if d.flow_name == "ingest"), "ingest/<deployment>")
+    lines.append(f"Ctrl-C stops; `monitor trigger {example} --param limit=10` starts an ad hoc run")
+    return "\n".join(lines)
+
+
 @click.command()
 @click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Warehouse file (default from settings.toml).")
@@ -127,7 +219,7 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
     """Run the schedules: ingest once per schedule group in sources.toml, and the daily report. Starts a local
     Prefect server first unless PREFECT_API_URL points at one. Ctrl-C stops everything.
 
-    Example: monitor serve
+    Example: monitor serve --port 4200
     """
     cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path).resolve()
@@ -137,87 +229,43 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
     server = LocalServer(server_home(cfg.root), port) if not os.environ.get("PREFECT_API_URL") else None
     served: list = []
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop takes the same clean path as Ctrl-C
+    stopped: list[str] = []
     try:  # from here on, Ctrl-C at any moment stops what was started
         if server:
             server.start()
             os.environ["PREFECT_API_URL"] = server.url
-            click.echo(f"started a Prefect server at {server.url.removesuffix('/api')} (data in {server.home})")
-        for key, value in PREFECT_ENV.items():
+            os.environ.setdefault("PREFECT_UI_URL", server.url.removesuffix("/api"))  # the links Prefect logs
+        api_url = os.environ["PREFECT_API_URL"]
+        ui_url = os.environ.get("PREFECT_UI_URL") or api_url.removesuffix("/api")
+        for key, value in {**PREFECT_ENV, **LOG_ENV}.items():
             os.environ.setdefault(key, value)
         from prefect import serve as prefect_serve
 
         from flows.deployments import deployments
 
         served = deployments(cfg, str(cfg.root), str(path), report_out)
-        for d in served:
-            when = ", ".join(str(s.schedule) for s in d.schedules)
-            click.echo(f"serving {d.flow_name}/{d.name}: {when}")
-        click.echo("Ctrl-C stops; `monitor trigger ingest/<deployment> --param limit=10` starts an ad hoc run")
+        where = f"data in {server.home}" if server else "PREFECT_API_URL"
+        click.echo(startup_block(ui_url, api_url, where, served))
         prefect_serve(*served, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         if served:
             try:
                 cancelled = cancel_unfinished([d.name for d in served])
                 if cancelled:
-                    click.echo(f"marked {cancelled} interrupted runs cancelled")
+                    stopped.append(f"marked {cancelled} interrupted runs cancelled")
             except Exception as exc:  # noqa: BLE001 - the server may already be gone; stopping must still finish
-                click.echo(f"could not check for interrupted runs: {exc}", err=True)
+                stopped.append(f"could not check for interrupted runs ({type(exc).__name__})")
         if server:
             server.stop()
-            click.echo("stopped the Prefect server")
+            stopped.append("stopped the Prefect server")
+        click.echo("; ".join(["stopped serving", *stopped]))
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _parse_params(pairs: tuple[str, ...]) -> dict:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise Failure(f"--param {pair!r} is not key=value: for example --param limit=10 or --param "
-                          "sources='[\"bbc-world\"]'")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value  # a bare word: since=2026-11-01, sources=bbc-world
-    if isinstance(params.get("sources"), str):
-        params["sources"] = [params["sources"]]
-    return params
-
-
-@click.command()
-@click.argument("deployment")
-@click.option("--param", "params", multiple=True, help="A flow parameter, key=value (repeatable); values are JSON "
-              "when they parse (limit=10, dry_run=true), else text (since=2026-11-01).")
-@click.option("--wait", is_flag=True, help="Wait for the run to finish and print its final state.")
-@fail_on_domain_errors
-def trigger(deployment: str, params: tuple[str, ...], wait: bool) -> None:
-    """Start an ad hoc run of a served deployment through the Prefect server (PREFECT_API_URL).
-
-    Example: monitor trigger ingest/ingest-hourly --param limit=20 --param since=2026-11-20
-    """
-    if not os.environ.get("PREFECT_API_URL"):
-        raise Failure("PREFECT_API_URL is not set: point it at the server `monitor serve` printed, or use "
-                      "`monitor run` to run in this process")
-    parameters = _parse_params(params)
-    for key, value in PREFECT_ENV.items():
-        os.environ.setdefault(key, value)
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
-    try:
-        run = run_deployment(name=deployment, parameters=parameters, timeout=None if wait else 0)
-    except ObjectNotFound:
-        raise Failure(f"no deployment {deployment!r} on {os.environ['PREFECT_API_URL']}: names look like "
-                      "ingest/ingest-hourly or report/daily-report") from None
-    state = run.state.name if run.state else "unknown"
-    click.echo(f"flow run {run.id} ({run.name}) for {deployment}: {state}")
-    if wait and run.state and not run.state.is_completed():
-        sys.exit(1)
-
-
-COMMANDS = (serve, trigger)
+COMMANDS = (serve,)

@@ -36,7 +36,14 @@ def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
     """A run's start, in one connection: apply the schema, record the sources as configured now, and return
     every feed's polling state."""
     with _open_for_writing(path) as con:
-        _upsert_sources(con, sources)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            _upsert_sources(con, sources)
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(con)
+            raise WarehouseError(f"recording the sources in {path} failed and was rolled back ({_first_line(exc)})"
+                                 ) from None
         return _feed_states(con)
 
 
@@ -60,30 +67,56 @@ def feed_health(path: Path) -> dict[str, dict]:
     return {row[0]: dict(zip(columns, row)) for row in rows}
 
 
+# When a rejected page is fetched again (issue 18). A transient failure (timeout, 5xx, 429, a busy host) is retried
+# by later runs, the first after 15 minutes, each wait twice the last, never more than a day (96 x 15 min); a 404
+# waits a day, then a week (sites do fix links, rarely within hours); anything else (410 gone, not HTML, too short)
+# is final. `monitor run --retry-rejected` makes every one due now. Attempt k waits FIRST * GROWTH^(k-1), capped.
+TRANSIENT_RETRY = (timedelta(minutes=15), 2, 96)  # (first wait, growth per attempt, cap as a multiple of the first)
+NOT_FOUND_RETRY = (timedelta(days=1), 7, 7)
+# A rejection holds its page back while its next attempt is in the future, or for good when it has none.
+HELD_BACK = "(next_attempt IS NULL OR next_attempt > now())"
+
+
+def _first_retry(transient: bool, reason: str, now: datetime) -> datetime | None:
+    """When a page rejected for the first time may be fetched again; None for never."""
+    if transient:
+        return now + TRANSIENT_RETRY[0]
+    return now + NOT_FOUND_RETRY[0] if reason == "http-404" else None
+
+
+def retry_rejected(path: Path, sources: list[str]) -> int:
+    """Make the rejected pages of these sources due now, final ones included; returns how many."""
+    with _open_for_writing(path) as con:
+        (count,) = con.execute(
+            "UPDATE rejections SET next_attempt = now() WHERE stage <> 'feed' AND list_contains(?, source)",
+            [sources]).fetchone()
+    return count
+
+
 def link_articles(path: Path, links: list[str]) -> dict[str, str | None]:
-    """The links already done, each with its article id (None when the link was permanently rejected)."""
+    """The links already done, each with its article id (None when the link was rejected and is not due again)."""
     if not links:
         return {}
     candidates = pa.table({"link": pa.array(sorted(set(links)), pa.string())})
     with read_only(path) as con:
         con.register("candidates", candidates)
         rows = con.execute(
-            """SELECT c.link, any_value(a.article_id) FROM candidates c
+            f"""SELECT c.link, any_value(a.article_id) FROM candidates c
                LEFT JOIN articles a ON c.link = a.url OR c.link = a.canonical_url
-               WHERE a.article_id IS NOT NULL OR c.link IN (SELECT url FROM rejections WHERE NOT transient)
+               WHERE a.article_id IS NOT NULL OR c.link IN (SELECT url FROM rejections WHERE {HELD_BACK})
                GROUP BY c.link"""
         ).fetchall()
     return dict(rows)
 
 
 def pending_entries(path: Path, sources: list[str]) -> list[tuple[str, str, str | None]]:
-    """(source, link, entry_id) of entries stored without an article and not permanently rejected,
+    """(source, link, entry_id) of entries stored without an article and not rejected until later (or for good),
     so a crashed or partly failed run is finished by the next one even when the feed has not changed."""
     with read_only(path) as con:
         return con.execute(
-            """SELECT e.source, e.link, e.entry_id FROM entries e
+            f"""SELECT e.source, e.link, e.entry_id FROM entries e
                WHERE e.article_id IS NULL AND e.link IS NOT NULL AND list_contains(?, e.source)
-                 AND e.link NOT IN (SELECT url FROM rejections WHERE NOT transient)""",
+                 AND e.link NOT IN (SELECT url FROM rejections WHERE {HELD_BACK})""",
             [sources],
         ).fetchall()
 
@@ -105,7 +138,8 @@ def recent_docs(path: Path, window_days: int) -> list[DedupDoc]:
 
 
 def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
-    """Record the registry as configured now."""
+    """Record the registry as configured now: its rows are replaced (delete, then insert), so the caller runs this
+    in a transaction, or a failed insert would leave those sources unrecorded."""
     now = datetime.now(timezone.utc)
     table = pa.table({
         "name": [s.name for s in sources], "url": [s.url for s in sources], "site": [s.site for s in sources],
@@ -150,7 +184,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                    ("consecutive_failures", _I), ("poll_minutes", _F), ("next_check", _T), ("dead", _B),
                    ("last_entries", _I), ("last_new_entries", _I), ("idle_polls", _I)],
     "rejections": [("url", _S), ("stage", _S), ("reason", _S), ("detail", _S), ("source", _S), ("transient", _B),
-                   ("first_seen", _T), ("last_seen", _T), ("run_id", _S)],
+                   ("first_seen", _T), ("last_seen", _T), ("run_id", _S), ("attempts", _I), ("next_attempt", _T)],
 }
 
 
@@ -203,8 +237,8 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
                              for c in batch.clusters],
         "article_agencies": [(c.doc_id, agency, where) for c in batch.clusters for agency, where in c.agencies],
-        "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id)
-                       for r in batch.rejections],
+        "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id, 1,
+                        _first_retry(r.transient, r.reason, now)) for r in batch.rejections],
         "feed_state": [tuple(getattr(state, name) for name, _ in _COLUMNS["feed_state"])
                        for state in batch.feed_states],
     }
@@ -253,9 +287,13 @@ _WRITES: dict[str, tuple[str, ...]] = {
     # a feed's polling state is replaced as a whole
     "feed_state": ("DELETE FROM feed_state WHERE source IN (SELECT source FROM feed_state_in)",
                    "INSERT INTO feed_state SELECT * FROM feed_state_in"),
-    # a failure seen again keeps its first_seen and takes the latest reason
-    "rejections": ("""UPDATE rejections SET reason = n.reason, detail = n.detail, transient = n.transient,
-                          last_seen = n.last_seen, run_id = n.run_id
+    # a failure seen again keeps its first_seen, takes the latest reason, counts the attempt and waits longer
+    "rejections": (f"""UPDATE rejections SET reason = n.reason, detail = n.detail, transient = n.transient,
+                          last_seen = n.last_seen, run_id = n.run_id, attempts = coalesce(rejections.attempts, 1) + 1,
+                          next_attempt = n.last_seen + (n.next_attempt - n.last_seen) * CASE WHEN n.transient
+                              THEN least({TRANSIENT_RETRY[1]} ** coalesce(rejections.attempts, 1), {TRANSIENT_RETRY[2]})
+                              ELSE least({NOT_FOUND_RETRY[1]} ** coalesce(rejections.attempts, 1), {NOT_FOUND_RETRY[2]})
+                              END::BIGINT
                       FROM rejections_in n WHERE rejections.url = n.url AND rejections.stage = n.stage""",
                    _insert_new("rejections")),
 }
