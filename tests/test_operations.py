@@ -280,7 +280,7 @@ def test_a_rejected_page_is_tried_again_later_or_now_on_request_and_a_410_is_fin
         retries = ("SELECT url, reason, attempts, epoch(next_attempt - last_seen) / 86400 FROM rejections "
                    "WHERE stage <> 'feed' ORDER BY url")
         assert rows(path, retries) == [(f"{base}/fixed.html", "http-404", 1, 1.0),  # a day
-                                       (f"{base}/gone.html", "http-410", 1, None)]  # never
+                                       (f"{base}/gone.html", "gone", 1, None)]  # never
         routes["/fixed.html"] = (200, "text/html; charset=utf-8", (SEED / "armenia-ceasefire.html").read_bytes())
         later = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
         assert later["counts"]["pages:requested"] == 0  # not due for a day
@@ -289,7 +289,7 @@ def test_a_rejected_page_is_tried_again_later_or_now_on_request_and_a_410_is_fin
         again = CliRunner().invoke(cli, [*monitor, "--retry-rejected"], catch_exceptions=False)
         assert again.exit_code == 0 and "2 rejected pages are due again" in again.output, again.output
         assert rows(path, retries) == [(f"{base}/fixed.html", "http-404", 2, 7.0),  # then a week
-                                       (f"{base}/gone.html", "http-410", 2, None)]
+                                       (f"{base}/gone.html", "gone", 2, None)]
         routes["/fixed.html"] = (200, "text/html; charset=utf-8", (SEED / "armenia-ceasefire.html").read_bytes())
         fixed = CliRunner().invoke(cli, [*monitor, "--retry-rejected"], catch_exceptions=False)
         assert fixed.exit_code == 0, fixed.output

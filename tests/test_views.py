@@ -83,7 +83,8 @@ def test_extraction_quality_counts_fallbacks_missing_dates_and_rejections(wh):
     path, con = wh
     add_article(con, "a", "ledger", NOW)
     add_article(con, "b", "ledger", None, method="paragraphs")
-    con.execute("INSERT INTO rejections VALUES ('http://x/e', 'extract', 'empty-page', '', 'ledger', false, now(), "
+    con.execute("INSERT INTO rejections (url, stage, reason, detail, source, transient, first_seen, last_seen, run_id) "
+                "VALUES ('http://x/e', 'extract', 'empty-page', '', 'ledger', false, now(), "
                 "now(), 'r'), ('http://x/f', 'fetch', 'http-404', '', 'ledger', false, now(), now(), 'r')")
     row = con.execute("SELECT articles, empty_bodies, extract_rejections, fetch_rejections, fallbacks, missing_date, "
                       "success_rate, rejection_reasons FROM extraction_quality WHERE source = 'ledger'").fetchone()
