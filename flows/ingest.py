@@ -7,6 +7,7 @@ expected failures are values, and a feed that still fails after its retries is r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -490,6 +491,9 @@ class _Run:
         if self.dry_run:
             return
         began = time.perf_counter()
+        pipeline_settings = self.settings.pipeline
+        batch = dataclasses.replace(batch, retry_waits=(timedelta(minutes=pipeline_settings.retry_transient_minutes),
+                                                        timedelta(hours=pipeline_settings.retry_not_found_hours)))
         load(self.path, quote(batch))
         self.exists = True
         self.seconds["load"] += time.perf_counter() - began

@@ -25,7 +25,8 @@ def test_a_wrong_config_key_is_one_line_and_exit_1(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(directory), "check-config"])
     assert result.exit_code == 1
     assert result.output == (f"Error: {directory / 'settings.toml'}: unknown key 'pipeline.batch'; allowed keys here: "
-                             "feed_batch_size, load_wave_articles, max_entries_per_feed, min_body_chars, page_batch_size\n")
+                             "feed_batch_size, load_wave_articles, max_entries_per_feed, min_body_chars, page_batch_size, "
+                             "retry_not_found_hours, retry_transient_minutes\n")
 
 
 def test_run_with_an_unknown_source_fails_before_starting():

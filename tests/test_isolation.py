@@ -226,3 +226,18 @@ def test_every_entry_is_accounted_for_and_a_pickup_counts_as_an_outlet(tmp_path,
     assert counts["deferred:old"] == 2 and counts["entries:deferred:since"] == 2
     assert warehouse.query(path, "SELECT outlets, articles FROM story_clusters")[1] == [(2, 1)]
     assert limited["counts"]["entries:deferred:limit"] == 3  # four new entries, one page allowed
+
+
+def test_the_wait_before_a_404_is_fetched_again_is_a_setting(tmp_path, prefect_harness):
+    from flows.ingest import ingest
+
+    feeds: dict[str, bytes] = {}
+    _, server = newsroom(feeds)
+    with server as base:
+        feeds["/f.xml"] = rss([("m", f"{base}/missing.html", "Missing")])
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "f"\nurl = "{base}/f.xml"\n',
+                                  "[pipeline]\nretry_not_found_hours = 2\n")
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir))
+    assert warehouse.query(path, "SELECT reason, epoch(next_attempt - last_seen) / 3600 FROM rejections "
+                                 "WHERE stage = 'fetch'")[1] == [("http-404", 2.0)]

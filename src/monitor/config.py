@@ -144,6 +144,11 @@ class PipelineSettings(_Strict):
     # that dies late keeps what it finished. Each wave compares its articles with the warehouse's recent ones:
     # fewer, larger waves cost less comparing, smaller ones put less work at risk.
     load_wave_articles: int = Field(500, ge=1)
+    # A rejected page is fetched again by a later run: after a timeout, 5xx or 429 this long first (each wait twice
+    # the last, at most a day); after a 404 this long first, then seven times that (sites do fix links, rarely within
+    # hours). A 410 and other final outcomes are never fetched again unless `monitor run --retry-rejected`.
+    retry_transient_minutes: float = Field(15.0, gt=0)
+    retry_not_found_hours: float = Field(24.0, gt=0)
 
 
 class FeedSettings(_Strict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 
 def stable_id(*parts: str) -> str:
@@ -277,6 +277,8 @@ class LoadBatch:
     run: RunRecord | None = None
     run_id: str = ""  # the run the rows belong to; `run.run_id` when the record itself is in the batch
     new_entries: dict[str, int] = field(default_factory=dict)  # per source, for the feed_fetches rows
+    # first waits before a rejected page is fetched again: (transient failure, 404); None: the warehouse's defaults
+    retry_waits: tuple[timedelta, timedelta] | None = None
     feed_fetches: tuple[tuple[FeedFetch, FeedParse | None], ...] = ()
     entries: tuple[tuple[Entry, str | None], ...] = ()  # with the article id the entry became, if any
     articles: tuple[Article, ...] = ()

@@ -77,11 +77,15 @@ NOT_FOUND_RETRY = (timedelta(days=1), 7, 7)
 HELD_BACK = "(next_attempt IS NULL OR next_attempt > now())"
 
 
-def _first_retry(transient: bool, reason: str, now: datetime) -> datetime | None:
-    """When a page rejected for the first time may be fetched again; None for never."""
+def _first_retry(transient: bool, reason: str, now: datetime,
+                 waits: tuple[timedelta, timedelta] | None = None) -> datetime | None:
+    """When a page rejected for the first time may be fetched again; None for never. `waits` are the first waits
+    of a transient failure and of a 404 (the settings' `pipeline.retry_transient_minutes` and
+    `pipeline.retry_not_found_hours`); later waits grow from them."""
+    transient_wait, not_found_wait = waits or (TRANSIENT_RETRY[0], NOT_FOUND_RETRY[0])
     if transient:
-        return now + TRANSIENT_RETRY[0]
-    return now + NOT_FOUND_RETRY[0] if reason == "http-404" else None
+        return now + transient_wait
+    return now + not_found_wait if reason == "http-404" else None
 
 
 def retry_rejected(path: Path, sources: list[str]) -> int:
@@ -238,7 +242,7 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
                              for c in batch.clusters],
         "article_agencies": [(c.doc_id, agency, where) for c in batch.clusters for agency, where in c.agencies],
         "rejections": [(r.url, r.stage, r.reason, r.detail, r.source, r.transient, now, now, run_id, 1,
-                        _first_retry(r.transient, r.reason, now)) for r in batch.rejections],
+                        _first_retry(r.transient, r.reason, now, batch.retry_waits)) for r in batch.rejections],
         "feed_state": [tuple(getattr(state, name) for name, _ in _COLUMNS["feed_state"])
                        for state in batch.feed_states],
     }
