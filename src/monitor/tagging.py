@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 from collections import Counter
+from itertools import accumulate, compress
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from monitor.metadata import detect_language
 from monitor.models import Article, Tags, TopicScore
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
+_TOKEN_PARTS = re.compile(f"({_TOKEN.pattern})")  # the same words, for re.split
 _POSSESSIVE = re.compile(r"['’]s?$")
 _COMMA = re.compile(r"\s*,\s*")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # a word for the keyword rules: "record-breaking" is one
@@ -147,18 +149,17 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
             if held and all(p.kind == "country" for p in held):
                 found.append(_Mention(held, m.group(), m.start(), (), m.end()))
     if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
-        folded = [gazetteer.fold(w) for w in _FOREIGN_WORDS.findall(text)]
-        source = text
+        folded, bounds = _split(_FOREIGN_PARTS, text)
+        folded = [gazetteer.fold(w) for w in folded]
     else:
-        folded = _FOREIGN_WORDS.findall(lowered)
+        folded, bounds = _split(_FOREIGN_PARTS, lowered)
         if "ё" in lowered:
             folded = [w.replace("ё", "е") for w in folded]
-        source = lowered
-    starts = [i for i, w in enumerate(folded) if w in first_words]
+    starts = list(compress(range(len(folded)), map(first_words.__contains__, folded)))
     if not starts:
         found += _find_wide(text, index)
         return found
-    tokens = _Tokens(text, [m.span() for m in _FOREIGN_WORDS.finditer(source)])
+    tokens = _Tokens(text, bounds)
     prefixes = index.prefixes
     taken = {(m.start, m.end) for m in found}
     lowercase: set[str] | None = None
@@ -205,19 +206,19 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
 
 class _Tokens:
     """The words of a text as (word, start, end), each made only when asked for: a name is looked for at few of
-    them, and building all would cost more than the search."""
+    them, and building all would cost more than the search. Word j runs from bounds[2j] to bounds[2j+1]."""
 
-    __slots__ = ("text", "spans")
+    __slots__ = ("text", "bounds", "words")
 
-    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
-        self.text, self.spans = text, spans
+    def __init__(self, text: str, bounds: list[int], words: list[str] | None = None) -> None:
+        self.text, self.bounds, self.words = text, bounds, words
 
     def __len__(self) -> int:
-        return len(self.spans)
+        return len(self.bounds) // 2
 
     def __getitem__(self, j: int) -> tuple[str, int, int]:
-        start, end = self.spans[j]
-        return self.text[start:end], start, end
+        start, end = self.bounds[2 * j], self.bounds[2 * j + 1]
+        return (self.words[j] if self.words is not None else self.text[start:end]), start, end
 
 
 def _joined(text: str, tokens: list, i: int, n: int) -> bool:
@@ -255,6 +256,7 @@ def _in_organisation(text: str, tokens: list, i: int, n: int) -> bool:
 
 
 _FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer.key(), so text and names split alike
+_FOREIGN_PARTS = re.compile(r"(\w+)")  # the same words, for re.split
 # A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
 # "Türkiye'de", "l'Ukraine".
 _IN_A_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?=[-'’]\w)|(?<=\w['’])[^\W\d_]\w*")
@@ -302,37 +304,73 @@ def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
 
 
 def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
-    index, quals, starts = gazetteer.places(), gazetteer.qualifiers(), gazetteer.first_words()
-    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    lowercase_words = {t[0] for t in tokens if t[0].islower()}
+    index, quals = gazetteer.places(), gazetteer.qualifiers()
+    words, bounds = _split(_TOKEN_PARTS, text)
+    distinct = set(words)
+    for word in distinct.difference(_STARTS):  # words not seen before in this process (a dict: looked up, not walked)
+        _learn_start(word)
+    starters = distinct & _STARTERS
+    if not starters:
+        return []
+    tokens = _Tokens(text, bounds, words)
+    lowercase_words = {w for w in distinct if w.islower()}
+    prefixes = gazetteer.name_prefixes()
     found: list[_Mention] = []
-    i = 0
-    while i < len(tokens):
-        step = 1
-        if tokens[i][0][0].isupper() and _may_start_a_name(tokens[i][0], starts):
-            for n in range(min(MAX_PHRASE_TOKENS, len(tokens) - i), 0, -1):
-                words = [t[0] for t in tokens[i : i + n]]
-                words[-1] = _POSSESSIVE.sub("", words[-1])
-                phrase = " ".join(words)
-                held = _lookup(phrase, index)
-                if held is None:
-                    continue
-                if held == ():  # "South America", "Voice of America": consumed, not a country
-                    step = n
-                    break
-                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
-                if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
-                    step = n
-                    break
-                if held:
-                    # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
-                    town = all(p.kind in ("city", "admin") for p in held)
-                    qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
-                    found.append(_Mention(held, phrase, tokens[i][1], qualifier, tokens[i + n - 1][2]))
-                    step = n
-                    break
-        i += step
+    count = len(words)
+    resume = 0
+    # only the words that can open a name are visited (found in C, not by a Python walk over every word)
+    for i in compress(range(count), map(starters.__contains__, words)):
+        if i < resume:
+            continue
+        # the longest phrase from here whose words before the last open some name: longer ones cannot match
+        limit, longest, opening = min(MAX_PHRASE_TOKENS, count - i), 1, words[i]
+        while longest < limit and (opening in prefixes or opening.title() in prefixes):
+            opening = f"{opening} {words[i + longest]}"
+            longest += 1
+        for n in range(longest, 0, -1):
+            phrase = " ".join(words[i : i + n - 1] + [_POSSESSIVE.sub("", words[i + n - 1])])
+            held = _lookup(phrase, index)
+            if held is None:
+                continue
+            if held == ():  # "South America", "Voice of America": consumed, not a country
+                resume = i + n
+                break
+            held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
+            if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
+                resume = i + n
+                break
+            if held:
+                # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
+                town = all(p.kind in ("city", "admin") for p in held)
+                qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
+                found.append(_Mention(held, phrase, tokens[i][1], qualifier, tokens[i + n - 1][2]))
+                resume = i + n
+                break
     return found
+
+
+def _split(parts: re.Pattern, text: str) -> tuple[list[str], list[int]]:
+    """The words `parts` (a pattern in one capturing group) finds in `text`, and their bounds: word j runs from
+    bounds[2j] to bounds[2j+1]. Split and summed in C: a Python loop over match objects costs several times more."""
+    pieces = parts.split(text)
+    return pieces[1::2], list(accumulate(map(len, pieces)))
+
+
+# Remembered per distinct word or phrase (the gazetteer never changes in a process); bounds memory only.
+MAX_CACHED_NAMES = 200_000
+_STARTS: dict[str, bool] = {}  # token -> whether it may start a name
+_STARTERS: set[str] = set()  # the tokens of _STARTS that may
+_LOOKUPS: dict[str, tuple | None] = {}
+
+
+def _learn_start(token: str) -> None:
+    """Remember whether `token` may start a name: capitalised, and `_may_start_a_name`."""
+    if len(_STARTS) > MAX_CACHED_NAMES:
+        _STARTS.clear()
+        _STARTERS.clear()
+    may = _STARTS[token] = token[0].isupper() and _may_start_a_name(token, gazetteer.first_words())
+    if may:
+        _STARTERS.add(token)
 
 
 def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
@@ -345,6 +383,18 @@ def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
 
 
 def _lookup(phrase: str, index: dict) -> tuple | None:
+    held = _LOOKUPS.get(phrase, _UNKNOWN)
+    if held is _UNKNOWN:
+        if len(_LOOKUPS) > MAX_CACHED_NAMES:
+            _LOOKUPS.clear()
+        held = _LOOKUPS[phrase] = _lookup_forms(phrase, index)
+    return held
+
+
+_UNKNOWN = object()
+
+
+def _lookup_forms(phrase: str, index: dict) -> tuple | None:
     candidates = [phrase, phrase.rstrip(".")]
     if phrase.isupper() and len(phrase) > 3:  # datelines: "YEREVAN, Nov 16 (Reuters)"
         candidates.append(phrase.title())
@@ -394,7 +444,7 @@ def _qualifier(text: str, tokens: list, j: int, quals: dict) -> tuple:
     if j >= len(tokens) or not _COMMA.fullmatch(text[tokens[j - 1][2] : tokens[j][1]]):
         return ()
     for n in range(min(3, len(tokens) - j), 0, -1):
-        phrase = " ".join(t[0] for t in tokens[j : j + n])
+        phrase = " ".join(tokens[k][0] for k in range(j, j + n))
         for form in (phrase, phrase.rstrip(".")):
             if form in quals:
                 return quals[form]
@@ -627,7 +677,11 @@ class KeywordIndex:
         self.longest = max((len(w) for w in (*self.exact, *self.prefix)), default=1)
         self.prefix_lengths = sorted({len(w[-1]) for w in self.prefix}, reverse=True)
         self.first_words = {w[0] for w in (*self.exact, *self.prefix) if len(w) > 1}
-        self.single_cache: dict[str, list[tuple[int, float]]] = {}
+        self.single_cache: dict[str, list[tuple[int, float]]] = {}  # every word looked up -> its matches
+        self.single_hits: dict[str, list[tuple[int, float]]] = {}  # the words of single_cache that match
+        self.hit_words: set[str] = set()  # their keys, as a set: a set intersects a set without walking it
+        # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
+        self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
 
     def _entries(self, phrase: tuple[str, ...]) -> list[tuple[int, float]]:
         """Every (topic, weight) whose keyword matches exactly this phrase."""
@@ -638,32 +692,41 @@ class KeywordIndex:
                 found += self.prefix.get((*phrase[:-1], last[:length]), ())
         return found
 
-    def _single(self, word: str) -> list[tuple[int, float]]:
-        found = self.single_cache.get(word)
-        if found is None:
-            if len(self.single_cache) > MAX_CACHED_WORDS:
-                self.single_cache.clear()
+    def _learn(self, words) -> None:
+        """Remember the single-word matches of `words` (lower-cased words not seen before)."""
+        if len(self.single_cache) > MAX_CACHED_WORDS:
+            self.single_cache.clear()
+            self.single_hits.clear()
+            self.hit_words.clear()
+        for word in words:
             found = self.single_cache[word] = self._entries((word,))
-        return found
+            if found:
+                self.single_hits[word] = found
+                self.hit_words.add(word)
 
     def evidence(self, text: str) -> np.ndarray:
+        # Only the distinct words with a match are visited, found by set operations in C. The sums are of
+        # quarters and whole numbers, exact in floating point, so the order they are added in changes nothing.
         scores = [0.0] * self.size  # a list: adding to a numpy element one at a time costs ~10x more
         capitals = self.capitals
-        for word, count in Counter(_WORD.findall(text)).items():  # each distinct word looked up once
-            if word in capitals:
+        if self.capital_letters.search(text):
+            cased = _WORD.findall(text)
+            for word in capitals.keys() & set(cased):
+                count = cased.count(word)
                 for k, weight in capitals[word]:
                     scores[k] += weight * count
         words = _WORD.findall(text.lower())
-        cache = self.single_cache
-        for word, count in Counter(words).items():
-            found = cache.get(word)
-            if found is None:
-                found = self._single(word)
-            for k, weight in found:
+        counts = Counter(words)
+        distinct = set(counts)
+        self._learn(distinct.difference(self.single_cache))  # a dict argument is looked up, not walked
+        hits = self.single_hits
+        for word in distinct & self.hit_words:
+            count = counts[word]
+            for k, weight in hits[word]:
                 scores[k] += weight * count
         first_words = self.first_words
-        for i, word in enumerate(words):
-            if word in first_words:
+        if not first_words.isdisjoint(counts):
+            for i in compress(range(len(words)), map(first_words.__contains__, words)):
                 for n in range(min(self.longest, len(words) - i), 1, -1):
                     for k, weight in self._entries(tuple(words[i : i + n])):
                         scores[k] += weight
