@@ -20,6 +20,7 @@ import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,11 @@ class TopicModel:
 
     def log_probabilities(self, text: str) -> np.ndarray:
         """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known."""
-        ids = [self.index[w] for w in TOKEN.findall(text.lower()) if w in self.index]
-        if not ids:
+        words = TOKEN.findall(text.lower())
+        # the known words' ids in text order (looked up in C; -1 marks an unknown word)
+        ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        ids = ids[ids >= 0]
+        if not len(ids):
             return np.full(len(self.classes), -np.log(len(self.classes)))
         present = np.unique(ids)
         # Naive Bayes counts each word as independent evidence, so a long article looks certain; past
@@ -97,9 +101,7 @@ class Narrower:
         """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive."""
         words = _LABEL_WORD.findall(text.lower())
         hits: dict[str, int] = {}
-        for i, word in enumerate(words):
-            if word not in self.first_words:
-                continue
+        for i in compress(range(len(words)), map(self.first_words.__contains__, words)):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 code = self.phrases.get(tuple(words[i : i + n]))
                 if code:
@@ -174,7 +176,13 @@ class Lexicon:
     substring_lengths: tuple[int, ...]
     substring_starts: frozenset[str]
     languages: tuple[str, ...]
-    cache: dict = dataclasses.field(default_factory=dict, compare=False)
+    cache: dict = dataclasses.field(default_factory=dict, compare=False)  # every word looked up -> its topics
+    hits: dict = dataclasses.field(default_factory=dict, compare=False)  # the words of `cache` with topics
+    hit_words: set = dataclasses.field(default_factory=set, compare=False)  # its keys: a set meets a set in C
+    phrase_firsts: frozenset = frozenset()  # the keys of `phrases`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phrase_firsts", frozenset(self.phrases))
 
     def evidence(self, text: str) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
@@ -191,14 +199,15 @@ class Lexicon:
             lowered = lowered.replace("\u0307", "")
         words = _LEX_WORD.findall(lowered)
         counts = Counter(words)
-        cache = self.cache
-        for word, count in counts.items():
-            found = cache.get(word)
-            if found is None:
-                found = self._word(word)
-            for k in found:
+        distinct = set(counts)
+        for word in distinct.difference(self.cache):  # words not seen before (a dict argument is looked up)
+            self._word(word)
+        hits = self.hits
+        for word in distinct & self.hit_words:  # only the words with topics are visited; the sums are whole
+            count = counts[word]                # numbers, so the order they are added in changes nothing
+            for k in hits[word]:
                 scores[k] += count
-        for first in self.phrases.keys() & counts.keys():  # found by index(): a walk over every word costs more
+        for first in distinct & self.phrase_firsts:  # found by index(): a walk over every word costs more
             i = -1
             for _ in range(counts[first]):
                 i = words.index(first, i + 1)
@@ -216,6 +225,8 @@ class Lexicon:
         if found is None:
             if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
                 self.cache.clear()
+                self.hits.clear()
+                self.hit_words.clear()
             forms = [word]
             if _ARABIC.match(word):
                 forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
@@ -226,6 +237,9 @@ class Lexicon:
                     if length <= len(form):
                         hits.update(self.prefix.get(form[:length], ()))
             found = self.cache[word] = tuple(sorted(hits))
+            if found:
+                self.hits[word] = found
+                self.hit_words.add(word)
         return found
 
     def _phrase(self, words: list[str], i: int):
