@@ -293,6 +293,13 @@ class ForeignIndex:
     compounds: dict[str, tuple[str, ...]]
 
 
+@once
+def foreign_lower_first_words() -> frozenset[str]:
+    """The first words of the foreign names a text may write in lower case: a lower-case word that is none of
+    these opens no foreign name."""
+    return frozenset(name.split(" ", 1)[0] for name, (_, lower_ok) in foreign().words.items() if lower_ok)
+
+
 def _wide(form: str) -> bool:
     return bool(WIDE_RUN.fullmatch(form))
 

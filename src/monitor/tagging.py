@@ -137,6 +137,8 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     # Only German capitalises every noun, so only there (or when the language is unknown) does a capitalised
     # adjective before a capitalised word mid-sentence mark an organisation ("die Deutsche Bank")
     org_adjectives = language in (None, "de")
+    if english and not _BEYOND_LATIN.search(text):
+        return []  # English text is read here only for names in other scripts, and this one has no such letter
     english_index = gazetteer.places()
     lowered = text.lower()
     found: list[_Mention] = []
@@ -155,7 +157,8 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
         folded, bounds = _split(_FOREIGN_PARTS, lowered)
         if "ё" in lowered:
             folded = [w.replace("ё", "е") for w in folded]
-    starts = list(compress(range(len(folded)), map(first_words.__contains__, folded)))
+    opening = first_words.intersection(folded)  # each distinct word looked up once in the large index
+    starts = list(compress(range(len(folded)), map(opening.__contains__, folded))) if opening else []
     if not starts:
         found += _find_wide(text, index)
         return found
@@ -165,10 +168,14 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     lowercase: set[str] | None = None
     count = len(tokens)
     resume = 0
+    lower_first = gazetteer.foreign_lower_first_words()
     for i in starts:
         key = folded[i]
-        if i < resume or (english and tokens[i][0][0] < "\u0250"):
+        if i < resume:
             continue
+        first = text[bounds[2 * i]]
+        if (english and first < "\u0250") or (first.islower() and first < "\u0590" and key not in lower_first):
+            continue  # in lower case ("de", "la") only a name that may be written so can start here
         candidates = [(1, key)] if key in words else []
         n, k = 1, key
         while k in prefixes and i + n < count:
@@ -260,6 +267,9 @@ _FOREIGN_PARTS = re.compile(r"(\w+)")  # the same words, for re.split
 # A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
 # "Türkiye'de", "l'Ukraine".
 _IN_A_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?=[-'’]\w)|(?<=\w['’])[^\W\d_]\w*")
+# Any character past Latin (U+0250 on) other than general punctuation (quotes, dashes): a text without one has no
+# word in another script. Punctuation is excluded because English news is full of curly quotes and dashes.
+_BEYOND_LATIN = re.compile(r"[^\u0000-\u024f\u2000-\u206f]")
 _KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
@@ -306,14 +316,18 @@ def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
 def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     index, quals = gazetteer.places(), gazetteer.qualifiers()
     words, bounds = _split(_TOKEN_PARTS, text)
-    distinct = set(words)
-    for word in distinct.difference(_STARTS):  # words not seen before in this process (a dict: looked up, not walked)
+    lowercase_words, capitalised = set(), set()
+    for word in set(words):
+        if word.islower():
+            lowercase_words.add(word)
+        elif word[0].isupper():
+            capitalised.add(word)
+    for word in capitalised.difference(_STARTS):  # words not seen before in this process (a dict: looked up)
         _learn_start(word)
-    starters = distinct & _STARTERS
+    starters = capitalised & _STARTERS
     if not starters:
         return []
     tokens = _Tokens(text, bounds, words)
-    lowercase_words = {w for w in distinct if w.islower()}
     prefixes = gazetteer.name_prefixes()
     found: list[_Mention] = []
     count = len(words)
