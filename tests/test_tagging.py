@@ -116,6 +116,21 @@ def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
     assert list(index.evidence("who knows")) == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("text", ["", "record-breaking rock'n’roll--twice", "a-b-c d- -e 'f g'h", "x_y İstanbul ΟΔΟΣ",
+                                  "covid-19's 2nd wave\nthe WHO’s - plan", "-'’", "ab", "don't\n\nstop—now"])
+def test_topic_words_are_split_once_as_each_reader_splits_them(text):
+    import re
+
+    from monitor.tagging import _WORD, _TextWords
+    from monitor.topicmodel import Lexicon
+
+    words = _TextWords(text)
+    assert words.glued == _WORD.findall(text.lower())  # the keyword rules' words
+    assert words.words == re.findall(r"\w+", text.lower())  # the narrower topics' words
+    assert words.plain in (None, Lexicon.words(text))  # the lexicon's, when they are the same
+    assert (words.plain is None) == ("_" in text or "İ" in text)
+
+
 # --- countries in other languages: hand-written sentences, none taken from any corpus ---------------------------
 
 @pytest.mark.parametrize("language, text, want", [

@@ -623,7 +623,8 @@ class Tagger:
             english = topicmodel.english_share(title + "\n" + text)
         else:
             english = 1.0 if language == "en" else 0.0
-        evidence = self.rule_evidence(title, text)
+        title_words, text_words = _TextWords(title), _TextWords(text)
+        evidence = self.rule_evidence(title, text, (title_words, text_words))
         rules = evidence + RULE_PRIOR
         combined = np.log(rules / rules.sum())
         if english > 0:
@@ -638,13 +639,17 @@ class Tagger:
         ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
         out = [TopicScore(code, self.topic_labels[code], round(float(p), 4)) for code, p in ranked]
         kept = ([t for t in out if t.score >= self.settings.min_topic_score] or out[:1])[: self.settings.max_topics]
-        return tuple(out if every else kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text)
+        # the narrower topics' words of title, title and text are those of each: "\n" joins no word
+        words = title_words.words + title_words.words + text_words.words
+        return tuple(out if every else kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
 
-    def narrower_topics(self, top: list[TopicScore], text: str) -> tuple[TopicScore, ...]:
+    def narrower_topics(self, top: list[TopicScore], text: str, words: list[str] | None = None
+                        ) -> tuple[TopicScore, ...]:
         """For each confident top-level topic, its second-level topic whose labels the text uses most, if any
-        is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits."""
+        is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits.
+        `words`, when given, are the words of `text` as `topicmodel.narrower` splits them."""
         narrower = topicmodel.narrower()
-        hits = narrower.evidence(text)
+        hits = narrower.evidence(text, words)
         out = []
         for parent in top:
             if parent.score < NARROWER_MIN_PARENT:
@@ -658,11 +663,15 @@ class Tagger:
                 out.append(TopicScore(best, narrower.labels[best], round(parent.score * share, 4), level=2))
         return tuple(out)
 
-    def rule_evidence(self, title: str, text: str) -> np.ndarray:
-        """Keyword evidence per topic (in `topic_codes` order), the title counting double."""
-        rules = 2.0 * self.keywords.evidence(title) + self.keywords.evidence(text)
+    def rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None
+                      ) -> np.ndarray:
+        """Keyword evidence per topic (in `topic_codes` order), the title counting double. `words` are those of
+        title and text, split once for the keyword rules and the lexicon alike."""
+        title_words, text_words = words or (_TextWords(title), _TextWords(text))
+        rules = 2.0 * self.keywords.evidence(title, title_words.glued) + self.keywords.evidence(text, text_words.glued)
         lexicon = topicmodel.lexicon()
-        found = np.add(np.multiply(lexicon.evidence(title), 2.0), lexicon.evidence(text))
+        found = np.add(np.multiply(lexicon.evidence(title, title_words.plain), 2.0),
+                       lexicon.evidence(text, text_words.plain))
         return rules + np.append(found, 0.0)[self.lexicon_columns]  # the appended 0 is for unknown codes
 
 
@@ -718,7 +727,8 @@ class KeywordIndex:
                 self.single_hits[word] = found
                 self.hit_words.add(word)
 
-    def evidence(self, text: str) -> np.ndarray:
+    def evidence(self, text: str, words: list[str] | None = None) -> np.ndarray:
+        """Evidence per topic in `text`; `words`, when given, are its lower-cased words as _WORD finds them."""
         # Only the distinct words with a match are visited, found by set operations in C. The sums are of
         # quarters and whole numbers, exact in floating point, so the order they are added in changes nothing.
         scores = [0.0] * self.size  # a list: adding to a numpy element one at a time costs ~10x more
@@ -729,7 +739,8 @@ class KeywordIndex:
                 count = cased.count(word)
                 for k, weight in capitals[word]:
                     scores[k] += weight * count
-        words = _WORD.findall(text.lower())
+        if words is None:
+            words = _WORD.findall(text.lower())
         counts = Counter(words)
         distinct = set(counts)
         self._learn(distinct.difference(self.single_cache))  # a dict argument is looked up, not walked
@@ -745,6 +756,39 @@ class KeywordIndex:
                     for k, weight in self._entries(tuple(words[i : i + n])):
                         scores[k] += weight
         return np.array(scores)
+
+
+class _TextWords:
+    """The lower-cased words of a text, split once for every topic reader that can use them: `words` as \\w+ finds
+    them (the narrower topics), `plain` the same when they are the lexicon's (no "_" to split at, no Turkish
+    dotted capital I) else None, `glued` joined at single hyphens and apostrophes as _WORD finds them (the
+    keyword rules)."""
+
+    __slots__ = ("words", "plain", "glued")
+
+    def __init__(self, text: str) -> None:
+        lowered = text.lower()
+        pieces = _WORD_PARTS.split(lowered)  # separator, word, separator, ..., word, separator
+        self.words = words = pieces[1::2]
+        self.plain = words if "_" not in lowered and "\u0307" not in lowered else None
+        # _WORD runs on over one "-", "'" or "’" between words; every other separator ends a word
+        joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
+        if not joins:
+            self.glued = words
+            return
+        glued, last, j = [], 0, 0
+        while j < len(joins):
+            first = end = joins[j]
+            while j + 1 < len(joins) and joins[j + 1] == end + 1:
+                j, end = j + 1, end + 1
+            glued += words[last:first]
+            glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
+            last, j = end + 2, j + 1
+        self.glued = glued + words[last:]
+
+
+_WORD_PARTS = re.compile(r"(\w+)")
+_WORD_JOINS = frozenset({"-", "'", "’"})
 
 
 def tag_articles(articles: list[Article], regions: Regions, topics: Topics, settings: TaggingSettings) -> list[Tags]:

@@ -97,9 +97,11 @@ class Narrower:
     longest: int
     first_words: frozenset[str]  # words that start some label: the rest are skipped at once
 
-    def evidence(self, text: str) -> dict[str, int]:
-        """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive."""
-        words = _LABEL_WORD.findall(text.lower())
+    def evidence(self, text: str, words: list[str] | None = None) -> dict[str, int]:
+        """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive. `words`,
+        when given, are the words of `text` lower-cased as _LABEL_WORD finds them."""
+        if words is None:
+            words = _LABEL_WORD.findall(text.lower())
         hits: dict[str, int] = {}
         for i in compress(range(len(words)), map(self.first_words.__contains__, words)):
             for n in range(min(self.longest, len(words) - i), 0, -1):
@@ -184,20 +186,19 @@ class Lexicon:
     def __post_init__(self) -> None:
         object.__setattr__(self, "phrase_firsts", frozenset(self.phrases))
 
-    def evidence(self, text: str) -> list[float]:
-        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
+    def evidence(self, text: str, words: list[str] | None = None) -> list[float]:
+        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once. `words`, when
+        given, are the words of `text` as the lexicon reads them (`words(text)`)."""
         if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
             bare = _without_marks(text)
             if bare != text:
-                return [max(a, b) for a, b in zip(self._evidence(text), self._evidence(bare))]
-        return self._evidence(text)
+                return [max(a, b) for a, b in zip(self._evidence(text, words), self._evidence(bare))]
+        return self._evidence(text, words)
 
-    def _evidence(self, text: str) -> list[float]:
+    def _evidence(self, text: str, words: list[str] | None = None) -> list[float]:
         scores = [0.0] * len(self.codes)
-        lowered = text.lower()
-        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
-            lowered = lowered.replace("\u0307", "")
-        words = _LEX_WORD.findall(lowered)
+        if words is None:
+            words = self.words(text)
         counts = Counter(words)
         distinct = set(counts)
         for word in distinct.difference(self.cache):  # words not seen before (a dict argument is looked up)
@@ -218,6 +219,14 @@ class Lexicon:
                 for k in self._substrings(run):
                     scores[k] += 1
         return scores
+
+    @staticmethod
+    def words(text: str) -> list[str]:
+        """The words of `text` as the lexicon reads them: lower case, split at anything not a letter or digit."""
+        lowered = text.lower()
+        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
+            lowered = lowered.replace("\u0307", "")
+        return _LEX_WORD.findall(lowered)
 
     def _word(self, word: str) -> tuple[int, ...]:
         """Topics of one lower-cased word (remembered: news repeats its words)."""
