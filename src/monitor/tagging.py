@@ -11,7 +11,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from itertools import accumulate, compress
+from itertools import accumulate, compress, filterfalse
 from dataclasses import dataclass
 
 import numpy as np
@@ -316,15 +316,11 @@ def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
 def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     index, quals = gazetteer.places(), gazetteer.qualifiers()
     words, bounds = _split(_TOKEN_PARTS, text)
-    lowercase_words, capitalised = set(), set()
-    for word in set(words):
-        if word.islower():
-            lowercase_words.add(word)
-        elif word[0].isupper():
-            capitalised.add(word)
-    for word in capitalised.difference(_STARTS):  # words not seen before in this process (a dict: looked up)
+    distinct = set(words)
+    cased = set(filterfalse(str.islower, distinct))  # the few not in lower case, picked out in C
+    for word in cased.difference(_STARTS):  # words not seen before in this process (a dict: looked up)
         _learn_start(word)
-    starters = capitalised & _STARTERS
+    starters = cased & _STARTERS
     if not starters:
         return []
     tokens = _Tokens(text, bounds, words)
@@ -349,7 +345,7 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
             if held == ():  # "South America", "Voice of America": consumed, not a country
                 resume = i + n
                 break
-            held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
+            held = _plausible(held, phrase, text, tokens, i, n, distinct, language)
             if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
                 resume = i + n
                 break
@@ -420,13 +416,14 @@ def _lookup_forms(phrase: str, index: dict) -> tuple | None:
     return None
 
 
-def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set,
+def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, words: set,
                language: str | None = None) -> tuple:
-    """The places `phrase` can still mean here: none when it is a person's name, a word or a currency."""
+    """The places `phrase` can still mean here: none when it is a person's name, a word or a currency. `words` is
+    every word of the text, as written."""
     end = tokens[i + n - 1][2]
     if text[end : end + 1] == "$":  # "US$2.4 million"
         return ()
-    if n == 1 and phrase.lower() in lowercase_words:  # the text uses it as a word: "police", "turkey"
+    if n == 1 and (low := phrase.lower()) in words and low.islower():  # the text uses it as a word: "police"
         held = tuple(p for p in held if p.kind != "city")
         if phrase in PERSON_PRONE:
             return ()
