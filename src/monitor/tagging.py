@@ -546,7 +546,12 @@ class Tagger:
         self.keywords = KeywordIndex(topics)
         codes = topicmodel.lexicon().codes
         # Lexicon hits land on the configured topics they name; a topic missing from config/topics.toml is ignored.
-        self.lexicon_columns = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
+        self.lexicon_columns = np.array([codes.index(code) if code in codes else len(codes)
+                                         for code in self.topic_codes])
+        # the classifier's column of each configured topic, when it knows them all
+        classes = topicmodel.load().classes
+        self.model_columns = np.array([classes.index(code) for code in self.topic_codes]) \
+            if set(self.topic_codes) <= set(classes) else None
 
     def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
             language: str | None = None, every_topic: bool = False) -> Tags:
@@ -626,19 +631,34 @@ class Tagger:
         combined = np.log(rules / rules.sum())
         if english > 0:
             learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice
-            by_code = dict(zip(model.classes, learned))
-            uniform = -math.log(len(codes))
-            learned = np.array([by_code.get(code, uniform) for code in codes])
+            if self.model_columns is not None:
+                learned = learned[self.model_columns]
+            else:  # a configured topic the classifier does not know gets a uniform share
+                by_code = dict(zip(model.classes, learned))
+                uniform = -math.log(len(codes))
+                learned = np.array([by_code.get(code, uniform) for code in codes])
             share = english * (1 - RULES_SHARE) * RULES_HALF / (RULES_HALF + evidence.sum())
             combined = share * learned + (1 - share) * combined
         probability = np.exp(combined - combined.max())
         probability /= probability.sum()
-        ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
-        out = [TopicScore(code, self.topic_labels[code], round(float(p), 4)) for code, p in ranked]
-        kept = ([t for t in out if t.score >= self.settings.min_topic_score] or out[:1])[: self.settings.max_topics]
+        ranked = np.argsort(-probability, kind="stable").tolist()  # best first, ties in config order
+        scores, labels = probability.tolist(), self.topic_labels
+
+        def scored(k: int) -> TopicScore:
+            return TopicScore(codes[k], labels[codes[k]], round(scores[k], 4))
+
+        # Rounding keeps the order, so the confident topics are a prefix of the ranking: only those are made
+        kept = []
+        for k in ranked[: self.settings.max_topics]:
+            topic = scored(k)
+            if topic.score < self.settings.min_topic_score:
+                break
+            kept.append(topic)
+        kept = (kept or [scored(ranked[0])])[: self.settings.max_topics]
+        out = [scored(k) for k in ranked] if every else kept
         # the narrower topics' words of title, title and text are those of each: "\n" joins no word
         words = title_words.words + title_words.words + text_words.words
-        return tuple(out if every else kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
+        return tuple(out) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
 
     def narrower_topics(self, top: list[TopicScore], text: str, words: list[str] | None = None
                         ) -> tuple[TopicScore, ...]:
