@@ -142,14 +142,8 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     english_index = gazetteer.places()
     lowered = text.lower()
     found: list[_Mention] = []
-    if not english:
-        for m in _IN_A_WORD.finditer(text):
-            # an English-index name written into a word: the first part of a compound ("US-Wahlen",
-            # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
-            # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
-            held = english_index.get(m.group())
-            if held and all(p.kind == "country" for p in held):
-                found.append(_Mention(held, m.group(), m.start(), (), m.end()))
+    # The words' bounds are the same in the text and its lower case when the lengths are: lower-casing keeps a
+    # character a word character or not (tests/test_tagging.py checks every code point)
     if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
         folded, bounds = _split(_FOREIGN_PARTS, text)
         folded = [gazetteer.fold(w) for w in folded]
@@ -157,6 +151,14 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
         folded, bounds = _split(_FOREIGN_PARTS, lowered)
         if "ё" in lowered:
             folded = [w.replace("ё", "е") for w in folded]
+    if not english:
+        for start, end in _in_a_word(text, bounds):
+            # an English-index name written into a word: the first part of a compound ("US-Wahlen",
+            # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
+            # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
+            held = english_index.get(text[start:end])
+            if held and all(p.kind == "country" for p in held):
+                found.append(_Mention(held, text[start:end], start, (), end))
     opening = first_words.intersection(folded)  # each distinct word looked up once in the large index
     starts = list(compress(range(len(folded)), map(opening.__contains__, folded))) if opening else []
     if not starts:
@@ -209,6 +211,32 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
             break
     found += _find_wide(text, index)
     return found
+
+
+def _in_a_word(text: str, bounds: list[int]) -> list[tuple[int, int]]:
+    """The spans _IN_A_WORD finds in `text`, from its words' bounds (see `_split`): a word (opening with a letter)
+    joined to the next by one hyphen or apostrophe and not itself after one, or following a word and one
+    apostrophe. Only the few hyphens and apostrophes are visited, not every word."""
+    joiners = [j.start() for j in _JOINER.finditer(text)]
+    if not joiners:
+        return []
+    count = len(bounds) // 2  # bounds ends with the end of the text
+    ends = dict(zip(bounds[1::2], range(count)))  # where a word ends -> which word
+    spans = set()
+    for at in joiners:
+        j = ends.get(at)
+        if j is None or j + 1 >= count or bounds[2 * j + 2] != at + 1:
+            continue  # not between two words
+        start, end = bounds[2 * j], at
+        if _LETTER.match(text, start) and (start == 0 or text[start - 1] not in "'’-"):
+            spans.add((start, end))
+        if text[at] in "'’" and _LETTER.match(text, at + 1):
+            spans.add((at + 1, bounds[2 * j + 3]))
+    return sorted(spans)
+
+
+_JOINER = re.compile(r"[-'’]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class _Tokens:
