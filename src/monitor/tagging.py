@@ -366,7 +366,10 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
             opening = f"{opening} {words[i + longest]}"
             longest += 1
         for n in range(longest, 0, -1):
-            phrase = " ".join(words[i : i + n - 1] + [_POSSESSIVE.sub("", words[i + n - 1])])
+            last = words[i + n - 1]
+            if "'" in last or "’" in last:  # "Armenia's"
+                last = _POSSESSIVE.sub("", last)
+            phrase = f"{' '.join(words[i : i + n - 1])} {last}" if n > 1 else last
             held = _lookup(phrase, index)
             if held is None:
                 continue
