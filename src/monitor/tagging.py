@@ -346,9 +346,8 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     words, bounds = _split(_TOKEN_PARTS, text)
     distinct = set(words)
     cased = set(filterfalse(str.islower, distinct))  # the few not in lower case, picked out in C
-    for word in cased.difference(_STARTS):  # words not seen before in this process (a dict: looked up)
-        _learn_start(word)
-    starters = cased & _STARTERS
+    starts = _STARTS
+    starters = {w for w in cased if (starts.get(w) if w in starts else _learn_start(w))}
     if not starters:
         return []
     tokens = _Tokens(text, bounds, words)
@@ -400,18 +399,15 @@ def _split(parts: re.Pattern, text: str) -> tuple[list[str], list[int]]:
 # Remembered per distinct word or phrase (the gazetteer never changes in a process); bounds memory only.
 MAX_CACHED_NAMES = 200_000
 _STARTS: dict[str, bool] = {}  # token -> whether it may start a name
-_STARTERS: set[str] = set()  # the tokens of _STARTS that may
 _LOOKUPS: dict[str, tuple | None] = {}
 
 
-def _learn_start(token: str) -> None:
-    """Remember whether `token` may start a name: capitalised, and `_may_start_a_name`."""
+def _learn_start(token: str) -> bool:
+    """Whether `token` may start a name (capitalised, and `_may_start_a_name`), remembered."""
     if len(_STARTS) > MAX_CACHED_NAMES:
         _STARTS.clear()
-        _STARTERS.clear()
     may = _STARTS[token] = token[0].isupper() and _may_start_a_name(token, gazetteer.first_words())
-    if may:
-        _STARTERS.add(token)
+    return may
 
 
 def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
@@ -748,9 +744,7 @@ class KeywordIndex:
         self.longest = max((len(w) for w in (*self.exact, *self.prefix)), default=1)
         self.prefix_lengths = sorted({len(w[-1]) for w in self.prefix}, reverse=True)
         self.first_words = {w[0] for w in (*self.exact, *self.prefix) if len(w) > 1}
-        self.single_cache: dict[str, list[tuple[int, float]]] = {}  # every word looked up -> its matches
-        self.single_hits: dict[str, list[tuple[int, float]]] = {}  # the words of single_cache that match
-        self.hit_words: set[str] = set()  # their keys, as a set: a set intersects a set without walking it
+        self.memo: tuple[dict, dict, set] = ({}, {}, set())  # see _memo
         # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
         self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
 
@@ -763,17 +757,14 @@ class KeywordIndex:
                 found += self.prefix.get((*phrase[:-1], last[:length]), ())
         return found
 
-    def _learn(self, words) -> None:
-        """Remember the single-word matches of `words` (lower-cased words not seen before)."""
-        if len(self.single_cache) > MAX_CACHED_WORDS:
-            self.single_cache.clear()
-            self.single_hits.clear()
-            self.hit_words.clear()
-        for word in words:
-            found = self.single_cache[word] = self._entries((word,))
-            if found:
-                self.single_hits[word] = found
-                self.hit_words.add(word)
+    def _memo(self) -> tuple[dict, dict, set]:
+        """The single-word matches remembered: every word looked up -> its matches, the words that match -> theirs,
+        and those words as a set (a set meets a set in C). Replaced whole when full, never cleared, so a text
+        (or another thread) reading the old one still reads a consistent one."""
+        memo = self.memo
+        if len(memo[0]) > MAX_CACHED_WORDS:
+            memo = self.memo = ({}, {}, set())
+        return memo
 
     def evidence(self, text: str, words: list[str] | None = None) -> np.ndarray:
         """Evidence per topic in `text`; `words`, when given, are its lower-cased words as _WORD finds them."""
@@ -791,9 +782,14 @@ class KeywordIndex:
             words = _WORD.findall(text.lower())
         counts = Counter(words)
         distinct = set(counts)
-        self._learn(distinct.difference(self.single_cache))  # a dict argument is looked up, not walked
-        hits = self.single_hits
-        for word in distinct & self.hit_words:
+        cache, hits, hit_words = self._memo()
+        for word in distinct.difference(cache):  # words not seen before (a dict argument is looked up, not walked)
+            found = self._entries((word,))
+            if found:
+                hits[word] = found
+                hit_words.add(word)
+            cache[word] = found  # last: a word in `cache` is already in `hits`
+        for word in distinct & hit_words:
             count = counts[word]
             for k, weight in hits[word]:
                 scores[k] += weight * count

@@ -178,9 +178,9 @@ class Lexicon:
     substring_lengths: tuple[int, ...]
     substring_starts: frozenset[str]
     languages: tuple[str, ...]
-    cache: dict = dataclasses.field(default_factory=dict, compare=False)  # every word looked up -> its topics
-    hits: dict = dataclasses.field(default_factory=dict, compare=False)  # the words of `cache` with topics
-    hit_words: set = dataclasses.field(default_factory=set, compare=False)  # its keys: a set meets a set in C
+    # [(every word looked up -> its topics, the words with topics -> theirs, those words as a set)]: replaced
+    # whole when full, never cleared, so a text (or another thread) reading the old one reads a consistent one
+    memo: list = dataclasses.field(default_factory=lambda: [({}, {}, set())], compare=False)
     phrase_firsts: frozenset = frozenset()  # the keys of `phrases`
 
     def __post_init__(self) -> None:
@@ -201,10 +201,16 @@ class Lexicon:
             words = self.words(text)
         counts = Counter(words)
         distinct = set(counts)
-        for word in distinct.difference(self.cache):  # words not seen before (a dict argument is looked up)
-            self._word(word)
-        hits = self.hits
-        for word in distinct & self.hit_words:  # only the words with topics are visited; the sums are whole
+        if len(self.memo[0][0]) > MAX_CACHED_LEXICON_WORDS:
+            self.memo[0] = ({}, {}, set())
+        cache, hits, hit_words = self.memo[0]
+        for word in distinct.difference(cache):  # words not seen before (a dict argument is looked up)
+            found = self._word(word)
+            if found:
+                hits[word] = found
+                hit_words.add(word)
+            cache[word] = found  # last: a word in `cache` is already in `hits`
+        for word in distinct & hit_words:  # only the words with topics are visited; the sums are whole
             count = counts[word]                # numbers, so the order they are added in changes nothing
             for k in hits[word]:
                 scores[k] += count
@@ -229,27 +235,17 @@ class Lexicon:
         return _LEX_WORD.findall(lowered)
 
     def _word(self, word: str) -> tuple[int, ...]:
-        """Topics of one lower-cased word (remembered: news repeats its words)."""
-        found = self.cache.get(word)
-        if found is None:
-            if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
-                self.cache.clear()
-                self.hits.clear()
-                self.hit_words.clear()
-            forms = [word]
-            if _ARABIC.match(word):
-                forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
-            hits: set[int] = set()
-            for form in forms:
-                hits.update(self.exact.get(form, ()))
-                for length in self.prefix_lengths:
-                    if length <= len(form):
-                        hits.update(self.prefix.get(form[:length], ()))
-            found = self.cache[word] = tuple(sorted(hits))
-            if found:
-                self.hits[word] = found
-                self.hit_words.add(word)
-        return found
+        """Topics of one lower-cased word (`_evidence` remembers them: news repeats its words)."""
+        forms = [word]
+        if _ARABIC.match(word):
+            forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
+        hits: set[int] = set()
+        for form in forms:
+            hits.update(self.exact.get(form, ()))
+            for length in self.prefix_lengths:
+                if length <= len(form):
+                    hits.update(self.prefix.get(form[:length], ()))
+        return tuple(sorted(hits))
 
     def _phrase(self, words: list[str], i: int):
         """Topics of every phrase that starts at word i (its last word may be a stem)."""
