@@ -4,7 +4,10 @@
    GeoVirus (WikiNews, international) and LGL (US local news), and topic accuracy / macro-F1 on AG News.
 2. Speed in one process on mixed-language news (the multilingual development texts in 16 languages, GeoVirus
    and LGL): articles/s for countries and regions alone (`Tagger.tag_places`), and for the whole tagger (places
-   and topics). No language is passed, so the rate includes detecting it, as `monitor tag --jsonl` does.
+   and topics). Each text's language is passed, as the pipeline passes the language extraction found: the
+   multilingual texts' own label, and "en" for GeoVirus (English WikiNews) and LGL (US local news), which carry
+   none. The whole tagger is also timed with no language passed ("no language"), which includes detecting it,
+   as `monitor tag --jsonl` does for input without one.
    Per-language country and focus F1: benchmarks/geo_languages.py.
 
 The corpus is read from ../shared/corpus; without it only the speed part runs, on generated text, and the line
@@ -44,26 +47,30 @@ def score(corpus: Path, stage: str) -> dict[str, str]:
     return dict(f.split("=", 1) for f in line.split()[2:])
 
 
-def documents(corpus: Path) -> tuple[list[tuple[str, str]], str]:
+def documents(corpus: Path) -> tuple[list[tuple[str, str, str]], str]:
+    """(title, text, language) per document: the language as the pipeline would pass it."""
     geo = corpus / "geo"
     if geo.is_dir():
         docs = []
         for name in ("multilingual-dev.jsonl", "geovirus.jsonl", "lgl.jsonl"):
             with (geo / name).open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
                 docs += [json.loads(line) for line in lines]
-        return [(d.get("title") or "", d["text"]) for d in docs], "mixed-language geo corpus"
+        # GeoVirus and LGL are English news and carry no language label
+        return [(d.get("title") or "", d["text"], d.get("language") or "en") for d in docs], \
+            "mixed-language geo corpus"
     rng = random.Random(1)
     texts = [" ".join(rng.choice(PLACES) if rng.random() < 0.04 else rng.choice(FILLER) for _ in range(320))
              for _ in range(800)]
-    return [("Talks resume", t) for t in texts], "generated text"
+    return [("Talks resume", t, "en") for t in texts], "generated text"
 
 
-def rate(function, docs: list[tuple[str, str]], rounds: int) -> float:
+def rate(function, docs: list[tuple[str, str, str]], rounds: int, language: bool = True) -> float:
+    """Best articles/s over `rounds` runs, each text's language passed unless `language` is False."""
     best = 0.0
     for _ in range(rounds):
         start = time.perf_counter()
-        for title, text in docs:
-            function("d", title, text)
+        for title, text, lang in docs:
+            function("d", title, text, (), lang if language else None)
         best = max(best, len(docs) / (time.perf_counter() - start))
     return best
 
@@ -80,7 +87,9 @@ def main() -> None:
     tagger.tag("warm", "up", "Armenia")  # loads the gazetteer and the model outside the timing
     places = rate(tagger.tag_places, docs, args.rounds)
     whole = rate(tagger.tag, docs, args.rounds)
-    speed = f"places {places:,.0f} articles/s, places+topics {whole:,.0f} articles/s ({kind}, {len(docs)} docs)"
+    unlabelled = rate(tagger.tag, docs, args.rounds, language=False)
+    speed = (f"places {places:,.0f} articles/s, places+topics {whole:,.0f} articles/s "
+             f"(no language: {unlabelled:,.0f}) ({kind}, {len(docs)} docs, language given)")
     if not (corpus / "score.py").exists():
         print(f"tagging quality skipped (no corpus at {corpus}); {speed}")
         return

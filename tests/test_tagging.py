@@ -116,6 +116,41 @@ def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
     assert list(index.evidence("who knows")) == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("text", ["", "record-breaking rock'n’roll--twice", "a-b-c d- -e 'f g'h", "x_y İstanbul ΟΔΟΣ",
+                                  "covid-19's 2nd wave\nthe WHO’s - plan", "-'’", "ab", "don't\n\nstop—now"])
+def test_topic_words_are_split_once_as_each_reader_splits_them(text):
+    import re
+
+    from monitor.tagging import _WORD, _TextWords
+    from monitor.topicmodel import Lexicon
+
+    words = _TextWords(text)
+    assert words.glued == _WORD.findall(text.lower())  # the keyword rules' words
+    assert words.words == re.findall(r"\w+", text.lower())  # the narrower topics' words
+    assert words.plain in (None, Lexicon.words(text))  # the lexicon's, when they are the same
+    assert (words.plain is None) == ("_" in text or "İ" in text)
+
+
+def test_lower_casing_keeps_every_character_a_word_character_or_not():
+    # the foreign matcher reads word bounds off the lower-cased text when it is as long as the text
+    import re
+
+    word = re.compile(r"\w")
+    changed = [hex(i) for i in range(0x110000)
+               if len(low := chr(i).lower()) == 1 and bool(word.match(chr(i))) != bool(word.match(low))]
+    assert changed == []
+
+
+@pytest.mark.parametrize("text", ["l'Ukraine-Krieg", "US-Wahlen und Türkiye'de", "x'", "-US", "a--b 'c' d’e-9f",
+                                  "rock'n’roll", "İstanbul'da", ""])
+def test_words_joined_by_hyphens_and_apostrophes_are_found_from_word_bounds(text):
+    from monitor.tagging import _FOREIGN_PARTS, _IN_A_WORD, _in_a_word, _split
+
+    lowered = text.lower()
+    _, bounds = _split(_FOREIGN_PARTS, lowered if len(lowered) == len(text) else text)
+    assert _in_a_word(text, bounds) == [m.span() for m in _IN_A_WORD.finditer(text)]
+
+
 # --- countries in other languages: hand-written sentences, none taken from any corpus ---------------------------
 
 @pytest.mark.parametrize("language, text, want", [

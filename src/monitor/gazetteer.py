@@ -236,6 +236,17 @@ def first_words() -> frozenset[str]:
     return frozenset(words | {w.rstrip(".") for w in words})
 
 
+@once
+def name_prefixes() -> frozenset[str]:
+    """The first words (one or more, as written) of every name of two words or more: a phrase whose words before
+    its last are none of these is no name, whatever its last word."""
+    out = set()
+    for name in places():
+        words = name.split(" ")
+        out.update(" ".join(words[:k]) for k in range(1, len(words)))
+    return frozenset(out)
+
+
 # --- names in other languages (gazetteer_i18n) ------------------------------------------------------------------
 
 _FOREIGN_TOKEN = re.compile(r"\w+")
@@ -280,6 +291,13 @@ class ForeignIndex:
     wide_first: frozenset[str]
     wide_lengths: tuple[int, ...]
     compounds: dict[str, tuple[str, ...]]
+
+
+@once
+def foreign_lower_first_words() -> frozenset[str]:
+    """The first words of the foreign names a text may write in lower case: a lower-case word that is none of
+    these opens no foreign name."""
+    return frozenset(name.split(" ", 1)[0] for name, (_, lower_ok) in foreign().words.items() if lower_ok)
 
 
 def _wide(form: str) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 from collections import Counter
+from itertools import accumulate, compress, filterfalse
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from monitor.metadata import detect_language
 from monitor.models import Article, Tags, TopicScore
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
+_TOKEN_PARTS = re.compile(f"({_TOKEN.pattern})")  # the same words, for re.split
 _POSSESSIVE = re.compile(r"['’]s?$")
 _COMMA = re.compile(r"\s*,\s*")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")  # a word for the keyword rules: "record-breaking" is one
@@ -135,39 +137,47 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     # Only German capitalises every noun, so only there (or when the language is unknown) does a capitalised
     # adjective before a capitalised word mid-sentence mark an organisation ("die Deutsche Bank")
     org_adjectives = language in (None, "de")
+    if english and not _BEYOND_LATIN.search(text):
+        return []  # English text is read here only for names in other scripts, and this one has no such letter
     english_index = gazetteer.places()
     lowered = text.lower()
     found: list[_Mention] = []
+    # The words' bounds are the same in the text and its lower case when the lengths are: lower-casing keeps a
+    # character a word character or not (tests/test_tagging.py checks every code point)
+    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
+        folded, bounds = _split(_FOREIGN_PARTS, text)
+        folded = [gazetteer.fold(w) for w in folded]
+    else:
+        folded, bounds = _split(_FOREIGN_PARTS, lowered)
+        if "ё" in lowered:
+            folded = [w.replace("ё", "е") for w in folded]
     if not english:
-        for m in _IN_A_WORD.finditer(text):
+        for start, end in _in_a_word(text, bounds):
             # an English-index name written into a word: the first part of a compound ("US-Wahlen",
             # "Ukraine-Krieg"), after an elided article ("l'Ukraine", "l'Élysée") or before a Turkish suffix
             # ("Türkiye'de"): the English matcher reads these as one word and finds nothing
-            held = english_index.get(m.group())
+            held = english_index.get(text[start:end])
             if held and all(p.kind == "country" for p in held):
-                found.append(_Mention(held, m.group(), m.start(), (), m.end()))
-    if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
-        folded = [gazetteer.fold(w) for w in _FOREIGN_WORDS.findall(text)]
-        source = text
-    else:
-        folded = _FOREIGN_WORDS.findall(lowered)
-        if "ё" in lowered:
-            folded = [w.replace("ё", "е") for w in folded]
-        source = lowered
-    starts = [i for i, w in enumerate(folded) if w in first_words]
+                found.append(_Mention(held, text[start:end], start, (), end))
+    opening = first_words.intersection(folded)  # each distinct word looked up once in the large index
+    starts = list(compress(range(len(folded)), map(opening.__contains__, folded))) if opening else []
     if not starts:
         found += _find_wide(text, index)
         return found
-    tokens = _Tokens(text, [m.span() for m in _FOREIGN_WORDS.finditer(source)])
+    tokens = _Tokens(text, bounds)
     prefixes = index.prefixes
     taken = {(m.start, m.end) for m in found}
     lowercase: set[str] | None = None
     count = len(tokens)
     resume = 0
+    lower_first = gazetteer.foreign_lower_first_words()
     for i in starts:
         key = folded[i]
-        if i < resume or (english and tokens[i][0][0] < "\u0250"):
+        if i < resume:
             continue
+        first = text[bounds[2 * i]]
+        if (english and first < "\u0250") or (first.islower() and first < "\u0590" and key not in lower_first):
+            continue  # in lower case ("de", "la") only a name that may be written so can start here
         candidates = [(1, key)] if key in words else []
         n, k = 1, key
         while k in prefixes and i + n < count:
@@ -203,21 +213,47 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     return found
 
 
+def _in_a_word(text: str, bounds: list[int]) -> list[tuple[int, int]]:
+    """The spans _IN_A_WORD finds in `text`, from its words' bounds (see `_split`): a word (opening with a letter)
+    joined to the next by one hyphen or apostrophe and not itself after one, or following a word and one
+    apostrophe. Only the few hyphens and apostrophes are visited, not every word."""
+    joiners = [j.start() for j in _JOINER.finditer(text)]
+    if not joiners:
+        return []
+    count = len(bounds) // 2  # bounds ends with the end of the text
+    ends = dict(zip(bounds[1::2], range(count)))  # where a word ends -> which word
+    spans = set()
+    for at in joiners:
+        j = ends.get(at)
+        if j is None or j + 1 >= count or bounds[2 * j + 2] != at + 1:
+            continue  # not between two words
+        start, end = bounds[2 * j], at
+        if _LETTER.match(text, start) and (start == 0 or text[start - 1] not in "'’-"):
+            spans.add((start, end))
+        if text[at] in "'’" and _LETTER.match(text, at + 1):
+            spans.add((at + 1, bounds[2 * j + 3]))
+    return sorted(spans)
+
+
+_JOINER = re.compile(r"[-'’]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 class _Tokens:
     """The words of a text as (word, start, end), each made only when asked for: a name is looked for at few of
-    them, and building all would cost more than the search."""
+    them, and building all would cost more than the search. Word j runs from bounds[2j] to bounds[2j+1]."""
 
-    __slots__ = ("text", "spans")
+    __slots__ = ("text", "bounds", "words")
 
-    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
-        self.text, self.spans = text, spans
+    def __init__(self, text: str, bounds: list[int], words: list[str] | None = None) -> None:
+        self.text, self.bounds, self.words = text, bounds, words
 
     def __len__(self) -> int:
-        return len(self.spans)
+        return len(self.bounds) // 2
 
     def __getitem__(self, j: int) -> tuple[str, int, int]:
-        start, end = self.spans[j]
-        return self.text[start:end], start, end
+        start, end = self.bounds[2 * j], self.bounds[2 * j + 1]
+        return (self.words[j] if self.words is not None else self.text[start:end]), start, end
 
 
 def _joined(text: str, tokens: list, i: int, n: int) -> bool:
@@ -255,9 +291,13 @@ def _in_organisation(text: str, tokens: list, i: int, n: int) -> bool:
 
 
 _FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer.key(), so text and names split alike
+_FOREIGN_PARTS = re.compile(r"(\w+)")  # the same words, for re.split
 # A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
 # "Türkiye'de", "l'Ukraine".
 _IN_A_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?=[-'’]\w)|(?<=\w['’])[^\W\d_]\w*")
+# Any character past Latin (U+0250 on) other than general punctuation (quotes, dashes): a text without one has no
+# word in another script. Punctuation is excluded because English news is full of curly quotes and dashes.
+_BEYOND_LATIN = re.compile(r"[^\u0000-\u024f\u2000-\u206f]")
 _KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
@@ -302,37 +342,72 @@ def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
 
 
 def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
-    index, quals, starts = gazetteer.places(), gazetteer.qualifiers(), gazetteer.first_words()
-    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    lowercase_words = {t[0] for t in tokens if t[0].islower()}
+    index, quals = gazetteer.places(), gazetteer.qualifiers()
+    words, bounds = _split(_TOKEN_PARTS, text)
+    distinct = set(words)
+    cased = set(filterfalse(str.islower, distinct))  # the few not in lower case, picked out in C
+    starts = _STARTS
+    starters = {w for w in cased if (starts.get(w) if w in starts else _learn_start(w))}
+    if not starters:
+        return []
+    tokens = _Tokens(text, bounds, words)
+    prefixes = gazetteer.name_prefixes()
     found: list[_Mention] = []
-    i = 0
-    while i < len(tokens):
-        step = 1
-        if tokens[i][0][0].isupper() and _may_start_a_name(tokens[i][0], starts):
-            for n in range(min(MAX_PHRASE_TOKENS, len(tokens) - i), 0, -1):
-                words = [t[0] for t in tokens[i : i + n]]
-                words[-1] = _POSSESSIVE.sub("", words[-1])
-                phrase = " ".join(words)
-                held = _lookup(phrase, index)
-                if held is None:
-                    continue
-                if held == ():  # "South America", "Voice of America": consumed, not a country
-                    step = n
-                    break
-                held = _plausible(held, phrase, text, tokens, i, n, lowercase_words, language)
-                if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
-                    step = n
-                    break
-                if held:
-                    # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
-                    town = all(p.kind in ("city", "admin") for p in held)
-                    qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
-                    found.append(_Mention(held, phrase, tokens[i][1], qualifier, tokens[i + n - 1][2]))
-                    step = n
-                    break
-        i += step
+    count = len(words)
+    resume = 0
+    # only the words that can open a name are visited (found in C, not by a Python walk over every word)
+    for i in compress(range(count), map(starters.__contains__, words)):
+        if i < resume:
+            continue
+        # the longest phrase from here whose words before the last open some name: longer ones cannot match
+        limit, longest, opening = min(MAX_PHRASE_TOKENS, count - i), 1, words[i]
+        while longest < limit and (opening in prefixes or opening.title() in prefixes):
+            opening = f"{opening} {words[i + longest]}"
+            longest += 1
+        for n in range(longest, 0, -1):
+            last = words[i + n - 1]
+            if "'" in last or "’" in last:  # "Armenia's"
+                last = _POSSESSIVE.sub("", last)
+            phrase = f"{' '.join(words[i : i + n - 1])} {last}" if n > 1 else last
+            held = _lookup(phrase, index)
+            if held is None:
+                continue
+            if held == ():  # "South America", "Voice of America": consumed, not a country
+                resume = i + n
+                break
+            held = _plausible(held, phrase, text, tokens, i, n, distinct, language)
+            if held and _in_organisation(text, tokens, i, n):  # "Air India", "Paris SA"
+                resume = i + n
+                break
+            if held:
+                # only a town or a state is qualified: "Slovenia, Croatia and Denmark" is a list
+                town = all(p.kind in ("city", "admin") for p in held)
+                qualifier = _qualifier(text, tokens, i + n, quals) if town else ()
+                found.append(_Mention(held, phrase, tokens[i][1], qualifier, tokens[i + n - 1][2]))
+                resume = i + n
+                break
     return found
+
+
+def _split(parts: re.Pattern, text: str) -> tuple[list[str], list[int]]:
+    """The words `parts` (a pattern in one capturing group) finds in `text`, and their bounds: word j runs from
+    bounds[2j] to bounds[2j+1]. Split and summed in C: a Python loop over match objects costs several times more."""
+    pieces = parts.split(text)
+    return pieces[1::2], list(accumulate(map(len, pieces)))
+
+
+# Remembered per distinct word or phrase (the gazetteer never changes in a process); bounds memory only.
+MAX_CACHED_NAMES = 200_000
+_STARTS: dict[str, bool] = {}  # token -> whether it may start a name
+_LOOKUPS: dict[str, tuple | None] = {}
+
+
+def _learn_start(token: str) -> bool:
+    """Whether `token` may start a name (capitalised, and `_may_start_a_name`), remembered."""
+    if len(_STARTS) > MAX_CACHED_NAMES:
+        _STARTS.clear()
+    may = _STARTS[token] = token[0].isupper() and _may_start_a_name(token, gazetteer.first_words())
+    return may
 
 
 def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
@@ -345,6 +420,18 @@ def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
 
 
 def _lookup(phrase: str, index: dict) -> tuple | None:
+    held = _LOOKUPS.get(phrase, _UNKNOWN)
+    if held is _UNKNOWN:
+        if len(_LOOKUPS) > MAX_CACHED_NAMES:
+            _LOOKUPS.clear()
+        held = _LOOKUPS[phrase] = _lookup_forms(phrase, index)
+    return held
+
+
+_UNKNOWN = object()
+
+
+def _lookup_forms(phrase: str, index: dict) -> tuple | None:
     candidates = [phrase, phrase.rstrip(".")]
     if phrase.isupper() and len(phrase) > 3:  # datelines: "YEREVAN, Nov 16 (Reuters)"
         candidates.append(phrase.title())
@@ -356,13 +443,14 @@ def _lookup(phrase: str, index: dict) -> tuple | None:
     return None
 
 
-def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, lowercase_words: set,
+def _plausible(held: tuple, phrase: str, text: str, tokens: list, i: int, n: int, words: set,
                language: str | None = None) -> tuple:
-    """The places `phrase` can still mean here: none when it is a person's name, a word or a currency."""
+    """The places `phrase` can still mean here: none when it is a person's name, a word or a currency. `words` is
+    every word of the text, as written."""
     end = tokens[i + n - 1][2]
     if text[end : end + 1] == "$":  # "US$2.4 million"
         return ()
-    if n == 1 and phrase.lower() in lowercase_words:  # the text uses it as a word: "police", "turkey"
+    if n == 1 and (low := phrase.lower()) in words and low.islower():  # the text uses it as a word: "police"
         held = tuple(p for p in held if p.kind != "city")
         if phrase in PERSON_PRONE:
             return ()
@@ -394,7 +482,7 @@ def _qualifier(text: str, tokens: list, j: int, quals: dict) -> tuple:
     if j >= len(tokens) or not _COMMA.fullmatch(text[tokens[j - 1][2] : tokens[j][1]]):
         return ()
     for n in range(min(3, len(tokens) - j), 0, -1):
-        phrase = " ".join(t[0] for t in tokens[j : j + n])
+        phrase = " ".join(tokens[k][0] for k in range(j, j + n))
         for form in (phrase, phrase.rstrip(".")):
             if form in quals:
                 return quals[form]
@@ -485,7 +573,12 @@ class Tagger:
         self.keywords = KeywordIndex(topics)
         codes = topicmodel.lexicon().codes
         # Lexicon hits land on the configured topics they name; a topic missing from config/topics.toml is ignored.
-        self.lexicon_columns = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
+        self.lexicon_columns = np.array([codes.index(code) if code in codes else len(codes)
+                                         for code in self.topic_codes])
+        # the classifier's column of each configured topic, when it knows them all
+        classes = topicmodel.load().classes
+        self.model_columns = np.array([classes.index(code) for code in self.topic_codes]) \
+            if set(self.topic_codes) <= set(classes) else None
 
     def tag(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
             language: str | None = None, every_topic: bool = False) -> Tags:
@@ -559,28 +652,48 @@ class Tagger:
             english = topicmodel.english_share(title + "\n" + text)
         else:
             english = 1.0 if language == "en" else 0.0
-        evidence = self.rule_evidence(title, text)
+        title_words, text_words = _TextWords(title), _TextWords(text)
+        evidence = self.rule_evidence(title, text, (title_words, text_words))
         rules = evidence + RULE_PRIOR
         combined = np.log(rules / rules.sum())
         if english > 0:
             learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice
-            by_code = dict(zip(model.classes, learned))
-            uniform = -math.log(len(codes))
-            learned = np.array([by_code.get(code, uniform) for code in codes])
+            if self.model_columns is not None:
+                learned = learned[self.model_columns]
+            else:  # a configured topic the classifier does not know gets a uniform share
+                by_code = dict(zip(model.classes, learned))
+                uniform = -math.log(len(codes))
+                learned = np.array([by_code.get(code, uniform) for code in codes])
             share = english * (1 - RULES_SHARE) * RULES_HALF / (RULES_HALF + evidence.sum())
             combined = share * learned + (1 - share) * combined
         probability = np.exp(combined - combined.max())
         probability /= probability.sum()
-        ranked = sorted(zip(codes, probability), key=lambda kv: -kv[1])
-        out = [TopicScore(code, self.topic_labels[code], round(float(p), 4)) for code, p in ranked]
-        kept = ([t for t in out if t.score >= self.settings.min_topic_score] or out[:1])[: self.settings.max_topics]
-        return tuple(out if every else kept) + self.narrower_topics(kept, title + "\n" + title + "\n" + text)
+        ranked = np.argsort(-probability, kind="stable").tolist()  # best first, ties in config order
+        scores, labels = probability.tolist(), self.topic_labels
 
-    def narrower_topics(self, top: list[TopicScore], text: str) -> tuple[TopicScore, ...]:
+        def scored(k: int) -> TopicScore:
+            return TopicScore(codes[k], labels[codes[k]], round(scores[k], 4))
+
+        # Rounding keeps the order, so the confident topics are a prefix of the ranking: only those are made
+        kept = []
+        for k in ranked[: self.settings.max_topics]:
+            topic = scored(k)
+            if topic.score < self.settings.min_topic_score:
+                break
+            kept.append(topic)
+        kept = (kept or [scored(ranked[0])])[: self.settings.max_topics]
+        out = [scored(k) for k in ranked] if every else kept
+        # the narrower topics' words of title, title and text are those of each: "\n" joins no word
+        words = title_words.words + title_words.words + text_words.words
+        return tuple(out) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
+
+    def narrower_topics(self, top: list[TopicScore], text: str, words: list[str] | None = None
+                        ) -> tuple[TopicScore, ...]:
         """For each confident top-level topic, its second-level topic whose labels the text uses most, if any
-        is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits."""
+        is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits.
+        `words`, when given, are the words of `text` as `topicmodel.narrower` splits them."""
         narrower = topicmodel.narrower()
-        hits = narrower.evidence(text)
+        hits = narrower.evidence(text, words)
         out = []
         for parent in top:
             if parent.score < NARROWER_MIN_PARENT:
@@ -594,11 +707,15 @@ class Tagger:
                 out.append(TopicScore(best, narrower.labels[best], round(parent.score * share, 4), level=2))
         return tuple(out)
 
-    def rule_evidence(self, title: str, text: str) -> np.ndarray:
-        """Keyword evidence per topic (in `topic_codes` order), the title counting double."""
-        rules = 2.0 * self.keywords.evidence(title) + self.keywords.evidence(text)
+    def rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None
+                      ) -> np.ndarray:
+        """Keyword evidence per topic (in `topic_codes` order), the title counting double. `words` are those of
+        title and text, split once for the keyword rules and the lexicon alike."""
+        title_words, text_words = words or (_TextWords(title), _TextWords(text))
+        rules = 2.0 * self.keywords.evidence(title, title_words.glued) + self.keywords.evidence(text, text_words.glued)
         lexicon = topicmodel.lexicon()
-        found = np.add(np.multiply(lexicon.evidence(title), 2.0), lexicon.evidence(text))
+        found = np.add(np.multiply(lexicon.evidence(title, title_words.plain), 2.0),
+                       lexicon.evidence(text, text_words.plain))
         return rules + np.append(found, 0.0)[self.lexicon_columns]  # the appended 0 is for unknown codes
 
 
@@ -627,7 +744,9 @@ class KeywordIndex:
         self.longest = max((len(w) for w in (*self.exact, *self.prefix)), default=1)
         self.prefix_lengths = sorted({len(w[-1]) for w in self.prefix}, reverse=True)
         self.first_words = {w[0] for w in (*self.exact, *self.prefix) if len(w) > 1}
-        self.single_cache: dict[str, list[tuple[int, float]]] = {}
+        self.memo: tuple[dict, dict, set] = ({}, {}, set())  # see _memo
+        # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
+        self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
 
     def _entries(self, phrase: tuple[str, ...]) -> list[tuple[int, float]]:
         """Every (topic, weight) whose keyword matches exactly this phrase."""
@@ -638,36 +757,82 @@ class KeywordIndex:
                 found += self.prefix.get((*phrase[:-1], last[:length]), ())
         return found
 
-    def _single(self, word: str) -> list[tuple[int, float]]:
-        found = self.single_cache.get(word)
-        if found is None:
-            if len(self.single_cache) > MAX_CACHED_WORDS:
-                self.single_cache.clear()
-            found = self.single_cache[word] = self._entries((word,))
-        return found
+    def _memo(self) -> tuple[dict, dict, set]:
+        """The single-word matches remembered: every word looked up -> its matches, the words that match -> theirs,
+        and those words as a set (a set meets a set in C). Replaced whole when full, never cleared, so a text
+        (or another thread) reading the old one still reads a consistent one."""
+        memo = self.memo
+        if len(memo[0]) > MAX_CACHED_WORDS:
+            memo = self.memo = ({}, {}, set())
+        return memo
 
-    def evidence(self, text: str) -> np.ndarray:
+    def evidence(self, text: str, words: list[str] | None = None) -> np.ndarray:
+        """Evidence per topic in `text`; `words`, when given, are its lower-cased words as _WORD finds them."""
+        # Only the distinct words with a match are visited, found by set operations in C. The sums are of
+        # quarters and whole numbers, exact in floating point, so the order they are added in changes nothing.
         scores = [0.0] * self.size  # a list: adding to a numpy element one at a time costs ~10x more
         capitals = self.capitals
-        for word, count in Counter(_WORD.findall(text)).items():  # each distinct word looked up once
-            if word in capitals:
+        if self.capital_letters.search(text):
+            cased = _WORD.findall(text)
+            for word in capitals.keys() & set(cased):
+                count = cased.count(word)
                 for k, weight in capitals[word]:
                     scores[k] += weight * count
-        words = _WORD.findall(text.lower())
-        cache = self.single_cache
-        for word, count in Counter(words).items():
-            found = cache.get(word)
-            if found is None:
-                found = self._single(word)
-            for k, weight in found:
+        if words is None:
+            words = _WORD.findall(text.lower())
+        counts = Counter(words)
+        distinct = set(counts)
+        cache, hits, hit_words = self._memo()
+        for word in distinct.difference(cache):  # words not seen before (a dict argument is looked up, not walked)
+            found = self._entries((word,))
+            if found:
+                hits[word] = found
+                hit_words.add(word)
+            cache[word] = found  # last: a word in `cache` is already in `hits`
+        for word in distinct & hit_words:
+            count = counts[word]
+            for k, weight in hits[word]:
                 scores[k] += weight * count
         first_words = self.first_words
-        for i, word in enumerate(words):
-            if word in first_words:
+        if not first_words.isdisjoint(counts):
+            for i in compress(range(len(words)), map(first_words.__contains__, words)):
                 for n in range(min(self.longest, len(words) - i), 1, -1):
                     for k, weight in self._entries(tuple(words[i : i + n])):
                         scores[k] += weight
         return np.array(scores)
+
+
+class _TextWords:
+    """The lower-cased words of a text, split once for every topic reader that can use them: `words` as \\w+ finds
+    them (the narrower topics), `plain` the same when they are the lexicon's (no "_" to split at, no Turkish
+    dotted capital I) else None, `glued` joined at single hyphens and apostrophes as _WORD finds them (the
+    keyword rules)."""
+
+    __slots__ = ("words", "plain", "glued")
+
+    def __init__(self, text: str) -> None:
+        lowered = text.lower()
+        pieces = _WORD_PARTS.split(lowered)  # separator, word, separator, ..., word, separator
+        self.words = words = pieces[1::2]
+        self.plain = words if "_" not in lowered and "\u0307" not in lowered else None
+        # _WORD runs on over one "-", "'" or "’" between words; every other separator ends a word
+        joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
+        if not joins:
+            self.glued = words
+            return
+        glued, last, j = [], 0, 0
+        while j < len(joins):
+            first = end = joins[j]
+            while j + 1 < len(joins) and joins[j + 1] == end + 1:
+                j, end = j + 1, end + 1
+            glued += words[last:first]
+            glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
+            last, j = end + 2, j + 1
+        self.glued = glued + words[last:]
+
+
+_WORD_PARTS = re.compile(r"(\w+)")
+_WORD_JOINS = frozenset({"-", "'", "’"})
 
 
 def tag_articles(articles: list[Article], regions: Regions, topics: Topics, settings: TaggingSettings) -> list[Tags]:

@@ -20,6 +20,7 @@ import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,11 @@ class TopicModel:
 
     def log_probabilities(self, text: str) -> np.ndarray:
         """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known."""
-        ids = [self.index[w] for w in TOKEN.findall(text.lower()) if w in self.index]
-        if not ids:
+        words = TOKEN.findall(text.lower())
+        # the known words' ids in text order (looked up in C; -1 marks an unknown word)
+        ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        ids = ids[ids >= 0]
+        if not len(ids):
             return np.full(len(self.classes), -np.log(len(self.classes)))
         present = np.unique(ids)
         # Naive Bayes counts each word as independent evidence, so a long article looks certain; past
@@ -93,13 +97,13 @@ class Narrower:
     longest: int
     first_words: frozenset[str]  # words that start some label: the rest are skipped at once
 
-    def evidence(self, text: str) -> dict[str, int]:
-        """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive."""
-        words = _LABEL_WORD.findall(text.lower())
+    def evidence(self, text: str, words: list[str] | None = None) -> dict[str, int]:
+        """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive. `words`,
+        when given, are the words of `text` lower-cased as _LABEL_WORD finds them."""
+        if words is None:
+            words = _LABEL_WORD.findall(text.lower())
         hits: dict[str, int] = {}
-        for i, word in enumerate(words):
-            if word not in self.first_words:
-                continue
+        for i in compress(range(len(words)), map(self.first_words.__contains__, words)):
             for n in range(min(self.longest, len(words) - i), 0, -1):
                 code = self.phrases.get(tuple(words[i : i + n]))
                 if code:
@@ -174,31 +178,43 @@ class Lexicon:
     substring_lengths: tuple[int, ...]
     substring_starts: frozenset[str]
     languages: tuple[str, ...]
-    cache: dict = dataclasses.field(default_factory=dict, compare=False)
+    # [(every word looked up -> its topics, the words with topics -> theirs, those words as a set)]: replaced
+    # whole when full, never cleared, so a text (or another thread) reading the old one reads a consistent one
+    memo: list = dataclasses.field(default_factory=lambda: [({}, {}, set())], compare=False)
+    phrase_firsts: frozenset = frozenset()  # the keys of `phrases`
 
-    def evidence(self, text: str) -> list[float]:
-        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phrase_firsts", frozenset(self.phrases))
+
+    def evidence(self, text: str, words: list[str] | None = None) -> list[float]:
+        """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once. `words`, when
+        given, are the words of `text` as the lexicon reads them (`words(text)`)."""
         if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
             bare = _without_marks(text)
             if bare != text:
-                return [max(a, b) for a, b in zip(self._evidence(text), self._evidence(bare))]
-        return self._evidence(text)
+                return [max(a, b) for a, b in zip(self._evidence(text, words), self._evidence(bare))]
+        return self._evidence(text, words)
 
-    def _evidence(self, text: str) -> list[float]:
+    def _evidence(self, text: str, words: list[str] | None = None) -> list[float]:
         scores = [0.0] * len(self.codes)
-        lowered = text.lower()
-        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
-            lowered = lowered.replace("\u0307", "")
-        words = _LEX_WORD.findall(lowered)
+        if words is None:
+            words = self.words(text)
         counts = Counter(words)
-        cache = self.cache
-        for word, count in counts.items():
-            found = cache.get(word)
-            if found is None:
-                found = self._word(word)
-            for k in found:
+        distinct = set(counts)
+        if len(self.memo[0][0]) > MAX_CACHED_LEXICON_WORDS:
+            self.memo[0] = ({}, {}, set())
+        cache, hits, hit_words = self.memo[0]
+        for word in distinct.difference(cache):  # words not seen before (a dict argument is looked up)
+            found = self._word(word)
+            if found:
+                hits[word] = found
+                hit_words.add(word)
+            cache[word] = found  # last: a word in `cache` is already in `hits`
+        for word in distinct & hit_words:  # only the words with topics are visited; the sums are whole
+            count = counts[word]                # numbers, so the order they are added in changes nothing
+            for k in hits[word]:
                 scores[k] += count
-        for first in self.phrases.keys() & counts.keys():  # found by index(): a walk over every word costs more
+        for first in distinct & self.phrase_firsts:  # found by index(): a walk over every word costs more
             i = -1
             for _ in range(counts[first]):
                 i = words.index(first, i + 1)
@@ -210,23 +226,26 @@ class Lexicon:
                     scores[k] += 1
         return scores
 
+    @staticmethod
+    def words(text: str) -> list[str]:
+        """The words of `text` as the lexicon reads them: lower case, split at anything not a letter or digit."""
+        lowered = text.lower()
+        if "\u0307" in lowered:  # Turkish "İ" lower-cases to i and a combining dot, which would split the word
+            lowered = lowered.replace("\u0307", "")
+        return _LEX_WORD.findall(lowered)
+
     def _word(self, word: str) -> tuple[int, ...]:
-        """Topics of one lower-cased word (remembered: news repeats its words)."""
-        found = self.cache.get(word)
-        if found is None:
-            if len(self.cache) > MAX_CACHED_LEXICON_WORDS:
-                self.cache.clear()
-            forms = [word]
-            if _ARABIC.match(word):
-                forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
-            hits: set[int] = set()
-            for form in forms:
-                hits.update(self.exact.get(form, ()))
-                for length in self.prefix_lengths:
-                    if length <= len(form):
-                        hits.update(self.prefix.get(form[:length], ()))
-            found = self.cache[word] = tuple(sorted(hits))
-        return found
+        """Topics of one lower-cased word (`_evidence` remembers them: news repeats its words)."""
+        forms = [word]
+        if _ARABIC.match(word):
+            forms += [word[len(p):] for p in ARABIC_PREFIXES if word.startswith(p) and len(word) - len(p) >= 2]
+        hits: set[int] = set()
+        for form in forms:
+            hits.update(self.exact.get(form, ()))
+            for length in self.prefix_lengths:
+                if length <= len(form):
+                    hits.update(self.prefix.get(form[:length], ()))
+        return tuple(sorted(hits))
 
     def _phrase(self, words: list[str], i: int):
         """Topics of every phrase that starts at word i (its last word may be a stem)."""
