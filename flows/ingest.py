@@ -7,7 +7,6 @@ expected failures are values, and a feed that still fails after its retries is r
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -491,10 +490,7 @@ class _Run:
         if self.dry_run:
             return
         began = time.perf_counter()
-        pipeline_settings = self.settings.pipeline
-        batch = dataclasses.replace(batch, retry_waits=(timedelta(minutes=pipeline_settings.retry_transient_minutes),
-                                                        timedelta(hours=pipeline_settings.retry_not_found_hours)))
-        load(self.path, quote(batch))
+        load(self.path, quote(pipeline.with_retry_waits(batch, self.settings.pipeline)))
         self.exists = True
         self.seconds["load"] += time.perf_counter() - began
 

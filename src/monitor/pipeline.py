@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from monitor.config import Source
+from monitor.config import PipelineSettings, Source
 from monitor.models import (
     Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedRequest, FeedState, LoadBatch, PageRequest, Rejection,
     RunRecord, Tags,
@@ -112,6 +112,12 @@ def first_per_article(results: list, articles: list[Article]) -> list:
     for result in results:
         by_id.setdefault(result.doc_id, result)
     return [by_id[a.article_id] for a in articles]
+
+
+def with_retry_waits(batch: LoadBatch, settings: PipelineSettings) -> LoadBatch:
+    """The batch with the settings' first waits before a rejected page is fetched again (transient, 404)."""
+    return replace(batch, retry_waits=(timedelta(minutes=settings.retry_transient_minutes),
+                                       timedelta(hours=settings.retry_not_found_hours)))
 
 
 def as_prior(articles: list[Article], clusters: list[DedupResult], sketches: list[DedupDoc]) -> list[DedupDoc]:
