@@ -49,6 +49,13 @@ def unfinished_runs(api_url: str) -> list:
         return json.loads(response.read())
 
 
+def own_env() -> dict[str, str]:
+    """This process's environment without any PREFECT_* setting: a `monitor serve` under test starts from what a
+    user's shell has, not from what the in-process commands of earlier tests left in os.environ (in the full suite
+    a served run's shutdown then hung past 60 s; alone it never did)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+
+
 @pytest.mark.timeout(300)
 def test_a_served_deployment_runs_on_its_own_and_on_demand(tmp_path):
     with serve_seed(tmp_path) as (_, feed):
@@ -56,7 +63,7 @@ def test_a_served_deployment_runs_on_its_own_and_on_demand(tmp_path):
                                   f'[[source]]\nname = "seed"\nurl = "{feed}"\nschedule = "fast"\n')
         path = tmp_path / "w.duckdb"
         server = LocalServer(tmp_path / "prefect-server").start()
-        env = {**os.environ, "PREFECT_API_URL": server.url, "PREFECT_HOME": str(tmp_path / "prefect-client"),
+        env = {**own_env(), "PREFECT_API_URL": server.url, "PREFECT_HOME": str(tmp_path / "prefect-client"),
                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
         served = subprocess.Popen([*MONITOR, "--config", str(config_dir), "serve", "--warehouse", str(path),
                                    "--report-out", str(tmp_path / "report.html")],
@@ -100,7 +107,7 @@ def test_serve_on_any_port_gives_a_ui_that_sees_its_deployments_and_runs_and_sto
     seed = serve_seed(tmp_path)
     _, feed = seed.__enter__()
     config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_API_URL")}
+    env = own_env()
     env.update({"PREFECT_HOME": str(tmp_path / "prefect-client"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO"})
     port = free_port()  # not Prefect's 4200: the UI must be told where its API is
