@@ -13,7 +13,7 @@ from monitor import warehouse
 from monitor.cli import _print_summary
 from monitor.config import Source
 from monitor.models import Article, DedupResult, LoadBatch, RunRecord, Tags, TopicScore
-from monitor.pipeline import RunInputs, assemble
+from monitor.pipeline import RunInputs, run_record
 from monitor.report import render
 from monitor.warehouse.report import report_data
 
@@ -115,7 +115,7 @@ def test_the_run_counts_and_prints_articles_stored_untagged(capsys):
     sources = [Source(name="desk", url="http://127.0.0.1/feed")]
     inputs = RunInputs("r1", None, DAY, sources, [], [], {}, 3, [], [article(t.doc_id, t.language) for t in (RU, HY)],
                        [DedupResult(t.doc_id, t.doc_id) for t in (RU, HY)], [RU, HY], [])
-    counts = assemble(inputs, DAY).run.counts
+    counts = run_record(inputs, DAY).counts
     assert counts["tagged:unsupported-language"] == 1 and counts["unsupported-language:desk"] == 1
     _print_summary({"run_id": "r1", "warehouse": "w", "counts": counts, "sources": ["desk"]}, 1.0)
     printed = capsys.readouterr().out

@@ -226,28 +226,6 @@ def run_record(inputs: RunInputs, finished_at: datetime, status: str = "complete
                      dict(inputs.stage_seconds or {}), dict(inputs.parameters or {}))
 
 
-def assemble(inputs: RunInputs, finished_at: datetime, taxonomy: tuple[str, str] = ("IPTC Media Topics", "")
-             ) -> LoadBatch:
-    """Everything a run loads, in one batch, with counts per outcome; `taxonomy` is the topics' (name, version)."""
-    link_article = {link: aid for link, aid in inputs.known.items() if aid}
-    link_article.update({a.url: a.article_id for a in inputs.extracted})
-    entries = all_entries(inputs.parses)
-    new_ids = {c.doc_id for c in inputs.clusters if is_new(c)}
-    run = run_record(inputs, finished_at)
-    return LoadBatch(
-        run=run,
-        feed_fetches=tuple(zip(inputs.fetches, inputs.parses)),
-        entries=tuple((e, link_article.get(e.link or "")) for e in entries),
-        articles=tuple(a for a in inputs.articles if a.article_id in new_ids),
-        clusters=tuple(c for c in inputs.clusters if c.doc_id in new_ids),
-        tags=tuple(t for t in inputs.tags if t.doc_id in new_ids),
-        rejections=tuple(inputs.rejections),
-        feed_states=tuple(inputs.feed_states),
-        taxonomy=taxonomy[0],
-        taxonomy_version=taxonomy[1],
-    )
-
-
 def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> dict[str, int]:
     """Counts per (stage, outcome) label, plus per-source figures for the summary."""
     counts: Counter[str] = Counter()
