@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from monitor.config import PipelineSettings, Source
 from monitor.models import (
-    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedRequest, FeedState, LoadBatch, PageRequest, Rejection,
+    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedRequest, FeedState, LoadBatch, PageRequest,
+    Rejection,
     RunRecord, Tags,
 )
 from monitor.politeness import host_key
