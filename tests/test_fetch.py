@@ -158,7 +158,8 @@ def test_a_429_holds_the_whole_host_for_its_retry_after():
     with serve_handler(handler) as base:
         settings = allowing(HTTP, base).model_copy(update={"max_host_wait": 2, "per_host_limit": 1})
         results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
-    assert [(r.reason, r.transient) for r in results] == [("http-429", True), ("host-busy", True), ("host-busy", True)]
+    # which of the three reaches the host first is up to the thread pool; exactly one does
+    assert sorted((r.reason, r.transient) for r in results) == [("host-busy", True), ("host-busy", True), ("http-429", True)]
     assert len([p for p, *_ in handler.seen if p != "/robots.txt"]) == 1  # the host was asked once
 
 
