@@ -24,8 +24,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/monitor demo
 
+# Test files are spread over one worker process per core, at most four (each worker runs its own Prefect test
+# server); a file's tests stay together in one worker so its module fixtures are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache warehouse/*.duckdb
