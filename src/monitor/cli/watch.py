@@ -73,7 +73,8 @@ def add(ctx: click.Context, name: str, query: str, sources, languages, countries
         raise Failure(f"watch {name}: {OPTIONS[problem[0]]} {problem[1]}")
     store.add_watch(cfg.warehouse_path(warehouse_path), name, spec)
     what = "spikes" if spikes else repr(query)
-    click.echo(f"added watch {name!r} ({what}); it checks the articles of every ingest run from now on"
+    click.echo(f"added watch {name!r} ({what}); it checks the {what if spikes else 'articles'} of every ingest run "
+               "from now on"
                + (f" and POSTs new ones to {notify}" if notify else ""))
 
 
