@@ -154,8 +154,8 @@ def test_a_failing_webhook_never_fails_the_run_and_its_hit_stays_pending(watched
     assert failed >= 2  # run b found the hit and tried; each later run (a if second, again) tried once more
     assert rows(path, "SELECT notified_at, notify_attempts FROM watch_hits WHERE watch = 'ceasefire'") == \
         [(None, failed)]
-    assert warnings == [f"watch ceasefire: webhook {hook}/fail failed (HTTP 500); 1 hits stay pending for the next "
-                        "run"] * failed
+    assert warnings == [f"watch ceasefire: webhook {hook}/fail failed (HTTP 500); the next run sends its 1 pending "
+                        "again"] * failed
 
 
 def test_the_digest_lists_the_stories_as_text_and_as_an_email_body(watched, tmp_path):

@@ -75,21 +75,24 @@ def deliver(path: Path, cfg: Config, watches: dict[str, Watch]) -> dict[str, int
                             [(s["day"], s["dimension"], s["value"]) for s in my_spikes], ok)
         counts["notify:delivered" if ok else "notify:failed"] += 1
         if not ok:
-            log.warning("watch %s: webhook %s failed (%s); %d hits stay pending for the next run", name,
+            log.warning("watch %s: webhook %s failed (%s); the next run sends its %d pending again", name,
                         watch.notify, detail, len(mine) + len(my_spikes))
     return counts
 
 
 def stories(hits: list[dict]) -> list[dict]:
-    """Hits folded into stories: the first hit of each story (cluster) stands for it, with how many of the
-    story's articles matched."""
+    """Hits folded into stories, in the order of their first hit: the story's earliest published matching article
+    stands for it (the original rather than a copy), with every matching article's id in "matched"."""
     by_story: dict[str, dict] = {}
     for hit in hits:
         key = hit["cluster_id"] or hit["article_id"]
-        if key in by_story:
-            by_story[key]["matched"].append(hit["article_id"])
-        else:
+        story = by_story.get(key)
+        if story is None:
             by_story[key] = {**hit, "matched": [hit["article_id"]]}
+            continue
+        story["matched"].append(hit["article_id"])
+        if hit["published"] and (story["published"] is None or hit["published"] < story["published"]):
+            by_story[key] = {**hit, "matched": story["matched"]}
     return list(by_story.values())
 
 

@@ -8,6 +8,7 @@ repeated body hits add less and less. Filters (date, country, topic) narrow the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -107,7 +108,7 @@ class SearchFilters:
 
 
 def find(con: duckdb.DuckDBPyConnection, query: str, filters: SearchFilters = SearchFilters(), *,
-         article_ids=None, limit: int | None = 20) -> list[Hit]:
+         article_ids: Sequence[str] | None = None, limit: int | None = 20) -> list[Hit]:
     """Articles holding every term of `query` and passing `filters` (codes, or country names through pycountry),
     best first; only among `article_ids` when given."""
     import pycountry
