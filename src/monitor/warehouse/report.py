@@ -81,12 +81,11 @@ def report_data(path: Path, days: int, until: date | None = None, watches: dict[
                         datetime.combine(last + timedelta(days=1), datetime.min.time(), timezone.utc)]
         headlines = {name: _watch_headlines(con, name, w, window_times, previous) for name, w in watched.items()
                      if not w.spikes}
-        by_country = {code: _headlines(con, "EXISTS (SELECT 1 FROM article_countries x WHERE x.article_id = "
-                                            "a.article_id AND x.is_about AND x.country = ?)", code, window, previous)
-                      for code, _, about in countries[:HEADLINE_SECTIONS] if about}
-        by_topic = {label: _headlines(con, "EXISTS (SELECT 1 FROM article_topics t WHERE t.article_id = a.article_id "
-                                           "AND t.rank = 1 AND t.label = ?)", label, window, previous)
-                    for label in list(topics)[:HEADLINE_SECTIONS] if label != "other"}
+        by_country = _headlines(con, "article_countries x", "x.is_about AND list_contains(?, x.country)", "x.country",
+                                [code for code, _, about in countries[:HEADLINE_SECTIONS] if about], window, previous)
+        by_topic = _headlines(con, "article_topics x", "x.rank = 1 AND list_contains(?, x.label)", "x.label",
+                              [label for label in list(topics)[:HEADLINE_SECTIONS] if label != "other"], window,
+                              previous)
     return ReportData(first, last, span, totals, regions, topics, [tuple(c) for c in countries], stories, spikes,
                       sources, headlines, by_country, by_topic, previous)
 
@@ -105,16 +104,26 @@ def _previous_report(con: duckdb.DuckDBPyConnection, kind: str) -> datetime | No
         return None
 
 
-def _headlines(con: duckdb.DuckDBPyConnection, condition: str, value: str, window: list[date],
-               previous: datetime | None) -> list[dict]:
-    """The widest-reaching stories of the window with a member meeting `condition` (one bound value)."""
-    return _dicts(con, f"""
-        SELECT d.cluster_id, r.title, s.url, r.outlets, s.first_seen > ? AS new
-        FROM (SELECT DISTINCT d.cluster_id FROM article_days d JOIN articles a USING (article_id)
-              WHERE d.day BETWEEN ? AND ? AND {condition}) d
-        JOIN cluster_reach r USING (cluster_id) JOIN {_LINKS} USING (cluster_id)
-        ORDER BY r.outlets DESC, r.articles DESC, s.first_seen DESC, d.cluster_id LIMIT ?""",
-                  [previous or _NEVER, *window, value, HEADLINES])
+def _headlines(con: duckdb.DuckDBPyConnection, table: str, condition: str, key: str, values: list[str],
+               window: list[date], previous: datetime | None) -> dict[str, list[dict]]:
+    """Per value (a country, a topic), in the order given: the widest-reaching stories of the window with a member
+    tagged so, in one query for all values. `table`, `condition` (one bound list) and `key` are ours."""
+    if not values:
+        return {}
+    rows = _dicts(con, f"""
+        WITH picked AS (
+            SELECT DISTINCT {key} AS key, d.cluster_id FROM article_days d JOIN {table} USING (article_id)
+            WHERE d.day BETWEEN ? AND ? AND {condition}
+        ), ranked AS (
+            SELECT p.key, p.cluster_id, r.title, s.url, r.outlets, s.first_seen > ? AS new,
+                   row_number() OVER (PARTITION BY p.key ORDER BY r.outlets DESC, r.articles DESC, s.first_seen DESC,
+                                                                p.cluster_id) AS k
+            FROM picked p JOIN story_clusters r USING (cluster_id) JOIN {_LINKS} USING (cluster_id))
+        SELECT * FROM ranked WHERE k <= ? ORDER BY key, k""", [*window, values, previous or _NEVER, HEADLINES])
+    found: dict[str, list[dict]] = {value: [] for value in values}
+    for row in rows:
+        found[row.pop("key")].append(row)
+    return found
 
 
 def _watch_headlines(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, window: list[datetime],
@@ -130,7 +139,7 @@ def _watch_headlines(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, wi
         return []
     rows = _dicts(con, f"""
         SELECT a.article_id, c.cluster_id, r.outlets, s.first_seen > ? AS new FROM articles a
-        JOIN article_clusters c USING (article_id) JOIN cluster_reach r USING (cluster_id)
+        JOIN article_clusters c USING (article_id) JOIN story_clusters r USING (cluster_id)
         JOIN {_LINKS} USING (cluster_id) WHERE list_contains(?, a.article_id)""",
                   [previous or _NEVER, [h.article_id for h in hits]])
     story = {r["article_id"]: r for r in rows}
