@@ -275,3 +275,34 @@ def test_cli_add_list_remove_and_one_line_errors(tmp_path):
             result.output
     assert run("remove", "mine").output == "removed watch 'mine'\n"
     assert "mine" not in run("list").output
+
+
+def test_a_retry_records_the_hits_of_an_attempt_that_died_before_its_watch_step(tmp_path):
+    """The state a run killed after its page waves leaves (tests/test_isolation.py makes it with a real kill):
+    articles under its run id, no `runs` row, no watch step. The retry (a new run id, nothing new to load) records
+    their hits; the dead attempt stays unsettled, so a wave of it committed after that check (a concurrent writer
+    on a shared catalog) is still matched, and nothing is recorded twice."""
+    from monitor.models import Article, LoadBatch, RunRecord
+
+    config_dir = write_config(tmp_path / "config", "")
+    (config_dir / "watches.toml").write_text('[watch.talks]\nquery = "talks"\n', encoding="utf-8")
+    cfg, path = config.load(config_dir), tmp_path / "w.duckdb"
+    warehouse.init(path)
+    started = datetime.now(timezone.utc)
+
+    def article(n: int, title: str) -> Article:
+        return Article(f"a{n}", f"https://news.test/{n}", f"https://news.test/{n}", title, f"{title}. " * 40,
+                       source="s")
+
+    warehouse.load(path, LoadBatch(run_id="attempt-1", articles=(article(1, "Border talks resume"),
+                                                                 article(2, "Harvest is early"))))
+    warehouse.load(path, LoadBatch(run=RunRecord("attempt-2", None, started, datetime.now(timezone.utc),
+                                                 "completed", (), {})))
+    assert watch.check_watches(path, cfg, "attempt-2", started) == {"watch_hits:talks": 1}
+    assert rows(path, "SELECT article_id, run_id FROM watch_hits") == [("a1", "attempt-2")]
+    assert rows(path, "SELECT run_id FROM watch_checks") == []  # attempt-1 never finished: looked at again
+    warehouse.load(path, LoadBatch(run_id="attempt-1", articles=(article(3, "Talks stall"),)))
+    assert watch.check_watches(path, cfg, "attempt-3", started) == {"watch_hits:talks": 1}
+    assert watch.check_watches(path, cfg, "attempt-3", started) == {}
+    assert rows(path, "SELECT article_id, run_id FROM watch_hits ORDER BY 1") == [("a1", "attempt-2"),
+                                                                                 ("a3", "attempt-3")]
