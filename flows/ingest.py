@@ -26,7 +26,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagging, warehouse
+from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagging, warehouse, watch
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page
 
 log = logging.getLogger("monitor.flows.ingest")
@@ -214,6 +214,11 @@ def tag_articles(articles: Parcel, cfg: config.Config) -> list:
 @task(name="load")
 def load(path: Path, batch) -> None:
     warehouse.load(path, batch)
+
+
+@task(name="check-watches")
+def check_watches(path: Path, cfg: config.Config, run_id: str, started: datetime) -> dict:
+    return watch.check_watches(path, cfg, run_id, started)
 
 
 # The key under which every ingest run publishes its counts; `monitor status` and `monitor trigger --wait` read it.
@@ -506,11 +511,12 @@ class _Run:
         )
         record = pipeline.run_record(inputs, datetime.now(timezone.utc))
         self.write(LoadBatch(run=record))
+        watched = {} if self.dry_run else check_watches(self.path, quote(self.cfg), record.run_id, self.started)
         progress("load", 1, 1)
         elapsed = (datetime.now(timezone.utc) - self.started).total_seconds()
         return {"run_id": record.run_id, "warehouse": str(self.path), "counts": record.counts,
                 "sources": [s.name for s in self.chosen], "skipped": self.skipped, "elapsed_s": round(elapsed, 3),
-                "stage_seconds": clock.laps, "dry_run": self.dry_run}
+                "stage_seconds": clock.laps, "dry_run": self.dry_run, "watches": watched}
 
 
 class Stopwatch:

@@ -1,5 +1,6 @@
-"""The report flow: read the warehouse's views, render one self-contained HTML page, write it. Scheduled daily by
-`daily_deployment()`; `monitor report` calls the same three functions without Prefect.
+"""The report flow: read the warehouse's views, render one self-contained HTML page (or its e-mail digest), write
+it, and note the report run so the next one marks what is new. Scheduled daily by `daily_deployment()`;
+`monitor report` calls the same functions without Prefect.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ DEFAULT_DAYS = 28  # four weeks: the spike baseline, and enough days to see a tr
 
 
 @task(name="read-report-data")
-def read_report_data(path: Path, days: int):
-    return report_queries.report_data(path, days)
+def read_report_data(path: Path, days: int, watches: dict, kind: str):
+    return report_queries.report_data(path, days, watches=watches, kind=kind)
 
 
 @task(name="render-report")
-def render_report(data) -> str:
-    return report_page.render(data, datetime.now(timezone.utc))
+def render_report(data, digest: bool) -> str:
+    return (report_page.render_digest if digest else report_page.render)(data, datetime.now(timezone.utc))
 
 
 @task(name="write-report")
@@ -36,13 +37,23 @@ def write_report(html: str, out: str) -> str:
     return report_page.save(html, out)
 
 
+@task(name="record-report")
+def record_report(path: Path, kind: str, data, out: str) -> None:
+    report_queries.record_report(path, kind, data, out, datetime.now(timezone.utc))
+
+
 @flow(name="report", log_prints=False)
 def report(out: str = "reports/report.html", days: int = DEFAULT_DAYS, warehouse_path: str | None = None,
-           config_dir: str | None = None) -> str:
-    """Render the report of the last `days` days of the warehouse to `out`; returns the path written."""
+           config_dir: str | None = None, digest: bool = False) -> str:
+    """Render the report of the last `days` days of the warehouse to `out` (`digest`: the compact e-mail variant);
+    returns the path written."""
     cfg = config.load(config_dir)
     path = cfg.warehouse_path(Path(warehouse_path) if warehouse_path else None)
-    return write_report(render_report(read_report_data(path, days)), out)
+    kind = "digest" if digest else "report"
+    data = read_report_data(path, days, cfg.watches.watch, kind)
+    written = write_report(render_report(data, digest), out)
+    record_report(path, kind, data, written)
+    return written
 
 
 def daily_deployment(out: str = "reports/report.html", cron: str = DAILY_CRON):

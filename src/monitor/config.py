@@ -296,6 +296,77 @@ class Topics(_Strict):
     topic: tuple[Topic, ...] = ()
 
 
+WATCH_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Watch(_Strict):
+    """A saved search: `query` in the search language plus filters (raw values: codes or names, any case), or with
+    `spikes = true` the spikes view narrowed by countries and topics. `notify` is a webhook URL."""
+
+    query: str = ""
+    spikes: bool = False
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # mentioned
+    about: tuple[str, ...] = ()  # focus countries
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # IPTC code or label
+    notify: str | None = None
+
+    @field_validator("notify")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+\S*", value):
+            raise ValueError("use an http:// or https:// webhook URL, e.g. \"https://hooks.example.org/monitor\"")
+        return value
+
+    @model_validator(mode="after")
+    def _what(self) -> "Watch":
+        if self.spikes and (self.query or self.sources or self.languages or self.regions):
+            raise ValueError("a spikes watch takes only countries, about and topics: drop query, sources, languages "
+                             "and regions, or set spikes = false")
+        if not self.spikes and not self.query.strip():
+            raise ValueError('give a query (e.g. query = "ceasefire Karabakh") or set spikes = true')
+        return self
+
+
+class Watches(_Strict):
+    watch: dict[str, Watch] = {}
+
+    @field_validator("watch")
+    @classmethod
+    def _names(cls, value: dict[str, Watch]) -> dict[str, Watch]:
+        for name in value:
+            if not re.match(WATCH_NAME, name):
+                raise ValueError(f"watch name {name!r}: use lower-case letters, digits, - and _ (e.g. [watch.karabakh])")
+        return value
+
+
+def country_code(value: str) -> str | None:
+    """The ISO 3166 alpha-2 code of a code or a country name (any case, pycountry's names); None if unknown."""
+    import pycountry
+
+    if _CODE.match(value.upper()):
+        found = pycountry.countries.get(alpha_2=value.upper())
+        return found.alpha_2 if found else None
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        return None
+
+
+def country_name(code: str) -> str:
+    """A country's everyday English name (pycountry's common name where it has one), or the code itself."""
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code.upper()) if _CODE.match(code.upper()) else None
+    return getattr(found, "common_name", None) or found.name if found else code
+
+
+def _country_known(value: str) -> bool:
+    return country_code(value) is not None
+
+
 class Config(_Strict):
     """Everything under `config/`, validated."""
 
@@ -304,6 +375,30 @@ class Config(_Strict):
     sources: Sources
     regions: Regions
     topics: Topics
+    watches: Watches = Watches()
+
+    def watch_problem(self, watch: Watch) -> tuple[str, str] | None:
+        """What in a watch names nothing known (a country, region, topic or source), as (key, what to do); None if
+        all is known. Codes and names, any case, as the search filters take them."""
+        checks = (
+            ("countries", watch.countries, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
+            ("about", watch.about, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
+            ("regions", watch.regions, lambda v: v.casefold() in {r.casefold() for r in
+                                                                  (*self.regions.m49, *self.regions.group)},
+             "a region of regions.toml, e.g. 'South Caucasus'"),
+            ("topics", watch.topics, lambda v: v.casefold() in {t.code for t in self.topics.topic}
+             | {t.label.casefold() for t in self.topics.topic}, "an IPTC code (medtop:16000000) or a label of "
+             "topics.toml, e.g. 'conflict, war and peace'"),
+            ("sources", watch.sources, lambda v: v in {s.name for s in self.sources.source},
+             f"a source of sources.toml ({', '.join(sorted(s.name for s in self.sources.source)) or 'none yet'})"),
+            ("languages", watch.languages, lambda v: re.fullmatch(r"[a-z]{2}", v.lower()) is not None,
+             "a two-letter language code such as 'en'"),
+        )
+        for key, values, known, hint in checks:
+            for value in values:
+                if not known(value):
+                    return key, f"{value!r} names nothing known; use {hint}"
+        return None
 
     def warehouse_path(self, override: str | Path | None = None) -> Path:
         """The warehouse file: the CLI override, then $MONITOR_WAREHOUSE, then settings (relative to the project:
@@ -346,6 +441,7 @@ FILES: dict[str, type[_Strict]] = {
     "sources.toml": Sources,
     "regions.toml": Regions,
     "topics.toml": Topics,
+    "watches.toml": Watches,
 }
 
 
@@ -410,7 +506,13 @@ def load(config_dir: str | Path | None = None) -> Config:
     if not root.is_dir():
         raise ConfigError(f"config directory {root} does not exist; pass --config DIR or set {ENV_CONFIG_DIR}")
     parts = {name.removesuffix(".toml"): load_file(root / name, model) for name, model in FILES.items()}
-    return Config(root=root.resolve(), **parts)
+    loaded = Config(root=root.resolve(), **parts)
+    for name, watch in loaded.watches.watch.items():  # names checked against the other files, once all are read
+        problem = loaded.watch_problem(watch)
+        if problem:
+            key, message = problem
+            raise ConfigError(f"{root / 'watches.toml'}: bad value for 'watch.{name}.{key}': {message}")
+    return loaded
 
 
 def append_source(config_dir: str | Path, source: Source) -> Config:

@@ -304,3 +304,8 @@ class ReportData:
     stories: list[dict] = field(default_factory=list)
     spikes: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
+    # headlines (title, url, source, outlets, new) by watch name, by country code and by topic label
+    watch_headlines: dict[str, list[dict]] = field(default_factory=dict)
+    country_headlines: dict[str, list[dict]] = field(default_factory=dict)
+    topic_headlines: dict[str, list[dict]] = field(default_factory=dict)
+    previous_report: datetime | None = None  # when the last report of this kind was made: what is newer is "new"

@@ -1,6 +1,8 @@
-"""The visual report: one self-contained HTML page (inline CSS and SVG, no script, no CDN) from ReportData.
+"""The visual report: one self-contained HTML page (inline CSS and SVG, no script, no CDN) from ReportData, and its
+compact digest variant for an e-mail body (inline styles, no chart).
 
-A pure function of its input, so it renders the same offline, in a mail attachment or in a headless browser.
+Pure functions of their input, so they render the same offline, in a mail attachment or in a headless browser.
+Stories link to their articles: the only URLs on the page, followed only when clicked.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from html import escape
 
+from monitor.config import country_name
 from monitor.models import ReportData
 
 # Colour-blind-safe palette (Okabe-Ito), one colour per series, in order; grey is "other".
@@ -26,7 +29,10 @@ th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;vertical-alig
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:6px}
-svg text{font-size:11px;fill:#555}
+svg text{font-size:11px;fill:#555}a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}
+.new{display:inline-block;font-size:11px;font-weight:600;color:#fff;background:#D55E00;border-radius:3px;
+padding:0 4px;margin-left:6px;vertical-align:middle}.cols{display:grid;grid-template-columns:repeat(auto-fill,
+minmax(280px,1fr));gap:4px 24px}.cols h3{font-size:14px;margin:10px 0 4px}.cols ol{margin:0;padding-left:18px}
 """
 
 
@@ -43,8 +49,8 @@ def render(data: ReportData, generated: datetime) -> str:
             "<h2>Volume by topic</h2><p class=muted>Articles per day by their first IPTC Media Topic.</p>",
             _stacked(data.days, data.topics, "topic-chart"),
             "<h2>Countries</h2><p class=muted>Articles mentioning each country, and how many are about it.</p>",
-            _countries(data.countries), "<h2>Top stories</h2>", _stories(data.stories),
-            "<h2>Spikes</h2>", _spikes(data.spikes),
+            _countries(data.countries), "<h2>Top stories</h2>", _since(data), _stories(data.stories),
+            *_headline_sections(data), "<h2>Spikes</h2>", _spikes(data.spikes),
         ]
     parts += ["<h2>Sources</h2>", _sources(data.sources)]
     body = "\n".join(parts)
@@ -147,18 +153,19 @@ def _stacked(days: list[date], series: dict[str, list[int]], element_id: str) ->
 def _countries(countries: list[tuple[str, int, int]]) -> str:
     if not countries:
         return "<p class=muted>No countries tagged in this period.</p>"
-    row_h, label_w = 20, 50
+    row_h, label_w = 20, 150  # room for "Russian Federation"
     height = row_h * len(countries) + 10
     top = max(m for _, m, _ in countries)
     scale = (WIDTH - label_w - 60) / top
     rows = []
     for k, (code, mentioned, about) in enumerate(countries):
         y = 5 + k * row_h
+        name = escape(country_name(code))
         about_bar = (f"<rect class=bar x={label_w} y={y} width={about * scale:.1f} height={row_h - 6} "
-                     f"fill='{ABOUT}'><title>{escape(code)}: about in {about}</title></rect>" if about else "")
-        rows.append(f"<text x={label_w - 8} y={y + 13} text-anchor=end>{escape(code)}</text>"
+                     f"fill='{ABOUT}'><title>{name}: about in {about}</title></rect>" if about else "")
+        rows.append(f"<text x={label_w - 8} y={y + 13} text-anchor=end>{name}</text>"
                     f"<rect class=bar x={label_w} y={y} width={mentioned * scale:.1f} height={row_h - 6} "
-                    f"fill='{MENTIONED}'><title>{escape(code)}: mentioned in {mentioned}</title></rect>{about_bar}"
+                    f"fill='{MENTIONED}'><title>{name}: mentioned in {mentioned}</title></rect>{about_bar}"
                     f"<text x={label_w + mentioned * scale + 6:.1f} y={y + 13}>{mentioned} / {about}</text>")
     legend = _legend({"about": ABOUT, "mentioned": MENTIONED})
     return (f"<svg id=country-chart role=img viewBox='0 0 {WIDTH} {height}' width={WIDTH} height={height}>"
@@ -173,14 +180,58 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+NEW = "<span class=new>new</span>"
+
+
+def _link(story: dict, style: str = "", new: str = NEW) -> str:
+    """A story's title linked to its article (its first member), with a "new" mark when it is."""
+    title = escape(story.get("title") or story.get("url") or "(untitled)")
+    link = f"<a href='{escape(story['url'])}'{style}>{title}</a>" if story.get("url") else title
+    return link + (new if story.get("new") else "")
+
+
+def _names(codes: list[str] | None) -> str:
+    return escape(", ".join(country_name(c) for c in codes or []))
+
+
+def _since(data: ReportData) -> str:
+    new = sum(bool(s.get("new")) for s in data.stories)
+    if data.previous_report is None:
+        return "<p class=muted>First report of this warehouse: every story is new.</p>"
+    return (f"<p class=muted>{new} of these stories are new since the previous report "
+            f"({data.previous_report:%Y-%m-%d %H:%M} UTC), marked {NEW}.</p>")
+
+
 def _stories(stories: list[dict]) -> str:
-    rows = [[escape(s["title"] or ""), str(s["outlets"]), str(s["articles"]), escape(", ".join(s["outlet_names"])),
-             escape(", ".join(s["countries"] or []))] for s in stories]
+    rows = [[_link(s), str(s["outlets"]), str(s["articles"]), escape(", ".join(s["outlet_names"])),
+             _names(s["countries"])] for s in stories]
     return _table(["story", "outlets", "articles", "carried by", "countries"], rows, "No stories in this period.")
 
 
+def _headline_sections(data: ReportData) -> list[str]:
+    """Top headlines per watched query, per country (of those the articles are about) and per topic."""
+    out = []
+    for title, note, groups, name in (
+            ("Watches", "The best matches of each watch in this period.", data.watch_headlines, str),
+            ("Headlines by country", "The widest-reaching stories about each of the most covered countries.",
+             data.country_headlines, country_name),
+            ("Headlines by topic", "The widest-reaching stories of each main topic.", data.topic_headlines, str)):
+        if not groups:
+            continue
+        blocks = "".join(f"<div><h3>{escape(name(key))}</h3>" + (
+            "<ol>" + "".join(f"<li>{_link(h)} <span class=muted>{h['outlets']} outlet"
+                             f"{'s' if h['outlets'] != 1 else ''}</span></li>" for h in items) + "</ol>"
+            if items else "<p class=muted>Nothing in this period.</p>") + "</div>" for key, items in groups.items())
+        out += [f"<h2>{title}</h2><p class=muted>{note}</p>", f"<div class=cols>{blocks}</div>"]
+    return out
+
+
+def _spike_value(spike: dict) -> str:
+    return country_name(spike["value"]) if spike["dimension"].startswith("country") else str(spike["value"])
+
+
 def _spikes(spikes: list[dict]) -> str:
-    rows = [[f"{s['day']:%d %b}", escape(s["dimension"]), escape(str(s["value"])), str(s["articles"]),
+    rows = [[f"{s['day']:%d %b}", escape(s["dimension"]), escape(_spike_value(s)), str(s["articles"]),
              f"{s['mean_28d']:g}", "new" if s["z"] is None else f"{s['z']:g}"] for s in spikes]
     return _table(["day", "what", "value", "articles", "28-day mean", "z"], rows,
                   "No spikes: no country or topic rose 3 standard deviations over its 28-day mean.")
@@ -196,6 +247,50 @@ def _sources(sources: list[dict]) -> str:
              str(s["missing_date"] or 0), escape((s["last_error"] or "")[:80])] for s in sources]
     return _table(["source", "health", "last success", "items/day", "articles", "extracted", "fallbacks",
                    "no date", "last error"], rows, "No sources configured.")
+
+
+# The digest is read in mail clients, which drop <style> and scripts: every style is inline, there are no charts.
+_D = {"body": "font:14px/1.45 Arial,Helvetica,sans-serif;color:#222;margin:0;padding:16px;max-width:680px",
+      "h2": "font-size:15px;margin:18px 0 6px;border-bottom:1px solid #ddd;padding-bottom:3px",
+      "muted": "color:#666;font-size:13px", "a": " style='color:#0b57d0;text-decoration:none'",
+      "li": "margin:3px 0"}
+DIGEST_NEW = ("<span class=new style='font-size:11px;font-weight:600;color:#fff;background:#D55E00;border-radius:3px;"
+              "padding:0 4px;margin-left:6px'>new</span>")
+
+
+def render_digest(data: ReportData, generated: datetime) -> str:
+    """The compact variant, fit for an e-mail body: totals, what is new, each watch's, country's and topic's top
+    headlines and the top stories, every one linked; no chart, inline styles only."""
+    period = (f"{data.first_day:%d %b} to {data.last_day:%d %b %Y}" if data.first_day else "no articles yet")
+    t = data.totals
+    new = [s for s in data.stories if s.get("new")]
+    parts = [f"<h1 style='font-size:18px;margin:0 0 4px'>Media monitor digest</h1><p style='{_D['muted']}'>"
+             f"{escape(period)} &middot; {t.get('articles', 0):,} articles, {t.get('stories', 0):,} stories, "
+             f"{t.get('outlets', 0):,} outlets &middot; generated {generated:%Y-%m-%d %H:%M} UTC</p>"]
+
+    def section(title: str, items: list[dict]) -> None:
+        if items:
+            lines = "".join(f"<li style='{_D['li']}'>{_link(h, _D['a'], DIGEST_NEW)} <span style='{_D['muted']}'>"
+                            f"{h['outlets']} outlet{'s' if h['outlets'] != 1 else ''}</span></li>" for h in items)
+            parts.append(f"<h2 style='{_D['h2']}'>{escape(title)}</h2><ol style='margin:0;padding-left:20px'>"
+                         f"{lines}</ol>")
+
+    since = f" since {data.previous_report:%d %b %H:%M} UTC" if data.previous_report else ""
+    section(f"New{since}", new)
+    for name, items in data.watch_headlines.items():
+        section(f"Watch: {name}", items)
+    section("Top stories", [s for s in data.stories if not s.get("new")])
+    for code, items in data.country_headlines.items():
+        section(country_name(code), items[:3])
+    for label, items in data.topic_headlines.items():
+        section(label, items[:3])
+    if data.spikes:
+        lines = "".join(f"<li style='{_D['li']}'>{s['day']:%d %b}: {escape(_spike_value(s))} ({escape(s['dimension'])}"
+                        f"), {s['articles']} articles</li>" for s in data.spikes)
+        parts.append(f"<h2 style='{_D['h2']}'>Spikes</h2><ul style='margin:0;padding-left:20px'>{lines}</ul>")
+    body = "\n".join(parts)
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Media monitor digest</title></head>"
+            f"<body style='{_D['body']}'>\n{body}\n</body></html>\n")
 
 
 def save(html: str, out) -> str:

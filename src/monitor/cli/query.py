@@ -17,7 +17,7 @@ from rich.table import Table
 
 from monitor import warehouse
 from monitor.cli.common import Failure, fail_on_domain_errors, jsonable, load_config
-from monitor.warehouse import QueryError
+from monitor.warehouse import QueryError, WarehouseError
 
 FORMATS = ("table", "csv", "json", "parquet")
 DATES = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
@@ -190,24 +190,35 @@ def retag(ctx: click.Context, since: datetime | None, older: bool, written_by: s
 @click.option("--days", type=click.IntRange(min=1, max=366), default=28, show_default=True,
               help="Days covered, ending with the newest article's day (or --until).")
 @click.option("--until", type=DATES, default=None, help="Last day covered (default: the newest article's day).")
+@click.option("--digest", is_flag=True, help="The compact variant for an e-mail body: headlines only, no charts.")
 @WAREHOUSE_OPTION
 @click.pass_context
 @fail_on_domain_errors
-def report(ctx: click.Context, out: Path, days: int, until: datetime | None, warehouse_path: Path | None) -> None:
+def report(ctx: click.Context, out: Path, days: int, until: datetime | None, digest: bool,
+           warehouse_path: Path | None) -> None:
     """Write the visual report: one self-contained HTML page (no network needed to view it) with volume by
-    region and topic, countries, top stories, spikes and source health.
+    region and topic, countries, top stories (linked), headlines per watch, country and topic, what is new since
+    the previous report, spikes and source health. --digest writes the compact e-mail variant.
 
     Example: monitor report --out report.html --days 14
     """
     from monitor import report as report_page
-    from monitor.warehouse.report import report_data
+    from monitor.warehouse.report import record_report, report_data
 
-    _, path = _existing(ctx, warehouse_path)
-    data = report_data(path, days, until.date() if until else None)
+    cfg, path = _existing(ctx, warehouse_path)
+    kind = "digest" if digest else "report"
+    data = report_data(path, days, until.date() if until else None, cfg.watches.watch, kind)
+    generated = datetime.now(timezone.utc)
+    page = report_page.render_digest(data, generated) if digest else report_page.render(data, generated)
     try:
-        written = report_page.save(report_page.render(data, datetime.now(timezone.utc)), out)
+        written = report_page.save(page, out)
     except OSError as exc:
         raise Failure(f"cannot write {out}: {exc.strerror}; choose another --out") from None
+    try:
+        record_report(path, kind, data, written, generated)
+    except WarehouseError as exc:  # the page is written; only the next one's "new" marks are at stake
+        click.echo(f"warning: this {kind} was not recorded, so the next marks as new what this one showed ({exc})",
+                   err=True)
     period = f"{data.first_day} to {data.last_day}" if data.first_day else "no articles yet"
     click.echo(f"wrote {written}: {data.totals.get('articles', 0)} articles, {period}")
 

@@ -8,6 +8,7 @@ repeated body hits add less and less. Filters (date, country, topic) narrow the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,3 +90,63 @@ def search(path: Path, query: str, since: datetime | None = None, country: str |
         except duckdb.Error as exc:
             raise QueryError(str(exc).splitlines()[0]) from None
     return [Hit(r[0], r[1], r[2], r[3], r[4], r[5], " ".join((r[6] or "").split())) for r in rows]
+
+
+# --- Stand-in for the search branch's `find` (issue 19 part 1), with the agreed signature, over the regex search
+# above. The search branch's warehouse/search.py replaces this file at the merge.
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    about: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def find(con: duckdb.DuckDBPyConnection, query: str, filters: SearchFilters = SearchFilters(), *,
+         article_ids: Sequence[str] | None = None, limit: int | None = 20) -> list[Hit]:
+    """Articles holding every term of `query` and passing `filters` (codes, or country names through pycountry),
+    best first; only among `article_ids` when given."""
+    import pycountry
+
+    def codes(values):
+        try:
+            return [pycountry.countries.lookup(v).alpha_2 for v in values] or None
+        except LookupError as exc:
+            raise QueryError(f"unknown country {exc}") from None
+
+    patterns = parse_query(query)
+    if not patterns:
+        raise QueryError(f"nothing to search for in {query!r}")
+    f = filters
+    tags = ("EXISTS (SELECT 1 FROM article_countries x WHERE x.article_id = a.article_id AND list_contains(?, x.country)"
+            " AND (x.is_about OR ?))")
+    sql = f"""SELECT a.article_id, coalesce(a.title, ''), a.source, a.published, a.url,
+                     len(regexp_extract_all(coalesce(a.title, ''), ?)) AS score, ''
+              FROM articles a WHERE {' AND '.join(["regexp_matches(coalesce(a.title, '') || ' ' || a.body, ?)"]
+                                                   * len(patterns))}
+                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.article_id))
+                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.source))
+                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.language))
+                AND (CAST(? AS TEXT[]) IS NULL OR {tags}) AND (CAST(? AS TEXT[]) IS NULL OR {tags})
+                AND (CAST(? AS TEXT[]) IS NULL OR EXISTS (SELECT 1 FROM article_regions r
+                     WHERE r.article_id = a.article_id AND list_contains(?, lower(r.region))))
+                AND (CAST(? AS TEXT[]) IS NULL OR EXISTS (SELECT 1 FROM article_topics t
+                     WHERE t.article_id = a.article_id AND (list_contains(?, t.code) OR list_contains(?, lower(t.label)))))
+                AND (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) >= ?)
+                AND (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) < ?)
+              ORDER BY score DESC, a.published DESC NULLS LAST, a.article_id LIMIT ?"""
+    ids = list(article_ids) if article_ids is not None else None
+    countries, about = codes(f.countries), codes(f.about)
+    regions = [r.lower() for r in f.regions] or None
+    topics = [t.lower() for t in f.topics] or None
+    bound = [patterns[0], *patterns, ids, ids, list(f.sources) or None, list(f.sources),
+             [v.lower() for v in f.languages] or None, [v.lower() for v in f.languages], countries, countries, True,
+             about, about, False, regions, regions, topics, topics, topics, f.since, f.since, f.until, f.until,
+             limit if limit is not None else 2**62]
+    rows = con.execute(sql, bound).fetchall()
+    return [Hit(*r) for r in rows]
