@@ -25,6 +25,8 @@ from monitor.cli.query import report as report_command
 from monitor.cli.runs import COMMANDS as RUNS_COMMANDS
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
 from monitor.cli.serve import prefect_api
+from monitor.cli.sources import COMMANDS as SOURCES_COMMANDS
+from monitor.cli.sources import local_newsroom
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -209,8 +211,9 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
         due = warehouse.retry_rejected(cfg.warehouse_path(warehouse_path), [s.name for s in chosen])
         err_console.print(f"{due} rejected pages are due again")
     started = time.monotonic()
-    result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
-                       since.date().isoformat() if since else None, dry_run, task_runner)
+    with local_newsroom(chosen):  # the shipped sources.toml polls the bundled demo newsroom on 127.0.0.1
+        result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
+                           since.date().isoformat() if since else None, dry_run, task_runner)
     _print_summary(result, time.monotonic() - started)
     if dry_run:
         console.print("dry run: nothing was written to the warehouse")
@@ -317,7 +320,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS, *SOURCES_COMMANDS):
     cli.add_command(_command)
 
 
