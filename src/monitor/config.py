@@ -219,14 +219,36 @@ class Schedule(_Strict):
             self.interval_minutes * 60 if self.interval_minutes is not None else None)
 
 
+MULTILINGUAL = "multi"  # a source's `language` when its articles come in many languages: each page's own decides
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def parse_languages(value: str) -> str | tuple[str, ...]:
+    """A command line's language: "en", "multi", or a comma-separated list ("en,fr") as a tuple."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 class Source(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str = Field(pattern=r"^https?://")
-    site: str = ""
-    language: str = Field("en", pattern=r"^[a-z]{2}$")
+    site: str = ""  # the outlet's home page
+    # One ISO 639-1 code, a list of them (a bilingual outlet), or "multi" (many languages)
+    language: str | tuple[str, ...] = "en"
     country: str | None = None
     tags: tuple[str, ...] = ()
     schedule: str = "hourly"
+
+    @field_validator("language")
+    @classmethod
+    def _languages(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        codes = (value,) if isinstance(value, str) else value
+        if value == MULTILINGUAL:
+            return value
+        if not codes or not all(_LANGUAGE.match(c) for c in codes):
+            raise ValueError(f'use an ISO 639-1 code such as "en", a list of them such as ["en", "fr"], or '
+                             f'"{MULTILINGUAL}" for an outlet publishing in many languages')
+        return codes[0] if len(codes) == 1 else tuple(dict.fromkeys(codes))
 
     @field_validator("country")
     @classmethod
@@ -234,6 +256,24 @@ class Source(_Strict):
         if value is not None and not _CODE.match(value):
             raise ValueError("must be an ISO 3166-1 alpha-2 code such as 'GB'")
         return value
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The source's languages; empty for a multilingual ("multi") source."""
+        if self.language == MULTILINGUAL:
+            return ()
+        return (self.language,) if isinstance(self.language, str) else self.language
+
+    @property
+    def fallback_language(self) -> str | None:
+        """The language to assume for a page that neither declares one nor reads clearly as one: the source's only
+        language; None for a source with several, where a guess would as often be wrong."""
+        return self.languages[0] if len(self.languages) == 1 else None
+
+    @property
+    def language_label(self) -> str:
+        """The language as one text ("en", "en,fr", "multi"), for the warehouse's sources table."""
+        return ",".join(self.languages) or MULTILINGUAL
 
 
 class Sources(_Strict):

@@ -32,6 +32,7 @@ class Discovered:
     url: str
     parse: FeedParse
     tried: int
+    site: str = ""  # the outlet's home page: the page we were given, else the feed's own link, else its host's root
 
 
 def _try_feed(http: HttpSettings, url: str) -> tuple[str, str, bytes, FeedParse | None]:
@@ -53,7 +54,7 @@ def discover(http: HttpSettings, url: str) -> Discovered:
     """The feed at `url`, or the first feed the page declares or a common path serves."""
     final, ctype, content, parsed = _try_feed(http, url)
     if parsed is not None:
-        return Discovered(final, parsed, 1)
+        return Discovered(final, parsed, 1, parsed.site or home_of(final))
     if not content:
         raise DiscoveryError(f"{url} did not answer with a page or a feed; check the URL and try again")
     html = fetch.decode_html(content, ctype)
@@ -61,10 +62,16 @@ def discover(http: HttpSettings, url: str) -> Discovered:
     for tried, candidate in enumerate(candidates, 2):
         feed_url, _, _, parsed = _try_feed(http, candidate)
         if parsed is not None:
-            return Discovered(feed_url, parsed, tried)
+            return Discovered(feed_url, parsed, tried, final)
     raise DiscoveryError(
         f"no feed found at {url} (tried {len(candidates) + 1} URLs: declared feeds and common paths); "
         "pass the feed's own URL")
+
+
+def home_of(url: str) -> str:
+    """The root page of a URL's site: "https://example.com/feeds/rss.xml" -> "https://example.com/"."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def suggest_name(feed_url: str, title: str, taken: set[str]) -> str:

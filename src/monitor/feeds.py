@@ -112,8 +112,9 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
         log.warning("feed %s is malformed but yielded %d entries: %s", source, len(entries), bozo_reason)
     language = normalize_language(str(parsed.feed.get("language") or ""))
     title = cut_text(unescape_entities(str(parsed.feed.get("title", ""))), MAX_TITLE_CHARS)[0]
+    site = bounded_url(str(parsed.feed.get("link") or ""))[0] or ""
     return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl,
-                     title=title, language=language)
+                     title=title, language=language, site=site if site.startswith(("http://", "https://")) else "")
 
 
 def unique_entries(entries) -> tuple[Entry, ...]:

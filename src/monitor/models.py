@@ -129,8 +129,9 @@ class FeedParse:
     bozo_reason: str | None = None
     error: str | None = None  # set when the feed yielded nothing usable
     ttl_minutes: float | None = None  # the feed's own <ttl> (or sy:updatePeriod) advice on how often to poll
-    title: str = ""  # the feed's own title and language, for feed discovery
+    title: str = ""  # the feed's own title, language and link to its site, for feed discovery
     language: str | None = None
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
                sources: list[Source], since: datetime | None = None) -> list[PageRequest]:
     """One request per link not yet done, carrying its entry's source, date and the source's language. With
     `since`, entries published before it are left for a later run (undated ones are fetched)."""
-    language = {s.name: s.language for s in sources}
+    language = {s.name: s.fallback_language for s in sources}
     by_link: dict[str, PageRequest] = {}
     for entry in entries:
         if since and entry.published and entry.published < since:

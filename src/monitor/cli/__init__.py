@@ -287,7 +287,8 @@ def _short(value):
 @click.argument("url")
 @click.option("--name", default=None, help="Source name (default: from the site's host).")
 @click.option("--schedule", default="hourly", show_default=True, help="Schedule group from sources.toml.")
-@click.option("--language", default=None, help="ISO 639-1 code (default: the feed's own, else en).")
+@click.option("--language", default=None, help="ISO 639-1 code, several (en,fr) or 'multi' (default: the feed's "
+              "own, else en).")
 @click.option("--country", default=None, help="The outlet's ISO 3166-1 alpha-2 country.")
 @click.pass_context
 @fail_on_domain_errors
@@ -309,7 +310,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
         if existing.url == found.url:
             raise Failure(f"{found.url} is already configured as source {existing.name!r}")
     fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url,
-              "site": found.parse.title, "language": language or found.parse.language or "en",
+              "site": found.site, "language": config_mod.parse_languages(language or found.parse.language or "en"),
               "country": country, "schedule": schedule}
     try:
         source = config_mod.Source(**{k: v for k, v in fields.items() if v is not None})

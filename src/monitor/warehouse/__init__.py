@@ -147,7 +147,7 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
     now = datetime.now(timezone.utc)
     table = pa.table({
         "name": [s.name for s in sources], "url": [s.url for s in sources], "site": [s.site for s in sources],
-        "language": [s.language for s in sources], "country": [s.country for s in sources],
+        "language": [s.language_label for s in sources], "country": [s.country for s in sources],
         "tags": pa.array([list(s.tags) for s in sources], pa.list_(pa.string())),
         "schedule": [s.schedule for s in sources], "updated_at": pa.array([now] * len(sources), pa.timestamp("us", "UTC")),
     })
