@@ -139,8 +139,8 @@ def progress(stage: str, done: int, total: int) -> None:
 
 
 @task(name="prepare-warehouse")
-def prepare_warehouse(path: Path, sources: list[config.Source]) -> dict:
-    return warehouse.prepare(path, sources)
+def prepare_warehouse(path: Path, sources: list[config.Source], configured: list[str]) -> dict:
+    return warehouse.prepare(path, sources, configured)
 
 
 @task(name="read-feed-states")
@@ -313,7 +313,8 @@ class _Run:
 
     def go(self) -> dict:
         clock = Stopwatch()
-        self.states = read_feed_states(self.path) if self.dry_run else prepare_warehouse(self.path, self.chosen)
+        self.states = read_feed_states(self.path) if self.dry_run else prepare_warehouse(
+            self.path, self.chosen, [s.name for s in self.cfg.sources.source])  # the others are retired
         clock.lap("prepare")
         loop_started = time.perf_counter()
         requests, self.skipped = health.plan_feeds(self.chosen, self.states, self.cfg.sources.schedule,

@@ -259,9 +259,10 @@ SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_
 @click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Warehouse file (default from settings.toml).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Also list retired sources (removed, history kept).")
 @click.pass_context
 @fail_on_domain_errors
-def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
+def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str, show_all: bool) -> None:
     """List every configured source with its health: last status, last success, items per day, last error.
 
     Example: monitor sources --format csv
@@ -273,6 +274,12 @@ def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
     for source in cfg.sources.source:
         row = health.get(source.name) or {"health": "never fetched"}
         rows.append(tuple(source.name if c == "source" else _short(row.get(c)) for c in SOURCE_COLUMNS))
+    if show_all and warehouse.exists(path):
+        configured = {s.name for s in cfg.sources.source}
+        for name, retired_at in sorted(warehouse.retired_sources(path).items()):
+            if name not in configured:
+                rows.append(tuple(name if c == "source" else f"retired {_short(retired_at)}" if c == "health"
+                                  else None for c in SOURCE_COLUMNS))
     click.echo(_render(list(SOURCE_COLUMNS), rows, fmt), nl=False)
 
 

@@ -9,7 +9,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import click
+
 from monitor import config as config_mod
+from monitor import warehouse
+from monitor.cli.common import fail_on_domain_errors, load_config
+from monitor.cli.query import WAREHOUSE_OPTION
 
 log = logging.getLogger(__name__)
 
@@ -45,4 +50,23 @@ def local_newsroom(sources: list[config_mod.Source]) -> Iterator[list[str]]:
         yield bases
 
 
-COMMANDS: list = []
+@click.command("remove-source")
+@click.argument("name")
+@WAREHOUSE_OPTION
+@click.pass_context
+@fail_on_domain_errors
+def remove_source(ctx: click.Context, name: str, warehouse_path: Path | None) -> None:
+    """Retire a source: take it out of config/sources.toml (comments kept) so it is no longer polled, and mark it
+    retired in the warehouse, where its articles and history stay. `monitor sources --all` still lists it.
+
+    Example: monitor remove-source oc-media
+    """
+    cfg = load_config(ctx)
+    path = cfg.warehouse_path(warehouse_path)
+    config_mod.remove_source(cfg.root, name)
+    kept = warehouse.retire_sources(path, [name]) if warehouse.exists(path) else {}
+    history = f"; its {kept[name]} articles stay in {path}" if name in kept else ""
+    click.echo(f"removed source {name!r} from {cfg.root / 'sources.toml'}{history}")
+
+
+COMMANDS: list = [remove_source]
