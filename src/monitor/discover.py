@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from monitor import feeds, fetch
-from monitor.config import HttpSettings
+from monitor.config import MULTILINGUAL, HttpSettings, Source
+from monitor.fields import normalize_language
 from monitor.models import FeedParse
+from monitor.opml import OpmlFeed
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +85,78 @@ def suggest_name(feed_url: str, title: str, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}-{n}", n + 1
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What an OPML import would add, and what it leaves out and why."""
+
+    sources: tuple[Source, ...]  # checked and ready to append, in the file's order
+    duplicates: int  # feeds the file lists more than once
+    known: int  # feeds already in sources.toml
+    failures: tuple[tuple[str, str], ...]  # (feed URL, why it was not added)
+
+
+def plan_import(http: HttpSettings, feeds: list[OpmlFeed], configured: list[Source], schedule: str) -> ImportPlan:
+    """Check every feed of an OPML list as `add-source` does (fetched, parsed to entries) and make a source of
+    each that works: its folders as tags, the site and language the file or the feed gives, a name from its host."""
+    known_urls = {s.url for s in configured}
+    taken = {s.name for s in configured}
+    seen: set[str] = set()
+    duplicates = known = 0
+    added: list[Source] = []
+    failures: list[tuple[str, str]] = []
+    for feed in feeds:
+        if feed.url in seen:
+            duplicates += 1
+            continue
+        seen.add(feed.url)
+        if feed.url in known_urls:
+            known += 1
+            continue
+        found, failure = _check_feed(http, feed.url)
+        if found is None:
+            failures.append((feed.url, failure))
+            continue
+        if found.url in known_urls:  # the list's URL redirects to a feed already configured
+            known += 1
+            continue
+        known_urls.add(found.url)
+        name = suggest_name(found.url, feed.title or found.parse.title, taken)
+        language = _listed_language(feed.language) or found.parse.language or "en"
+        try:
+            source = Source(name=name, url=found.url, site=feed.site or found.site, language=language,
+                            tags=feed.tags, schedule=schedule)
+        except ValueError as exc:  # pydantic's ValidationError: an unusable value the file gave
+            failures.append((feed.url, " ".join(str(exc).split())[:200]))
+            continue
+        taken.add(name)
+        added.append(source)
+    return ImportPlan(tuple(added), duplicates, known, tuple(failures))
+
+
+def _listed_language(value: str) -> str | tuple[str, ...] | None:
+    """An OPML `language`: a locale ("en-US" -> "en"), a list ("en,fr") or "multi"; None for anything else."""
+    if value.strip().lower() == MULTILINGUAL:
+        return MULTILINGUAL
+    codes = [normalize_language(part) for part in value.split(",") if part.strip()]
+    if not codes or None in codes:
+        return None
+    return codes[0] if len(codes) == 1 else tuple(codes)
+
+
+def _check_feed(http: HttpSettings, url: str) -> tuple[Discovered | None, str]:
+    """The feed at `url` itself, checked: it answers and parses to entries (no discovery from a page: an OPML
+    list names feeds). Returns (found, "") or (None, why not)."""
+    if not url.startswith(("http://", "https://")):
+        return None, "not an http(s) URL"
+    try:
+        status, final, ctype, content = fetch.fetch_url(http, url)
+    except fetch.TransientFetchError as exc:
+        return None, str(exc).removeprefix(f"{url}: ")[:200]
+    if status >= 400:
+        return None, f"HTTP {status}"
+    parsed = feeds.parse_feed("imported", final, content, ctype)
+    if not parsed.entries:
+        return None, f"not a feed ({parsed.error or 'no entries'})"
+    return Discovered(final, parsed, 1, parsed.site or home_of(final)), ""

@@ -13,7 +13,7 @@ import click
 
 from monitor import config as config_mod
 from monitor import warehouse
-from monitor.cli.common import fail_on_domain_errors, load_config
+from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 from monitor.cli.query import WAREHOUSE_OPTION
 
 log = logging.getLogger(__name__)
@@ -69,4 +69,75 @@ def remove_source(ctx: click.Context, name: str, warehouse_path: Path | None) ->
     click.echo(f"removed source {name!r} from {cfg.root / 'sources.toml'}{history}")
 
 
-COMMANDS: list = [remove_source]
+@click.command("import-opml")
+@click.argument("location")
+@click.option("--schedule", default="hourly", show_default=True, help="Schedule group for the imported sources.")
+@click.pass_context
+@fail_on_domain_errors
+def import_opml(ctx: click.Context, location: str, schedule: str) -> None:
+    """Add the feeds of an OPML file or URL (a news reader's export) to config/sources.toml.
+
+    Folders become tags; feeds the file repeats or sources.toml already has are skipped and counted; every other
+    feed is fetched and parsed as `add-source` does, and those that fail are listed. The file is written once, all
+    the working feeds or nothing.
+
+    Example: monitor import-opml ~/Downloads/feedly.opml --schedule daily
+    """
+    from monitor import fetch
+    from monitor.discover import plan_import
+    from monitor.opml import OpmlError, parse_opml
+
+    cfg = load_config(ctx)
+    if schedule not in cfg.sources.schedule:
+        raise Failure(f"unknown schedule {schedule!r}; schedules in sources.toml: "
+                      f"{', '.join(sorted(cfg.sources.schedule)) or '(none)'}")
+    if location.startswith(("http://", "https://")):
+        try:
+            status, _, _, content = fetch.fetch_url(cfg.settings.http, location)
+        except fetch.TransientFetchError as exc:
+            raise Failure(f"cannot fetch the OPML list: {exc}") from None
+        if status >= 400:
+            raise Failure(f"{location} answered HTTP {status}; check the URL")
+    else:
+        try:
+            content = Path(location).expanduser().read_bytes()
+        except OSError as exc:
+            raise Failure(f"cannot read {location}: {exc.strerror}") from None
+    try:
+        listed = parse_opml(content, location)
+    except OpmlError as exc:
+        raise Failure(str(exc)) from None
+    plan = plan_import(cfg.settings.http, listed, list(cfg.sources.source), schedule)
+    if plan.sources:
+        config_mod.append_sources(cfg.root, list(plan.sources))
+    click.echo(f"imported {len(plan.sources)} of {len(listed)} feeds into {cfg.root / 'sources.toml'}; skipped "
+               f"{plan.duplicates} listed twice, {plan.known} already configured; {len(plan.failures)} failed"
+               + (":" if plan.failures else ""))
+    for url, why in plan.failures:
+        click.echo(f"  {url}: {why}")
+    if plan.failures:
+        ctx.exit(1 if not plan.sources else 0)
+
+
+@click.command("export-opml")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: standard output).")
+@click.pass_context
+@fail_on_domain_errors
+def export_opml(ctx: click.Context, out: Path | None) -> None:
+    """Write the configured sources as an OPML feed list (first tag as folder, the others as categories).
+
+    Example: monitor export-opml --out sources.opml
+    """
+    from monitor.opml import OpmlFeed, to_opml
+
+    cfg = load_config(ctx)
+    document = to_opml([OpmlFeed(s.url, s.name, s.site, s.language_label, s.tags) for s in cfg.sources.source])
+    if out is None:
+        click.echo(document.decode("utf-8"), nl=False)
+    else:
+        out.write_bytes(document)
+        click.echo(f"wrote {len(cfg.sources.source)} sources to {out}", err=True)
+
+
+COMMANDS: list = [remove_source, import_opml, export_opml]
