@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -160,6 +160,15 @@ class FeedSettings(_Strict):
     cron_poll_minutes: float = Field(60.0, gt=0)  # base poll interval of sources on a cron schedule
 
 
+class SitemapSettings(_Strict):
+    # Limits on what one poll of a sitemap source reads, so a hostile or broken sitemap costs a bounded amount.
+    max_depth: int = Field(2, ge=1, le=5)  # levels of sitemap index, the source's own counting as one
+    max_children: int = Field(50, ge=1)  # child sitemaps read per index: a news index lists a handful
+    # URLs in one sitemap: Google News sitemaps hold at most 1,000; more (up to the protocol's 50,000) is an
+    # archive sitemap, read only by `monitor backfill`, or a bomb
+    max_urls: int = Field(1000, ge=1, le=50_000)
+
+
 class DedupSettings(_Strict):
     shingle_size: int = Field(3, ge=1, le=8)  # word n-grams; 3 measured best on wire copies (see issue 5)
     near_threshold: float = Field(0.6, gt=0, le=1)  # containment at which two bodies are copies
@@ -180,6 +189,7 @@ class Settings(_Strict):
     http: HttpSettings = HttpSettings()
     pipeline: PipelineSettings = PipelineSettings()
     feeds: FeedSettings = FeedSettings()
+    sitemaps: SitemapSettings = SitemapSettings()
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
 
@@ -232,6 +242,8 @@ def parse_languages(value: str) -> str | tuple[str, ...]:
 class Source(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str = Field(pattern=r"^https?://")
+    # "feed" (RSS, Atom) or "sitemap" (a news sitemap or sitemap index, gzipped or not, for an outlet without a feed)
+    kind: Literal["feed", "sitemap"] = "feed"
     site: str = ""  # the outlet's home page
     # One ISO 639-1 code, a list of them (a bilingual outlet), or "multi" (many languages)
     language: str | tuple[str, ...] = "en"

@@ -11,16 +11,18 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from monitor import feeds, fetch
-from monitor.config import MULTILINGUAL, HttpSettings, Source
+from monitor import feeds, fetch, polling, sitemap
+from monitor.config import MULTILINGUAL, HttpSettings, SitemapSettings, Source
 from monitor.fields import normalize_language
 from monitor.models import FeedParse
 from monitor.opml import OpmlFeed
+from monitor.sitemap import GZIP_MAGIC, SitemapError
 
 log = logging.getLogger(__name__)
 
 # Candidates tried before giving up: a homepage's declared feeds come first, so the common paths rarely matter.
 MAX_CANDIDATES = 12
+MAX_ENTRIES = 500  # entries read to check a candidate: any at all will do
 
 
 class DiscoveryError(Exception):
@@ -35,6 +37,7 @@ class Discovered:
     parse: FeedParse
     tried: int
     site: str = ""  # the outlet's home page: the page we were given, else the feed's own link, else its host's root
+    kind: str = "feed"  # or "sitemap": the outlet has no feed, its (news) sitemap stands for one
 
 
 def _try_feed(http: HttpSettings, url: str) -> tuple[str, str, bytes, FeedParse | None]:
@@ -52,22 +55,62 @@ def _try_feed(http: HttpSettings, url: str) -> tuple[str, str, bytes, FeedParse 
     return final, ctype, content, None
 
 
-def discover(http: HttpSettings, url: str) -> Discovered:
-    """The feed at `url`, or the first feed the page declares or a common path serves."""
+def discover(http: HttpSettings, url: str, limits: SitemapSettings = SitemapSettings()) -> Discovered:
+    """The feed at `url`, or the first feed the page declares or a common path serves; failing those, the sitemap
+    at `url` or the first of the site's robots.txt that lists articles (a source of kind "sitemap")."""
     final, ctype, content, parsed = _try_feed(http, url)
     if parsed is not None:
         return Discovered(final, parsed, 1, parsed.site or home_of(final))
     if not content:
         raise DiscoveryError(f"{url} did not answer with a page or a feed; check the URL and try again")
+    if _looks_like_sitemap(content):
+        found = _try_sitemap(http, final, content, limits)
+        if found is not None:
+            return Discovered(final, found, 1, home_of(final), "sitemap")
     html = fetch.decode_html(content, ctype)
     candidates = [c for c in feeds.discover_feed_links(html, final) if c != final][:MAX_CANDIDATES]
     for tried, candidate in enumerate(candidates, 2):
         feed_url, _, _, parsed = _try_feed(http, candidate)
         if parsed is not None:
             return Discovered(feed_url, parsed, tried, final)
+    sitemaps = _robots_sitemaps(http, final)
+    for tried, candidate in enumerate(sitemaps[:MAX_CANDIDATES], len(candidates) + 2):
+        try:
+            status, sitemap_url, _, body = fetch.fetch_url(http, candidate)
+        except fetch.TransientFetchError:
+            continue
+        found = _try_sitemap(http, sitemap_url, body, limits) if status < 400 else None
+        if found is not None:
+            return Discovered(sitemap_url, found, tried, final, "sitemap")
     raise DiscoveryError(
-        f"no feed found at {url} (tried {len(candidates) + 1} URLs: declared feeds and common paths); "
+        f"no feed found at {url} (tried {len(candidates) + 1} URLs: declared feeds and common paths"
+        f"{f', and {len(sitemaps)} sitemaps from robots.txt' if sitemaps else ', and no sitemap in robots.txt'}); "
         "pass the feed's own URL")
+
+
+def _looks_like_sitemap(content: bytes) -> bool:
+    head = content[:4096].lower()
+    return content.startswith(GZIP_MAGIC) or b"<urlset" in head or b"<sitemapindex" in head
+
+
+def _try_sitemap(http: HttpSettings, url: str, content: bytes, limits: SitemapSettings) -> FeedParse | None:
+    """The entries of a sitemap (an index's children fetched), or None when it is unusable or lists none."""
+    try:
+        parts = polling.sitemap_parts(http, url, content, limits)
+    except SitemapError as exc:
+        log.info("discovery: %s", exc)
+        return None
+    parsed = sitemap.parse_sitemaps("discovered", url, parts, MAX_ENTRIES, limits.max_urls)
+    return parsed if parsed.entries else None
+
+
+def _robots_sitemaps(http: HttpSettings, page: str) -> list[str]:
+    """The sitemaps the site's robots.txt declares."""
+    try:
+        status, _, _, body = fetch.fetch_url(http, home_of(page) + "robots.txt")
+    except fetch.TransientFetchError:
+        return []
+    return sitemap.robots_sitemaps(body.decode("utf-8", "replace")) if status < 400 else []
 
 
 def home_of(url: str) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from monitor import sitemap
 from monitor.fields import (
     MAX_GUID_CHARS, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, bounded_url, cut_text, in_date_window, normalize_language,
     unescape_entities,
@@ -167,9 +168,12 @@ def dedupe_links(entries: list[Entry]) -> list[str]:
 
 
 def parse_fetches(fetches: list[FeedFetch], max_entries: int = 500) -> list[FeedParse | None]:
-    """Parse every fetched feed that has new bytes; None for a 304, an unchanged body or a failed fetch."""
+    """Parse every fetched feed (or sitemap source: `monitor.sitemap`) that has new bytes; None for a 304, an
+    unchanged body or a failed fetch."""
     return [
-        parse_feed(f.source, f.url, f.content, f.content_type, max_entries) if f.status == "ok" else None
+        None if f.status != "ok"
+        else sitemap.parse_sitemaps(f.source, f.url, f.parts or ((f.url, f.content),), max_entries)
+        if f.kind == "sitemap" else parse_feed(f.source, f.url, f.content, f.content_type, max_entries)
         for f in fetches
     ]
 

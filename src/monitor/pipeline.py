@@ -41,7 +41,8 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
         if since and entry.published and entry.published < since:
             continue
         if entry.link and entry.link not in known and entry.link not in by_link:
-            by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published, language.get(entry.source))
+            by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published,
+                                              entry.language or language.get(entry.source))
     for source, link, _ in pending:
         if link not in known and link not in by_link:
             by_link[link] = PageRequest(link, source, None, language.get(source))

@@ -309,14 +309,14 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
 
     cfg = load_config(ctx)
     try:
-        found = discover(cfg.settings.http, url)
+        found = discover(cfg.settings.http, url, cfg.settings.sitemaps)
     except DiscoveryError as exc:
         raise Failure(str(exc)) from None
     taken = {s.name for s in cfg.sources.source}
     for existing in cfg.sources.source:
         if existing.url == found.url:
             raise Failure(f"{found.url} is already configured as source {existing.name!r}")
-    fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url,
+    fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url, "kind": found.kind,
               "site": found.site, "language": config_mod.parse_languages(language or found.parse.language or "en"),
               "country": country, "schedule": schedule}
     try:
