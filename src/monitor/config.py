@@ -167,6 +167,8 @@ class SitemapSettings(_Strict):
     # URLs in one sitemap: Google News sitemaps hold at most 1,000; more (up to the protocol's 50,000) is an
     # archive sitemap, read only by `monitor backfill`, or a bomb
     max_urls: int = Field(1000, ge=1, le=50_000)
+    # URLs in one sitemap read by `monitor backfill` (an archive sitemap): the protocol's own limit
+    archive_max_urls: int = Field(50_000, ge=1, le=50_000)
 
 
 class DedupSettings(_Strict):

@@ -16,6 +16,7 @@ from monitor.config import MULTILINGUAL, HttpSettings, SitemapSettings, Source
 from monitor.fields import normalize_language
 from monitor.models import FeedParse
 from monitor.opml import OpmlFeed
+from monitor.polling import home_of
 from monitor.sitemap import GZIP_MAGIC, SitemapError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def discover(http: HttpSettings, url: str, limits: SitemapSettings = SitemapSett
         feed_url, _, _, parsed = _try_feed(http, candidate)
         if parsed is not None:
             return Discovered(feed_url, parsed, tried, final)
-    sitemaps = _robots_sitemaps(http, final)
+    sitemaps = polling.robots_sitemaps(http, final)
     for tried, candidate in enumerate(sitemaps[:MAX_CANDIDATES], len(candidates) + 2):
         try:
             status, sitemap_url, _, body = fetch.fetch_url(http, candidate)
@@ -102,21 +103,6 @@ def _try_sitemap(http: HttpSettings, url: str, content: bytes, limits: SitemapSe
         return None
     parsed = sitemap.parse_sitemaps("discovered", url, parts, MAX_ENTRIES, limits.max_urls)
     return parsed if parsed.entries else None
-
-
-def _robots_sitemaps(http: HttpSettings, page: str) -> list[str]:
-    """The sitemaps the site's robots.txt declares."""
-    try:
-        status, _, _, body = fetch.fetch_url(http, home_of(page) + "robots.txt")
-    except fetch.TransientFetchError:
-        return []
-    return sitemap.robots_sitemaps(body.decode("utf-8", "replace")) if status < 400 else []
-
-
-def home_of(url: str) -> str:
-    """The root page of a URL's site: "https://example.com/feeds/rss.xml" -> "https://example.com/"."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def suggest_name(feed_url: str, title: str, taken: set[str]) -> str:

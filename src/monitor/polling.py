@@ -8,9 +8,12 @@ import logging
 from collections import deque
 from dataclasses import replace
 
-from monitor import fetch
-from monitor.config import HttpSettings, SitemapSettings
-from monitor.models import FeedFetch, FeedRequest
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from monitor import fetch, sitemap
+from monitor.config import HttpSettings, SitemapSettings, Source
+from monitor.models import Entry, FeedFetch, FeedRequest
 from monitor.sitemap import SitemapError, read_sitemap
 
 log = logging.getLogger(__name__)
@@ -85,3 +88,42 @@ def sitemap_parts(http: HttpSettings, url: str, content: bytes, limits: SitemapS
     if failed:
         log.warning("sitemap index %s: %d child sitemaps did not answer (%s)", url, len(failed), failed[0])
     return tuple(parts)
+
+
+def home_of(url: str) -> str:
+    """The root page of a URL's site: "https://example.com/feeds/rss.xml" -> "https://example.com/"."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def robots_sitemaps(http: HttpSettings, page: str) -> list[str]:
+    """The sitemaps the robots.txt of `page`'s site declares; empty when it has none or does not answer."""
+    try:
+        status, _, _, body = fetch.fetch_url(http, home_of(page) + "robots.txt")
+    except fetch.TransientFetchError:
+        return []
+    return sitemap.robots_sitemaps(body.decode("utf-8", "replace")) if status < 400 else []
+
+
+def backfill_entries(http: HttpSettings, source: Source, since: datetime, limits: SitemapSettings,
+                     sitemap_url: str | None = None) -> tuple[list[str], tuple[Entry, ...]]:
+    """The entries of `source`'s older articles: the URLs dated on or after `since` in its sitemap (`sitemap_url`,
+    else the source's own when it is a sitemap source, else those its site's robots.txt declares), archive indexes
+    walked within `limits` (`archive_max_urls` per sitemap). Returns (the sitemaps read, the entries)."""
+    starts = [sitemap_url] if sitemap_url else [source.url] if source.kind == "sitemap" else \
+        robots_sitemaps(http, source.site or source.url)
+    if not starts:
+        raise SitemapError(f"source {source.name!r} has no sitemap: its robots.txt lists none; pass --sitemap URL")
+    archive = limits.model_copy(update={"max_urls": limits.archive_max_urls})
+    read: list[sitemap.Sitemap] = []
+    for start in starts:
+        try:
+            status, final, _, body = fetch.fetch_url(http, start)
+        except fetch.TransientFetchError as exc:
+            raise SitemapError(f"sitemap {start} did not answer ({exc}); try again later") from None
+        if status >= 400:
+            raise SitemapError(f"sitemap {start} answered HTTP {status}; check the URL")
+        read += [read_sitemap(content, url, archive.max_urls) for url, content in
+                 sitemap_parts(http, final, body, archive)]
+    entries = sitemap.to_entries(source.name, sitemap.dated_since(read, since), max_entries=10 ** 9)
+    return [s.url for s in read], entries

@@ -179,6 +179,13 @@ def parse_sitemaps(source: str, url: str, parts: tuple[tuple[str, bytes], ...], 
     return FeedParse(source, entries, title="", language=languages.pop() if len(languages) == 1 else None)
 
 
+def dated_since(sitemaps: list[Sitemap], since: datetime) -> list[Sitemap]:
+    """The sitemaps with only their URLs dated (news date, else lastmod) on or after `since`: what a backfill
+    fetches. An undated URL is left out: an archive's undated entries are section and tag pages as often as not."""
+    return [Sitemap(s.url, s.children, tuple(i for i in s.items if i.published and i.published >= since))
+            for s in sitemaps]
+
+
 def robots_sitemaps(robots_txt: str) -> list[str]:
     """The sitemaps a robots.txt declares ("Sitemap: URL" lines), in order, each once."""
     return list(dict.fromkeys(u for u in _ROBOTS_SITEMAP.findall(robots_txt) if u.startswith(("http://", "https://"))))
