@@ -9,14 +9,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from monitor import warehouse
 from monitor.demo.server import serve_handler
-from tests.conftest import write_config
+from tests.conftest import _Scripted, write_config
 from tests.test_sitemaps import _index, _page, _urlset
 
 MONITOR = [sys.executable, "-m", "monitor.cli"]
@@ -28,25 +27,18 @@ NOVEMBER = [(f"nov-{n}", f"November story number {n} from the quay", f"2026-11-{
 SEPTEMBER = [("sep-0", "September story, older than the backfill", "2026-09-01", "en")]
 
 
-class _Archive(BaseHTTPRequestHandler):
-    routes: dict = {}
+class _Archive(_Scripted):
+    """The scripted routes, counting requests; article pages answer slowly."""
+
     served: Counter = Counter()
     lock = threading.Lock()
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
         with self.lock:
             self.served[self.path] += 1
         if self.path.startswith("/news/"):
             time.sleep(PAGE_SECONDS)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        return
+        super().do_GET()
 
 
 def _articles_served(handler) -> int:

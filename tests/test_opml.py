@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from monitor import config
 from monitor.cli import cli
-from monitor.opml import OpmlError, OpmlFeed, parse_opml, to_opml
+from monitor.opml import OpmlError, OpmlFeed, parse_opml
 from tests.conftest import SEED, scripted_server, write_config
 
 RSS = "application/rss+xml"
