@@ -52,11 +52,13 @@ def prepare(path: Path, sources: list[Source], configured: list[str] | None = No
 
 
 def _retire(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[str]:
-    rows = con.execute(f"UPDATE sources SET retired_at = now() WHERE retired_at IS NULL AND {where} RETURNING name",
-                       params).fetchall()
-    if rows:
-        log.info("retired sources no longer configured: %s", ", ".join(sorted(r[0] for r in rows)))
-    return sorted(r[0] for r in rows)
+    # selected, then updated: DuckLake has no UPDATE ... RETURNING
+    names = sorted(r[0] for r in con.execute(
+        f"SELECT name FROM sources WHERE retired_at IS NULL AND {where}", params).fetchall())
+    if names:
+        con.execute("UPDATE sources SET retired_at = now() WHERE list_contains(?, name)", [names])
+        log.info("retired sources no longer configured: %s", ", ".join(names))
+    return names
 
 
 def retire_sources(path: Path, names: list[str]) -> dict[str, int]:
