@@ -123,6 +123,10 @@ def test_sitemap_outlet_found_through_robots_and_an_opml_feed_are_imported_inges
         gazette = config.load(directory).select_sources(["gazette"])[0]
         assert (gazette.kind, gazette.url, gazette.site, gazette.language) == (
             "sitemap", f"{base}/news-index.xml", f"{base}/", "en")
+        direct = run.invoke(cli, ["--config", str(directory), "add-source", f"{base}/news-2.xml.gz", "--name", "x"])
+        assert direct.output == f"added source 'x': {base}/news-2.xml.gz (2 entries) to {directory / 'sources.toml'}\n"
+        assert config.load(directory).select_sources(["x"])[0].kind == "sitemap"
+        config.remove_source(directory, "x")  # same articles as gazette's: not polled below
         first = ingest(warehouse_path=str(path), config_dir=str(directory))
         second = ingest(warehouse_path=str(path), config_dir=str(directory), force=True)
         del routes["/bad/bomb.xml"]
