@@ -26,7 +26,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from monitor import config, dedup, extract, feeds, fetch, health, pipeline, tagging, warehouse, watch
+from monitor import config, dedup, extract, feeds, fetch, health, pipeline, polling, tagging, warehouse, watch
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page
 
 log = logging.getLogger("monitor.flows.ingest")
@@ -139,8 +139,8 @@ def progress(stage: str, done: int, total: int) -> None:
 
 
 @task(name="prepare-warehouse")
-def prepare_warehouse(path: Path, sources: list[config.Source]) -> dict:
-    return warehouse.prepare(path, sources)
+def prepare_warehouse(path: Path, sources: list[config.Source], configured: list[str]) -> dict:
+    return warehouse.prepare(path, sources, configured)
 
 
 @task(name="read-feed-states")
@@ -155,13 +155,14 @@ FEEDS_CACHE = dict(cache_policy=INPUTS + RUN_ID, persist_result=True, cache_expi
 
 
 @task(name="fetch-feeds", **FEEDS_CACHE)
-def fetch_feeds(http: config.HttpSettings, requests: list[FeedRequest]) -> list[FeedFetch]:
-    return fetch.fetch_feeds(http, requests)
+def fetch_feeds(http: config.HttpSettings, requests: list[FeedRequest], sitemaps: config.SitemapSettings
+                ) -> list[FeedFetch]:
+    return polling.fetch_feeds(http, requests, sitemaps)
 
 
 @task(name="retry-feed", **FEEDS_CACHE)
-def retry_feed(http: config.HttpSettings, request: FeedRequest) -> FeedFetch:
-    return fetch.refetch_feed(http, request)
+def retry_feed(http: config.HttpSettings, request: FeedRequest, sitemaps: config.SitemapSettings) -> FeedFetch:
+    return polling.refetch_feed(http, request, sitemaps)
 
 
 @task(name="parse-feeds")
@@ -318,7 +319,8 @@ class _Run:
 
     def go(self) -> dict:
         clock = Stopwatch()
-        self.states = read_feed_states(self.path) if self.dry_run else prepare_warehouse(self.path, self.chosen)
+        self.states = read_feed_states(self.path) if self.dry_run else prepare_warehouse(
+            self.path, self.chosen, [s.name for s in self.cfg.sources.source])  # the others are retired
         clock.lap("prepare")
         loop_started = time.perf_counter()
         requests, self.skipped = health.plan_feeds(self.chosen, self.states, self.cfg.sources.schedule,
@@ -334,7 +336,7 @@ class _Run:
                 self.queue_pages(pipeline.plan_pages([], pending, set(self.known), self.chosen, self.since))
         self.requests = {r.source: r for r in requests}
         self.feeds_total = len(requests)
-        self.feed_tasks = [fetch_feeds.submit(self.settings.http, quote(batch))
+        self.feed_tasks = [fetch_feeds.submit(self.settings.http, quote(batch), self.settings.sitemaps)
                            for batch in pipeline.feed_batches(requests, self.settings.pipeline.feed_batch_size)]
         progress("feeds", 0, self.feeds_total)
         while True:
@@ -380,7 +382,8 @@ class _Run:
                 retry_delay_seconds=[http.retry_delay_seconds * 2 ** (i + 1) for i in range(max(0, http.retries - 1))],
                 retry_jitter_factor=0.5,  # feeds that failed together (one host down) do not retry in lockstep
             )
-            self.retries += [(r.source, retrying.submit(http, self.requests[r.source])) for r in again]
+            self.retries += [(r.source, retrying.submit(http, self.requests[r.source], self.settings.sitemaps))
+                             for r in again]
         finished = [(source, f) for source, f in self.retries if _done(f)]
         for source, future in finished:
             self.retries.remove((source, future))

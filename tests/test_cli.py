@@ -161,7 +161,7 @@ def test_add_source_discovers_a_homepages_feed_and_appends_it(tmp_path):
                              f" to {directory / 'sources.toml'}\n")
     text = (directory / "sources.toml").read_text()
     assert text.startswith("# my sources\n") and text.endswith(
-        f'[[source]]\nname = "127-0-0-1"\nurl = "{base}/news/rss.xml"\nsite = "Caucasus watch (sample feed)"\n'
+        f'[[source]]\nname = "127-0-0-1"\nurl = "{base}/news/rss.xml"\nsite = "{base}/"\n'
         'country = "AM"\n')
     assert (again.exit_code, again.output) == (1, f"Error: {base}/news/rss.xml is already configured as source "
                                                   "'127-0-0-1'\n")

@@ -57,9 +57,10 @@ SELECT c.cluster_id, a.source, a.article_id, a.title, a.published, c.match, c.si
            OVER (PARTITION BY c.cluster_id)                                                AS behind_first
 FROM article_clusters c JOIN articles a USING (article_id);
 
--- One row per configured source: is it healthy, when did it last work, how much does it publish.
+-- One row per source ever configured, retired ones included (retired_at set; see feed_health for the active ones):
+-- is it healthy, when did it last work, how much does it publish.
 -- items_per_day counts entries published (else first seen) in the last 7 days, divided by 7.
-CREATE OR REPLACE VIEW feed_health AS
+CREATE OR REPLACE VIEW feed_health_all AS
 WITH items AS (
     SELECT source,
            count(*) FILTER (WHERE coalesce(published, first_seen) >= now() - INTERVAL 7 DAY) / 7.0 AS items_per_day,
@@ -91,11 +92,16 @@ SELECT s.name AS source,
        coalesce(r.unchanged_7d, 0)              AS unchanged_7d,
        r.avg_ms,
        f.poll_minutes,
-       f.last_error
+       f.last_error,
+       s.retired_at
 FROM sources s
 LEFT JOIN feed_state f ON f.source = s.name
 LEFT JOIN items i ON i.source = s.name
 LEFT JOIN recent r ON r.source = s.name;
+
+-- One row per configured (active) source: a retired source's history stays in the tables and in feed_health_all.
+CREATE OR REPLACE VIEW feed_health AS
+SELECT * EXCLUDE (retired_at) FROM feed_health_all WHERE retired_at IS NULL;
 
 -- Each article with the day it counts on: its publication date in UTC, else the day we first saw it. A date
 -- outside 1990 .. first seen + 2 days is a page's or feed's mistake (0001-01-01, 9999-12-31): it counts on the day
@@ -220,7 +226,8 @@ SELECT s.name AS source,
        round(coalesce(art.articles, 0) / nullif(coalesce(art.articles, 0) + coalesce(rej.extract_rejections, 0)
              + coalesce(rej.fetch_rejections, 0), 0), 3) AS success_rate,
        coalesce(rej.reasons, [])            AS rejection_reasons
-FROM sources s LEFT JOIN art ON art.source = s.name LEFT JOIN rej ON rej.source = s.name;
+FROM sources s LEFT JOIN art ON art.source = s.name LEFT JOIN rej ON rej.source = s.name
+WHERE s.retired_at IS NULL;  -- active sources only: a retired source's articles stay in `articles`
 
 -- Tagging coverage per source and article language: how many articles the tagger read ('ok'), how many it
 -- stored untagged because it does not cover their language ('unsupported-language'), how many have no tagging

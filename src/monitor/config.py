@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -160,6 +160,17 @@ class FeedSettings(_Strict):
     cron_poll_minutes: float = Field(60.0, gt=0)  # base poll interval of sources on a cron schedule
 
 
+class SitemapSettings(_Strict):
+    # Limits on what one poll of a sitemap source reads, so a hostile or broken sitemap costs a bounded amount.
+    max_depth: int = Field(2, ge=1, le=5)  # levels of sitemap index, the source's own counting as one
+    max_children: int = Field(50, ge=1)  # child sitemaps read per index: a news index lists a handful
+    # URLs in one sitemap: Google News sitemaps hold at most 1,000; more (up to the protocol's 50,000) is an
+    # archive sitemap, read only by `monitor backfill`, or a bomb
+    max_urls: int = Field(1000, ge=1, le=50_000)
+    # URLs in one sitemap read by `monitor backfill` (an archive sitemap): the protocol's own limit
+    archive_max_urls: int = Field(50_000, ge=1, le=50_000)
+
+
 class DedupSettings(_Strict):
     shingle_size: int = Field(3, ge=1, le=8)  # word n-grams; 3 measured best on wire copies (see issue 5)
     near_threshold: float = Field(0.6, gt=0, le=1)  # containment at which two bodies are copies
@@ -180,6 +191,7 @@ class Settings(_Strict):
     http: HttpSettings = HttpSettings()
     pipeline: PipelineSettings = PipelineSettings()
     feeds: FeedSettings = FeedSettings()
+    sitemaps: SitemapSettings = SitemapSettings()
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
 
@@ -219,14 +231,38 @@ class Schedule(_Strict):
             self.interval_minutes * 60 if self.interval_minutes is not None else None)
 
 
+MULTILINGUAL = "multi"  # a source's `language` when its articles come in many languages: each page's own decides
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def parse_languages(value: str) -> str | tuple[str, ...]:
+    """A command line's language: "en", "multi", or a comma-separated list ("en,fr") as a tuple."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 class Source(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url: str = Field(pattern=r"^https?://")
-    site: str = ""
-    language: str = Field("en", pattern=r"^[a-z]{2}$")
+    # "feed" (RSS, Atom) or "sitemap" (a news sitemap or sitemap index, gzipped or not, for an outlet without a feed)
+    kind: Literal["feed", "sitemap"] = "feed"
+    site: str = ""  # the outlet's home page
+    # One ISO 639-1 code, a list of them (a bilingual outlet), or "multi" (many languages)
+    language: str | tuple[str, ...] = "en"
     country: str | None = None
     tags: tuple[str, ...] = ()
     schedule: str = "hourly"
+
+    @field_validator("language")
+    @classmethod
+    def _languages(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        codes = (value,) if isinstance(value, str) else value
+        if value == MULTILINGUAL:
+            return value
+        if not codes or not all(_LANGUAGE.match(c) for c in codes):
+            raise ValueError(f'use an ISO 639-1 code such as "en", a list of them such as ["en", "fr"], or '
+                             f'"{MULTILINGUAL}" for an outlet publishing in many languages')
+        return codes[0] if len(codes) == 1 else tuple(dict.fromkeys(codes))
 
     @field_validator("country")
     @classmethod
@@ -234,6 +270,24 @@ class Source(_Strict):
         if value is not None and not _CODE.match(value):
             raise ValueError("must be an ISO 3166-1 alpha-2 code such as 'GB'")
         return value
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The source's languages; empty for a multilingual ("multi") source."""
+        if self.language == MULTILINGUAL:
+            return ()
+        return (self.language,) if isinstance(self.language, str) else self.language
+
+    @property
+    def fallback_language(self) -> str | None:
+        """The language to assume for a page that neither declares one nor reads clearly as one: the source's only
+        language; None for a source with several, where a guess would as often be wrong."""
+        return self.languages[0] if len(self.languages) == 1 else None
+
+    @property
+    def language_label(self) -> str:
+        """The language as one text ("en", "en,fr", "multi"), for the warehouse's sources table."""
+        return ",".join(self.languages) or MULTILINGUAL
 
 
 class Sources(_Strict):
@@ -515,26 +569,95 @@ def load(config_dir: str | Path | None = None) -> Config:
     return loaded
 
 
-def append_source(config_dir: str | Path, source: Source) -> Config:
-    """Append one `[[source]]` to `config_dir/sources.toml`, keeping the file's comments, and validate the result.
-
-    If the new file does not validate (a duplicate name or URL, an unknown schedule), the old file is restored
-    and ConfigError names the problem.
-    """
+def _writable_sources(config_dir: str | Path) -> Path:
     root = Path(config_dir)
     if root.resolve().is_relative_to(PACKAGE_DIR):
         raise ConfigError("the bundled config is read-only; run in a project with a config/ folder or pass --config DIR")
-    path = root / "sources.toml"
-    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    return root / "sources.toml"
+
+
+def source_block(source: Source) -> str:
+    """One `[[source]]` table in TOML, with only the keys that differ from the defaults (name and url always)."""
     fields = source.model_dump(exclude_defaults=True)
     fields.setdefault("name", source.name)
     fields.setdefault("url", source.url)
+    fields = {"name": fields.pop("name"), "url": fields.pop("url"), **fields}
     lines = [f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)}"
              for key, value in fields.items()]
-    block = "\n[[source]]\n" + "\n".join(lines) + "\n"
-    path.write_text((original.rstrip("\n") + "\n" if original.strip() else "") + block, encoding="utf-8")
+    return "[[source]]\n" + "\n".join(lines) + "\n"
+
+
+def replace_sources(config_dir: str | Path, text: str) -> Config:
+    """Make `text` the new `config_dir/sources.toml` if it validates, atomically: a temporary file in the same
+    folder, then a rename, so a crash or a bad value never leaves the file half-written. Returns the new config;
+    ConfigError (naming sources.toml) leaves the old file as it was."""
+    path = _writable_sources(config_dir)
     try:
-        return load(root)
-    except ConfigError:
-        path.write_text(original, encoding="utf-8")
-        raise
+        Sources.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: the new file would not be valid TOML ({exc}); nothing was changed") from None
+    except ValidationError as exc:
+        raise ConfigError(format_error(str(path), Sources, exc)) from None
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}; nothing was changed") from None
+    return load(config_dir)
+
+
+def append_sources(config_dir: str | Path, sources: list[Source]) -> Config:
+    """Append `[[source]]` tables to `config_dir/sources.toml`, keeping the file's comments, all or none: if the
+    result does not validate (a duplicate name or URL, an unknown schedule), the file stays as it was and
+    ConfigError names the problem."""
+    path = _writable_sources(config_dir)
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    blocks = "".join("\n" + source_block(s) for s in sources)
+    return replace_sources(config_dir, (original.rstrip("\n") + "\n" if original.strip() else "") + blocks)
+
+
+def append_source(config_dir: str | Path, source: Source) -> Config:
+    """Append one `[[source]]` to `config_dir/sources.toml` (see `append_sources`)."""
+    return append_sources(config_dir, [source])
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+
+
+def remove_source(config_dir: str | Path, name: str) -> Config:
+    """Take the `[[source]]` named `name` out of `config_dir/sources.toml`, keeping everything else (comments
+    included) as written; atomic, as `replace_sources`. ConfigError when there is no such source, or when its
+    table cannot be told apart from what surrounds it (then the file is left for a hand edit)."""
+    path = _writable_sources(config_dir)
+    before = load(config_dir)
+    if name not in {s.name for s in before.sources.source}:
+        known = ", ".join(sorted(s.name for s in before.sources.source)) or "(none)"
+        raise ConfigError(f"no source {name!r} in {path}; known sources: {known}")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    headers = [i for i, line in enumerate(lines) if _TABLE_HEADER.match(line)]
+    for start in headers:
+        if lines[start].strip() != "[[source]]":
+            continue
+        end = start + 1  # the table's keys: up to a blank line, a comment line or the next table
+        while end < len(lines) and lines[end].strip() and not lines[end].lstrip().startswith(("#", "[")):
+            end += 1
+        if not any(re.match(rf"^\s*name\s*=\s*[\"']{re.escape(name)}[\"']\s*(#.*)?$", line) for line in lines[start:end]):
+            continue
+        while start > 0 and lines[start - 1].lstrip().startswith("#"):
+            start -= 1  # comments right above the table are about it
+        if end < len(lines) and not lines[end].strip():
+            end += 1  # the blank line that separated it from what comes next
+        elif start > 0 and not lines[start - 1].strip():
+            start -= 1  # ... or, at the end, from what came before
+        text = "".join(lines[:start] + lines[end:])
+        try:
+            after = Sources.model_validate(tomllib.loads(text))
+        except (tomllib.TOMLDecodeError, ValidationError):
+            break
+        if list(after.source) == [s for s in before.sources.source if s.name != name]:
+            return replace_sources(config_dir, text)
+        break
+    raise ConfigError(f"cannot tell source {name!r} apart from its neighbours in {path} (a comment or blank line "
+                      "inside its table?); remove its [[source]] table by hand")

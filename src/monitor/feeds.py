@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from monitor import sitemap
 from monitor.fields import (
     MAX_GUID_CHARS, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, bounded_url, cut_text, in_date_window, normalize_language,
     unescape_entities,
@@ -112,8 +113,9 @@ def parse_feed(source: str, feed_url: str, content: bytes, content_type: str | N
         log.warning("feed %s is malformed but yielded %d entries: %s", source, len(entries), bozo_reason)
     language = normalize_language(str(parsed.feed.get("language") or ""))
     title = cut_text(unescape_entities(str(parsed.feed.get("title", ""))), MAX_TITLE_CHARS)[0]
+    site = bounded_url(str(parsed.feed.get("link") or ""))[0] or ""
     return FeedParse(source, entries, bozo=bool(parsed.bozo), bozo_reason=bozo_reason, ttl_minutes=ttl,
-                     title=title, language=language)
+                     title=title, language=language, site=site if site.startswith(("http://", "https://")) else "")
 
 
 def unique_entries(entries) -> tuple[Entry, ...]:
@@ -166,9 +168,12 @@ def dedupe_links(entries: list[Entry]) -> list[str]:
 
 
 def parse_fetches(fetches: list[FeedFetch], max_entries: int = 500) -> list[FeedParse | None]:
-    """Parse every fetched feed that has new bytes; None for a 304, an unchanged body or a failed fetch."""
+    """Parse every fetched feed (or sitemap source: `monitor.sitemap`) that has new bytes; None for a 304, an
+    unchanged body or a failed fetch."""
     return [
-        parse_feed(f.source, f.url, f.content, f.content_type, max_entries) if f.status == "ok" else None
+        None if f.status != "ok"
+        else sitemap.parse_sitemaps(f.source, f.url, f.parts or ((f.url, f.content),), max_entries)
+        if f.kind == "sitemap" else parse_feed(f.source, f.url, f.content, f.content_type, max_entries)
         for f in fetches
     ]
 

@@ -71,9 +71,10 @@ def plan_feeds(sources: list[Source], states: dict[str, FeedState], schedules: d
             skipped[source.name] = reason
             continue
         if state is not None and state.url == source.url:
-            requests.append(FeedRequest(source.name, source.url, state.etag, state.last_modified, state.body_hash))
+            requests.append(FeedRequest(source.name, source.url, state.etag, state.last_modified, state.body_hash,
+                                        source.kind))
         else:
-            requests.append(FeedRequest(source.name, source.url))
+            requests.append(FeedRequest(source.name, source.url, kind=source.kind))
     return requests, skipped
 
 

@@ -56,6 +56,7 @@ class FeedRequest:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    kind: str = "feed"  # "feed" or "sitemap" (config.Source.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,9 @@ class FeedFetch:
     # Retry-After on a 429 or 503). The feed's health schedule honours both.
     max_age: float | None = None
     retry_after: float | None = None
+    kind: str = "feed"  # the request's kind: a "sitemap" is parsed by monitor.sitemap
+    # A sitemap index's child sitemaps as fetched: (URL, bytes as served, perhaps gzipped); `content` is the index
+    parts: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,7 @@ class Entry:
     # dates of the item set aside as unbelievable, e.g. ("published-out-of-window",): `published` is then the next
     # best date of the item (its updated time) or None
     date_flags: tuple[str, ...] = ()
+    language: str | None = None  # the item's own language (a news sitemap's <news:language>), else the source's
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +134,9 @@ class FeedParse:
     bozo_reason: str | None = None
     error: str | None = None  # set when the feed yielded nothing usable
     ttl_minutes: float | None = None  # the feed's own <ttl> (or sy:updatePeriod) advice on how often to poll
-    title: str = ""  # the feed's own title and language, for feed discovery
+    title: str = ""  # the feed's own title, language and link to its site, for feed discovery
     language: str | None = None
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)

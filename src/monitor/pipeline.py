@@ -35,13 +35,14 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
                sources: list[Source], since: datetime | None = None) -> list[PageRequest]:
     """One request per link not yet done, carrying its entry's source, date and the source's language. With
     `since`, entries published before it are left for a later run (undated ones are fetched)."""
-    language = {s.name: s.language for s in sources}
+    language = {s.name: s.fallback_language for s in sources}
     by_link: dict[str, PageRequest] = {}
     for entry in entries:
         if since and entry.published and entry.published < since:
             continue
         if entry.link and entry.link not in known and entry.link not in by_link:
-            by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published, language.get(entry.source))
+            by_link[entry.link] = PageRequest(entry.link, entry.source, entry.published,
+                                              entry.language or language.get(entry.source))
     for source, link, _ in pending:
         if link not in known and link not in by_link:
             by_link[link] = PageRequest(link, source, None, language.get(source))

@@ -25,6 +25,8 @@ from monitor.cli.query import report as report_command
 from monitor.cli.runs import COMMANDS as RUNS_COMMANDS
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
 from monitor.cli.serve import prefect_api
+from monitor.cli.sources import COMMANDS as SOURCES_COMMANDS
+from monitor.cli.sources import local_newsroom
 from monitor.cli.watch import COMMANDS as WATCH_COMMANDS
 
 log = logging.getLogger(__name__)
@@ -210,8 +212,9 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
         due = warehouse.retry_rejected(cfg.warehouse_path(warehouse_path), [s.name for s in chosen])
         err_console.print(f"{due} rejected pages are due again")
     started = time.monotonic()
-    result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
-                       since.date().isoformat() if since else None, dry_run, task_runner)
+    with local_newsroom(chosen):  # the shipped sources.toml polls the bundled demo newsroom on 127.0.0.1
+        result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
+                           since.date().isoformat() if since else None, dry_run, task_runner)
     _print_summary(result, time.monotonic() - started)
     if dry_run:
         console.print("dry run: nothing was written to the warehouse")
@@ -257,9 +260,10 @@ SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_
 @click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Warehouse file (default from settings.toml).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Also list retired sources (removed, history kept).")
 @click.pass_context
 @fail_on_domain_errors
-def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
+def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str, show_all: bool) -> None:
     """List every configured source with its health: last status, last success, items per day, last error.
 
     Example: monitor sources --format csv
@@ -271,6 +275,12 @@ def sources(ctx: click.Context, warehouse_path: Path | None, fmt: str) -> None:
     for source in cfg.sources.source:
         row = health.get(source.name) or {"health": "never fetched"}
         rows.append(tuple(source.name if c == "source" else _short(row.get(c)) for c in SOURCE_COLUMNS))
+    if show_all and warehouse.exists(path):
+        configured = {s.name for s in cfg.sources.source}
+        for name, retired_at in sorted(warehouse.retired_sources(path).items()):
+            if name not in configured:
+                rows.append(tuple(name if c == "source" else f"retired {_short(retired_at)}" if c == "health"
+                                  else None for c in SOURCE_COLUMNS))
     click.echo(_render(list(SOURCE_COLUMNS), rows, fmt), nl=False)
 
 
@@ -285,7 +295,8 @@ def _short(value):
 @click.argument("url")
 @click.option("--name", default=None, help="Source name (default: from the site's host).")
 @click.option("--schedule", default="hourly", show_default=True, help="Schedule group from sources.toml.")
-@click.option("--language", default=None, help="ISO 639-1 code (default: the feed's own, else en).")
+@click.option("--language", default=None, help="ISO 639-1 code, several (en,fr) or 'multi' (default: the feed's "
+              "own, else en).")
 @click.option("--country", default=None, help="The outlet's ISO 3166-1 alpha-2 country.")
 @click.pass_context
 @fail_on_domain_errors
@@ -299,15 +310,15 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
 
     cfg = load_config(ctx)
     try:
-        found = discover(cfg.settings.http, url)
+        found = discover(cfg.settings.http, url, cfg.settings.sitemaps)
     except DiscoveryError as exc:
         raise Failure(str(exc)) from None
     taken = {s.name for s in cfg.sources.source}
     for existing in cfg.sources.source:
         if existing.url == found.url:
             raise Failure(f"{found.url} is already configured as source {existing.name!r}")
-    fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url,
-              "site": found.parse.title, "language": language or found.parse.language or "en",
+    fields = {"name": name or suggest_name(found.url, found.parse.title, taken), "url": found.url, "kind": found.kind,
+              "site": found.site, "language": config_mod.parse_languages(language or found.parse.language or "en"),
               "country": country, "schedule": schedule}
     try:
         source = config_mod.Source(**{k: v for k, v in fields.items() if v is not None})
@@ -318,7 +329,8 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS, *WATCH_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS, *SOURCES_COMMANDS,
+                 *WATCH_COMMANDS):
     cli.add_command(_command)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.sources import local_newsroom
 
 # Offline, no telemetry; the runner checks for due runs this often (Prefect's default is 10 s).
 PREFECT_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "5"}
@@ -268,7 +269,8 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
         served = deployments(cfg, str(cfg.root), str(path), report_out)
         where = f"data in {server.home}" if server else "PREFECT_API_URL"
         click.echo(startup_block(ui_url, api_url, where, served))
-        prefect_serve(*served, print_starting_message=False)
+        with local_newsroom(list(cfg.sources.source)):  # the shipped sources.toml polls the bundled demo newsroom
+            prefect_serve(*served, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:

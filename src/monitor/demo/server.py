@@ -29,16 +29,17 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_directory(root: Path) -> Iterator[str]:
-    """Serve `root` on 127.0.0.1 with a free port; yields the base URL (no trailing slash)."""
-    with serve_handler(functools.partial(_QuietHandler, directory=str(root))) as base:
+def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 with a free port (or `port`); yields the base URL (no trailing slash)."""
+    with serve_handler(functools.partial(_QuietHandler, directory=str(root)), port) as base:
         yield base
 
 
 @contextmanager
-def serve_handler(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve a request handler on 127.0.0.1 with a free port, in a background thread; yields the base URL."""
-    server = _Server(("127.0.0.1", 0), handler)
+def serve_handler(handler: Callable[..., BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
+    """Serve a request handler on 127.0.0.1 with a free port (or `port`), in a background thread; yields the base
+    URL. A port already taken raises OSError."""
+    server = _Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="demo-http", daemon=True)
     thread.start()

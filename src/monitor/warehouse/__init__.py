@@ -32,19 +32,50 @@ def init(path: Path) -> None:
     _open_for_writing(path).close()
 
 
-def prepare(path: Path, sources: list[Source]) -> dict[str, FeedState]:
-    """A run's start, in one connection: apply the schema, record the sources as configured now, and return
+def prepare(path: Path, sources: list[Source], configured: list[str] | None = None) -> dict[str, FeedState]:
+    """A run's start, in one connection: apply the schema, record the sources as configured now, retire the
+    recorded sources not among `configured` (every name in sources.toml; None: retire nothing), and return
     every feed's polling state."""
     with _open_for_writing(path) as con:
         try:
             con.execute("BEGIN TRANSACTION")
             _upsert_sources(con, sources)
+            if configured is not None:  # configured again (put back in the file): active again
+                con.execute("UPDATE sources SET retired_at = NULL WHERE list_contains(?, name)", [configured])
+                _retire(con, "NOT list_contains(?, name)", [configured])
             con.execute("COMMIT")
         except duckdb.Error as exc:
             _rollback(con)
             raise WarehouseError(f"recording the sources in {path} failed and was rolled back ({_first_line(exc)})"
                                  ) from None
         return _feed_states(con)
+
+
+def _retire(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[str]:
+    # selected, then updated: DuckLake has no UPDATE ... RETURNING
+    names = sorted(r[0] for r in con.execute(
+        f"SELECT name FROM sources WHERE retired_at IS NULL AND {where}", params).fetchall())
+    if names:
+        con.execute("UPDATE sources SET retired_at = now() WHERE list_contains(?, name)", [names])
+        log.info("retired sources no longer configured: %s", ", ".join(names))
+    return names
+
+
+def retire_sources(path: Path, names: list[str]) -> dict[str, int]:
+    """Mark these sources retired (no longer configured): their rows stay, the views of active sources leave them
+    out. Returns, for each source retired now, how many articles it keeps in the warehouse."""
+    with _open_for_writing(path) as con:
+        retired = _retire(con, "list_contains(?, name)", [names])
+        rows = con.execute("SELECT source, count(*) FROM articles WHERE list_contains(?, source) GROUP BY source",
+                           [retired]).fetchall()
+    kept = dict(rows)
+    return {name: kept.get(name, 0) for name in retired}
+
+
+def retired_sources(path: Path) -> dict[str, datetime]:
+    """Every retired source with when it was retired."""
+    with read_only(path) as con:
+        return dict(con.execute("SELECT name, retired_at FROM sources WHERE retired_at IS NOT NULL").fetchall())
 
 
 def feed_states(path: Path) -> dict[str, FeedState]:
@@ -147,9 +178,10 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
     now = datetime.now(timezone.utc)
     table = pa.table({
         "name": [s.name for s in sources], "url": [s.url for s in sources], "site": [s.site for s in sources],
-        "language": [s.language for s in sources], "country": [s.country for s in sources],
+        "language": [s.language_label for s in sources], "country": [s.country for s in sources],
         "tags": pa.array([list(s.tags) for s in sources], pa.list_(pa.string())),
         "schedule": [s.schedule for s in sources], "updated_at": pa.array([now] * len(sources), pa.timestamp("us", "UTC")),
+        "retired_at": pa.array([None] * len(sources), pa.timestamp("us", "UTC")),  # configured again: active
     })
     con.register("src", table)
     con.execute("DELETE FROM sources WHERE name IN (SELECT name FROM src)")
