@@ -55,7 +55,7 @@ def read_pages(root: Path, items: list) -> list:
 
 @task(name="extract-pages")
 def extract_pages(pages: list, min_body_chars: int) -> list:
-    return extract.extract_pages(pages, min_body_chars)
+    return extract.extract_pages(pages, min_body_chars, learn_furniture=True)
 
 
 @task(name="read-body-hashes")
@@ -91,7 +91,7 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
     cutoff = datetime.fromisoformat(since).replace(tzinfo=timezone.utc) if since else None
     if source:
         cfg.select_sources([source])  # an unknown name stops here with the list of known ones
-    version = extract.EXTRACTOR_VERSION
+    version = extract.SITE_EXTRACTOR_VERSION
     with warehouse.run_lock(path):
         candidates = select_articles(path, cutoff, source, version)
         batches, missing = reextraction.plan(candidates, read_page_index(root) if candidates else {}, batch_size)

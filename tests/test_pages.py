@@ -38,9 +38,12 @@ def article_html(n: int, furniture: str = "") -> str:
             f"(Photo: Ana Reis)</figcaption></figure>{paragraphs}{furniture}</article></body></html>")
 
 
+PITCH = "Our journalism depends on readers like you: become a member of News Example today"
+
+
 def page(n: int, source: str = "fixture") -> Page:
     url = f"https://news.example/{n}"
-    return Page(url, url, article_html(n), 200, PageRequest(url, source, NOW, "en"))
+    return Page(url, url, article_html(n, f"<p>{PITCH}</p>"), 200, PageRequest(url, source, NOW, "en"))
 
 
 def test_pages_round_trip_through_warc_files_and_their_index(tmp_path):
@@ -131,7 +134,8 @@ def test_reextract_killed_half_way_is_resumed_and_then_has_nothing_to_do(tmp_pat
     assert full["counts"]["articles"] == n and full["counts"]["bodies"] == n and full["counts"]["captions"] == n
     assert full["counts"]["titles"] == n
     want = state(reference)
-    assert all(version == extract.EXTRACTOR_VERSION and body != "stale" and captions == 1
+    assert not any(PITCH in body for _, _, body, _, _, _ in want)  # the site's furniture, learned from its pages
+    assert all(version == extract.SITE_EXTRACTOR_VERSION and body != "stale" and captions == 1
                for _, _, body, version, captions, _ in want)
     # the same command in its own process, SIGKILLed once a batch has landed (reporting to this test's server)
     env = {**os.environ, "PREFECT_API_URL": get_current_settings().api.url, "PREFECT_LOGGING_LEVEL": "WARNING"}
@@ -145,9 +149,9 @@ def test_reextract_killed_half_way_is_resumed_and_then_has_nothing_to_do(tmp_pat
     process.send_signal(signal.SIGKILL)
     process.wait()
     half = state(path)
-    done = sum(version == extract.EXTRACTOR_VERSION for _, _, _, version, _, _ in half)
+    done = sum(version == extract.SITE_EXTRACTOR_VERSION for _, _, _, version, _, _ in half)
     assert 2 <= done < n  # killed half-way: some batches landed, whole, the rest untouched
-    assert all((body == "stale") == (version != extract.EXTRACTOR_VERSION) for _, _, body, version, _, _ in half)
+    assert all((body == "stale") == (version != extract.SITE_EXTRACTOR_VERSION) for _, _, body, version, _, _ in half)
     resumed = reextract(warehouse_path=str(path), config_dir=str(CONFIG), batch_size=5)
     assert resumed["counts"]["articles"] == n - done
     assert state(path) == want  # the same result as a run never interrupted

@@ -25,6 +25,7 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import set_date_params
 
+from monitor.boilerplate import strip_site_furniture
 from monitor.bodytext import clean_body, opens_with_leadin
 from monitor.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
 from monitor.fields import (
@@ -60,7 +61,7 @@ def _extractor_version() -> str:
 # The modules whose code decides what extraction yields (by name: they may move into a package later).
 _EXTRACTION_MODULES = frozenset(
     f"monitor.{name}" for name in ("extract", "bodytext", "captions", "htmltext", "metadata", "fields", "urls",
-                                   "boilerplate"))
+                                   "boilerplate", "models"))
 
 # A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
 MAX_HTML_CHARS = 10_000_000
@@ -447,11 +448,13 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
     return "\n".join(kept)
 
 
-def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None
-                  ) -> list[Article | Rejection]:
+def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None,
+                  learn_furniture: bool = False) -> list[Article | Rejection]:
     """Extract every fetched page, using what its feed entry said as the fallback date, language and source; each
     article names its page's address in the page store. A page's own `fetched_at` (an archived page), else
-    `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates."""
+    `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates.
+    With `learn_furniture`, lines and captions recurring on many of one site's pages in this batch are removed
+    (`boilerplate`): for batches that hold many pages of a site (`monitor reextract`, `monitor extract --jsonl`)."""
     fetched_at = fetched_at or datetime.now(timezone.utc)
     results: list[Article | Rejection] = []
     for page in pages:
@@ -466,7 +469,13 @@ def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: date
         if isinstance(found, Article):
             found = replace(found, page_sha=page_hash(page.html))
         results.append(found)
-    return results
+    if not learn_furniture:
+        return results
+    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r
+            for r in strip_site_furniture(results)]
 
 
 EXTRACTOR_VERSION = _extractor_version()
+# Articles whose site furniture was learned from many pages of their site (`monitor reextract`) name this version:
+# the ingest flow extracts page by page, so its articles are what a later `monitor reextract` picks up.
+SITE_EXTRACTOR_VERSION = f"{EXTRACTOR_VERSION}+site"

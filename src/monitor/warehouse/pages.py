@@ -24,7 +24,8 @@ def reextract_candidates(path: Path, since: datetime | None, source: str | None,
                          ) -> list[tuple[str, str]]:
     """(article_id, page_sha) of stored articles with a stored page that another extractor version made (or none
     recorded), published (or, undated, first seen) on or after `since`, of `source` when given; by article id.
-    Articles already at `version` are left out: that is what makes a re-extraction resumable and idempotent."""
+    Articles already at `version` are left out: that is what makes a re-extraction resumable and idempotent.
+    They come host by host, so that a batch holds many pages of one site to learn its furniture from."""
     if not exists(path):
         return []
     with read_only(path) as con:
@@ -33,7 +34,8 @@ def reextract_candidates(path: Path, since: datetime | None, source: str | None,
                WHERE page_sha IS NOT NULL AND extractor_version IS DISTINCT FROM ?
                  AND (?::TIMESTAMPTZ IS NULL OR coalesce(published, first_seen) >= ?)
                  AND (?::TEXT IS NULL OR source = ?)
-               ORDER BY article_id""", [version, since, since, source, source]).fetchall()
+               ORDER BY regexp_extract(url, '^[a-z]+://(?:www[.])?([^/:?#]+)', 1), article_id""",
+            [version, since, since, source, source]).fetchall()
 
 
 def _before(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict]:
