@@ -30,7 +30,7 @@ def _publisher(row: dict) -> str:
 
 
 def _fold(publisher: str, folds: int) -> int:
-    return int(hashlib.sha1(publisher.encode()).hexdigest(), 16) % folds  # fixed: the same split every time
+    return hashlib.sha1(publisher.encode()).digest()[0] % folds  # fixed: the same split every time
 
 
 def main() -> int:

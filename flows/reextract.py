@@ -1,13 +1,18 @@
-"""The re-extraction flow: stored pages -> extraction with the current code -> dedup of changed bodies -> tags ->
-each batch swapped into the warehouse in one transaction, with a report of what changed.
+"""The flows over stored pages.
 
-Only articles that another extractor version made are selected, and every batch lands whole with the current
-version, so a run that is killed is continued by the next one and a finished one leaves nothing to do.
+`reextract`: stored pages -> extraction with the current code -> dedup of changed bodies -> tags -> each batch
+swapped into the warehouse in one transaction, with a report of what changed. Only articles that another extractor
+version made are selected, and every batch lands whole with the current version, so a run that is killed is
+continued by the next one and a finished one leaves nothing to do.
+
+`import_warc`: the HTML responses of WARC files -> the page store -> extraction -> dedup -> tags -> loaded as
+articles of a named source, dated as fetched by the archive.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from functools import partial
@@ -17,7 +22,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from monitor import config, dedup, extract, pagestore, reextraction, tagging, warehouse
+from monitor import boilerplate, config, dedup, extract, pagestore, pipeline, reextraction, tagging, warehouse
+from monitor.models import Article, LoadBatch
 from monitor.warehouse import pages as stored_pages
 
 log = logging.getLogger("monitor.flows.reextract")
@@ -26,6 +32,9 @@ if logging.getLogger("monitor").level == logging.NOTSET:  # as in flows/ingest.p
 task = partial(task, cache_policy=NO_CACHE)  # batches of records: the warehouse, not a task cache, makes reruns cheap
 # Articles per batch (one transaction each): what a kill can cost, against ~30 ms of task bookkeeping per task.
 BATCH_SIZE = 200
+# A site's furniture is learned from up to this many of its newest stored pages (a frame that changed long ago is
+# not today's); the learning pass extracts them once more, so it costs up to this many extractions a site.
+LEARN_PAGES_PER_HOST = 200
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -54,8 +63,18 @@ def read_pages(root: Path, items: list) -> list:
 
 
 @task(name="extract-pages")
-def extract_pages(pages: list, min_body_chars: int) -> list:
-    return extract.extract_pages(pages, min_body_chars, learn_furniture=True)
+def extract_pages(pages: list, min_body_chars: int, furniture: dict | None = None, learn: bool = True) -> list:
+    return extract.extract_pages(pages, min_body_chars, learn_furniture=learn, furniture=furniture)
+
+
+@task(name="sample-site-pages")
+def sample_site_pages(stored: dict, hosts: list[str]) -> list:
+    return pagestore.newest_by_host(stored, hosts, LEARN_PAGES_PER_HOST)
+
+
+@task(name="learn-site-furniture")
+def learn_furniture(articles: list) -> dict:
+    return boilerplate.learn(articles)
 
 
 @task(name="read-body-hashes")
@@ -94,8 +113,14 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
     version = extract.SITE_EXTRACTOR_VERSION
     with warehouse.run_lock(path):
         candidates = select_articles(path, cutoff, source, version)
-        batches, missing = reextraction.plan(candidates, read_page_index(root) if candidates else {}, batch_size)
+        stored = read_page_index(root) if candidates else {}
+        batches, missing = reextraction.plan(candidates, stored, batch_size)
         prior = read_recent(path, cfg.settings.dedup.window_days) if batches else []
+        # each site's furniture, learned from its own newest stored pages, so a batch's cut changes nothing
+        furniture = {}
+        if batches:
+            sample = read_pages(root, quote(sample_site_pages(quote(stored), reextraction.hosts(batches))))
+            furniture = learn_furniture(quote(extract_pages(quote(sample), 0, learn=False)))
         total = sum(len(b) for b in batches)
         counts: Counter = Counter()
         rejected = done = 0
@@ -104,7 +129,8 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
             ids = [article_id for article_id, _ in batch]
             pages = read_pages(root, quote([item for _, item in batch]))
             articles, failed = reextraction.reidentify(
-                extract_pages(quote(pages), cfg.settings.pipeline.min_body_chars), ids, [i.source for _, i in batch])
+                extract_pages(quote(pages), cfg.settings.pipeline.min_body_chars, quote(furniture)), ids,
+                [i.source for _, i in batch])
             changed = reextraction.changed_bodies(articles, read_body_hashes(path, ids))
             clusters = cluster_articles(quote(changed), quote(reextraction.prior_without(prior, changed)),
                                         cfg.settings.dedup) if changed else []
@@ -118,3 +144,79 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
     log.info("%s", line)
     return {"counts": dict(counts), "rejected": rejected, "missing": missing, "version": version,
             "summary": line, "warehouse": str(path)}
+
+
+@task(name="prepare-warehouse")
+def init_warehouse(path: Path) -> None:
+    warehouse.init(path)
+
+
+@task(name="read-warc")
+def read_warc(file: Path, source: str) -> tuple:
+    return pagestore.read_warc(file, source)
+
+
+@task(name="store-pages")
+def store_pages(pages: list, settings: config.PageSettings, path: Path) -> int:
+    return pagestore.store_pages(pages, settings.store_dir(path), settings.keep_days)
+
+
+@task(name="sketch")
+def sketch_articles(articles: list, shingle_size: int) -> list:
+    return dedup.sketch_articles(articles, shingle_size)
+
+
+@task(name="dedup-new")
+def cluster_new(articles: list, prior: list, settings: config.DedupSettings, sketches: list) -> list:
+    return dedup.cluster_articles(articles, prior, shingle_size=settings.shingle_size,
+                                  threshold=settings.near_threshold, min_shingles=settings.min_shingles,
+                                  sketches=sketches)
+
+
+@task(name="load")
+def load(path: Path, batch: LoadBatch) -> None:
+    warehouse.load(path, batch)
+
+
+@flow(name="import-warc", log_prints=False)
+def import_warc(files: list[str], source: str, warehouse_path: str | None = None, config_dir: str | None = None,
+                batch_size: int = BATCH_SIZE) -> dict:
+    """Load the HTML responses of WARC files as articles of `source`: each page kept in the page store, extracted
+    (dated by the archive's fetch time, site furniture learned per batch), deduplicated against the warehouse and
+    the import itself, tagged, and loaded batch by batch. Returns counts per outcome."""
+    cfg = config.load(config_dir)
+    path = cfg.warehouse_path(warehouse_path)
+    run_id = f"import-{uuid.uuid4().hex[:9]}"
+    counts: Counter = Counter()
+    init_warehouse(path)
+    with warehouse.run_lock(path):
+        prior = read_recent(path, cfg.settings.dedup.window_days)
+        seen: set[str] = {doc.doc_id for doc in prior}
+        for number, file in enumerate(files, 1):
+            pages, skipped = read_warc(Path(file), source)
+            counts.update({f"skipped:{reason}": n for reason, n in skipped.items()})
+            for batch in pipeline.chunks(pages, batch_size):
+                if cfg.settings.pages.store:
+                    store_pages(quote(batch), cfg.settings.pages, path)
+                results = extract_pages(quote(batch), cfg.settings.pipeline.min_body_chars)
+                articles, rejections = pipeline.split(results, Article)
+                unique = [a for a in dedup.unique_articles(articles) if a.article_id not in seen]
+                seen.update(a.article_id for a in unique)
+                sketches = sketch_articles(quote(unique), cfg.settings.dedup.shingle_size)
+                clusters = cluster_new(quote(unique), quote(prior), cfg.settings.dedup, quote(sketches))
+                tags = tag_articles(quote(unique), quote(cfg))
+                load(path, quote(LoadBatch(run_id=run_id, articles=tuple(unique), clusters=tuple(clusters),
+                                           tags=tuple(tags), rejections=tuple(rejections),
+                                           taxonomy=cfg.topics.taxonomy, taxonomy_version=cfg.topics.version)))
+                prior += pipeline.as_prior(unique, clusters, sketches)
+                counts.update({"pages": len(batch), "articles": len(unique),
+                               "same-article": len(articles) - len(unique), "rejected": len(rejections),
+                               "duplicates": sum(c.duplicate_of is not None for c in clusters)})
+            progress("import", number, len(files))
+    summary = (f"imported {counts['articles']} articles of {source} from {counts['pages']} HTML pages in "
+               f"{len(files)} WARC files: {counts['duplicates']} duplicates of other articles, "
+               f"{counts['same-article']} pages of an article already seen, {counts['rejected']} rejected; "
+               f"records skipped: " + (", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(counts.items())
+                                                  if k.startswith("skipped:")) or "none"))
+    log.info("%s", summary)
+    return {"counts": dict(counts), "summary": summary, "run_id": run_id, "warehouse": str(path)}

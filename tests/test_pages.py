@@ -9,11 +9,14 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from io import BytesIO
 from pathlib import Path
 
 import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from monitor import config, dedup, extract, pagestore, tagging, warehouse
 from monitor.models import LoadBatch, Page, PageRequest, page_hash
@@ -169,5 +172,65 @@ def test_reextract_of_an_unknown_source_is_one_line(tmp_path):
     config_dir = write_config(tmp_path / "config", '[[source]]\nname = "one"\nurl = "http://127.0.0.1:9/feed"\n')
     result = CliRunner().invoke(cli, ["--config", str(config_dir), "reextract", "--warehouse", str(path),
                                       "--source", "nope"])
-    assert result.exit_code == 1 and "unknown source 'nope'" in result.output
+    assert result.exit_code == 1 and "no articles of source 'nope'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+OTHER = ("<html><head><title>Budget vote</title></head><body><article><h1>Council passes the budget</h1>"
+         + "".join(f"<p>Councillors in Porto voted {k} times on amendments to a spending plan for schools, roads "
+                   f"and parks, item {k * 7}, before the final reading late on Thursday night.</p>" for k in range(5))
+         + "</article></body></html>")
+
+
+def archive(path: Path) -> Path:
+    """A WARC file as a crawler writes it: three HTML responses (the third a copy of the first under another URL),
+    an image, a redirect and a request record, fetched in March 2025."""
+    records = [("https://paper.example/a", "text/html; charset=utf-8", article_html(3).encode(), "200"),
+               ("https://paper.example/b", "text/html", OTHER.encode("utf-8"), "200"),
+               ("https://mirror.example/a-copy", "text/html", article_html(3).encode(), "200"),
+               ("https://paper.example/logo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 not a page", "200"),
+               ("https://paper.example/old", "text/html", b"<html>moved</html>", "301")]
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        writer.write_record(writer.create_warc_record("https://paper.example/a", "request", payload=BytesIO(b"GET")))
+        for url, ctype, body, status in records:
+            http = StatusAndHeaders(f"{status} X", [("Content-Type", ctype)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=BytesIO(body), http_headers=http,
+                warc_headers_dict={"WARC-Date": "2025-03-04T05:06:07Z"}))
+    return path
+
+
+def test_import_warc_loads_html_responses_as_a_sources_articles_and_export_writes_them_back(tmp_path, prefect_harness):
+    from click.testing import CliRunner
+
+    from flows.reextract import import_warc
+    from monitor.cli import cli
+
+    path = tmp_path / "w.duckdb"
+    warc = archive(tmp_path / "crawl.warc.gz")
+    result = import_warc([str(warc)], "cc-news", warehouse_path=str(path), config_dir=str(CONFIG))
+    counts = result["counts"]
+    assert counts["pages"] == 3 and counts["articles"] == 3 and counts["duplicates"] == 1
+    assert counts["skipped:not-html"] == 1 and counts["skipped:not-response"] == 1 and counts["skipped:http-301"] == 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("""SELECT a.url, a.source, c.match, a.page_sha IS NOT NULL,
+                                     (SELECT count(*) FROM article_countries t WHERE t.article_id = a.article_id)
+                              FROM articles a JOIN article_clusters c USING (article_id) ORDER BY a.url""").fetchall()
+    assert [(url, source, match) for url, source, match, _, _ in rows] == [
+        ("https://mirror.example/a-copy", "cc-news", "exact"), ("https://paper.example/a", "cc-news", None),
+        ("https://paper.example/b", "cc-news", None)]
+    assert all(stored and countries for _, _, _, stored, countries in rows)  # kept, and tagged (Lisbon, Porto)
+    # imported again: nothing new
+    assert import_warc([str(warc)], "cc-news", warehouse_path=str(path), config_dir=str(CONFIG))["counts"].get(
+        "articles", 0) == 0
+    # the stored pages of the period go back out as a WARC file, dated as the archive fetched them
+    out = tmp_path / "out.warc.gz"
+    runner = CliRunner().invoke(cli, ["--config", str(CONFIG), "export-warc", "--warehouse", str(path),
+                                      "--since", "2000-01-01", "--out", str(out)])
+    assert runner.exit_code == 0 and runner.output.startswith("wrote 2 pages"), runner.output  # a and its copy: one page
+    pages, skipped = pagestore.read_warc(out)
+    assert skipped == {} and {p.url for p in pages} <= {"https://paper.example/a", "https://paper.example/b",
+                                                      "https://mirror.example/a-copy"}
+    assert {p.fetched_at for p in pages} == {datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)}
+    assert {page_hash(p.html) for p in pages} == {page_hash(article_html(3)), page_hash(OTHER)}

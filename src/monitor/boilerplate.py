@@ -75,12 +75,12 @@ def strip(article: Article, furniture: frozenset[str]) -> Article:
     return replace(article, body="\n".join(kept), captions=captions)
 
 
-def strip_site_furniture(results: list) -> list:
-    """Articles among `results` (Rejections pass through) without the furniture learned from these same pages,
-    grouped by host. An article whose body would be emptied keeps it: that page is all furniture to us, and
-    the length checks of extraction already passed on it."""
-    articles = [r for r in results if isinstance(r, Article)]
-    furniture = learn(articles)
+def strip_site_furniture(results: list, furniture: dict[str, frozenset[str]] | None = None) -> list:
+    """Articles among `results` (Rejections pass through) without their site's furniture: `furniture` when given
+    (learned from more of the site's pages), else learned from these same pages grouped by host. An article whose
+    body would be emptied keeps it: that page is all furniture to us, and extraction's length checks passed on it."""
+    if furniture is None:
+        furniture = learn([r for r in results if isinstance(r, Article)])
     if not furniture:
         return results
     out = []

@@ -449,12 +449,13 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
 
 
 def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None,
-                  learn_furniture: bool = False) -> list[Article | Rejection]:
+                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None
+                  ) -> list[Article | Rejection]:
     """Extract every fetched page, using what its feed entry said as the fallback date, language and source; each
     article names its page's address in the page store. A page's own `fetched_at` (an archived page), else
     `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates.
-    With `learn_furniture`, lines and captions recurring on many of one site's pages in this batch are removed
-    (`boilerplate`): for batches that hold many pages of a site (`monitor reextract`, `monitor extract --jsonl`)."""
+    Site furniture (`boilerplate`) is removed when given (`furniture`: per host, learned from the site's stored
+    pages by `monitor reextract`) or with `learn_furniture`, learned from this batch grouped by host."""
     fetched_at = fetched_at or datetime.now(timezone.utc)
     results: list[Article | Rejection] = []
     for page in pages:
@@ -469,10 +470,10 @@ def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: date
         if isinstance(found, Article):
             found = replace(found, page_sha=page_hash(page.html))
         results.append(found)
-    if not learn_furniture:
+    if furniture is None and not learn_furniture:
         return results
     return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r
-            for r in strip_site_furniture(results)]
+            for r in strip_site_furniture(results, furniture)]
 
 
 EXTRACTOR_VERSION = _extractor_version()

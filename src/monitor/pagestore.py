@@ -30,6 +30,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from monitor.boilerplate import host_of
+from monitor.fetch.decode import decode_html, looks_like_html
 from monitor.models import Page, PageRequest, page_hash
 
 log = logging.getLogger(__name__)
@@ -109,8 +111,9 @@ def _gzipped_record(page: Page, fetched_at: datetime, sha: str) -> bytes:
 
 
 def store_pages(pages: list[Page], root: Path, keep_days: int = 0, now: datetime | None = None) -> int:
-    """Write these pages (each content once) into one new WARC file of the store; returns how many were written.
-    With `keep_days`, day folders older than that are deleted first. Unwritable folders raise PageStoreError."""
+    """Write these pages (each content once) into one new WARC file of the store, dated when each was fetched (a
+    page's own `fetched_at`, else `now`); returns how many were written. With `keep_days`, day folders older than
+    that are deleted first. Unwritable folders raise PageStoreError."""
     now = now or datetime.now(timezone.utc)
     if keep_days:
         prune(root, keep_days, now)
@@ -128,9 +131,10 @@ def store_pages(pages: list[Page], root: Path, keep_days: int = 0, now: datetime
         with open(partial, "wb") as handle:
             for sha, page in unique.items():
                 offset = handle.tell()
-                handle.write(_gzipped_record(page, now, sha))
+                handle.write(_gzipped_record(page, page.fetched_at or now, sha))
                 hint = page.request
-                entries.append({"sha": sha, "url": page.url, "final_url": page.final_url, "fetched_at": _iso(now),
+                entries.append({"sha": sha, "url": page.url, "final_url": page.final_url,
+                                "fetched_at": _iso(page.fetched_at or now),
                                 "offset": offset, "length": handle.tell() - offset,
                                 "source": hint.source if hint else None,
                                 "published": _iso(hint.published) if hint else None,
@@ -207,3 +211,74 @@ def load_pages(root: Path, items: list[StoredPage]) -> list[Page]:
         raise PageStoreError(f"page store file {root / missing[0]} disappeared while reading it (retention?); "
                              "run the command again")
     return [found[item.sha] for item in items]
+
+
+# Content types of the responses `read_warc` takes as pages; others are counted and skipped.
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def read_warc(path: Path, source: str | None = None) -> tuple[list[Page], dict[str, int]]:
+    """The HTML responses (HTTP 200) of a WARC file as pages of `source`, each dated by its WARC-Date, and the
+    count of records skipped by reason ("not-response", "http-<status>", "not-html"). A file that is not a WARC
+    raises PageStoreError naming it."""
+    pages: list[Page] = []
+    skipped: dict[str, int] = {}
+    try:
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle, arc2warc=True):
+                reason = _skip_reason(record)
+                if reason:
+                    skipped[reason] = skipped.get(reason, 0) + 1
+                    continue
+                content = record.content_stream().read()
+                ctype = record.http_headers.get_header("Content-Type") if record.http_headers else None
+                if not looks_like_html(content) and not (ctype or "").lower().startswith(HTML_TYPES):
+                    skipped["not-html"] = skipped.get("not-html", 0) + 1
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI") or ""
+                when = _when(record.rec_headers.get_header("WARC-Date"))
+                pages.append(Page(url, url, decode_html(content, ctype), 200, PageRequest(url, source), when))
+    except OSError as exc:
+        raise PageStoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # noqa: BLE001 - warcio raises bare ArchiveLoadFailed / ValueError on non-WARC input
+        raise PageStoreError(f"{path} is not a readable WARC file ({str(exc).splitlines()[0][:200]}); "
+                             "give .warc or .warc.gz files") from None
+    return pages, skipped
+
+
+def _skip_reason(record) -> str | None:
+    if record.rec_type != "response":
+        return "not-response"
+    status = record.http_headers.get_statuscode() if record.http_headers else None
+    if status and status != "200":
+        return f"http-{status}"
+    ctype = (record.http_headers.get_header("Content-Type") or "") if record.http_headers else ""
+    if ctype and not ctype.lower().startswith(HTML_TYPES):
+        return "not-html"
+    return None
+
+
+def write_warc(out: Path, pages: Iterable[tuple[StoredPage, Page]]) -> int:
+    """Write these stored pages into one gzipped WARC file at `out`, dated when each was fetched; returns how
+    many."""
+    count = 0
+    try:
+        with open(out, "wb") as handle:
+            for item, stored_page in pages:
+                handle.write(_gzipped_record(stored_page, item.fetched_at, item.sha))
+                count += 1
+    except OSError as exc:
+        raise PageStoreError(f"cannot write {out}: {exc.strerror or exc}; choose another --out") from None
+    return count
+
+
+def newest_by_host(stored: dict[str, StoredPage], hosts: Iterable[str], per_host: int) -> list[StoredPage]:
+    """Up to `per_host` of the newest stored pages of each of these sites (`boilerplate.host_of`)."""
+    wanted = set(hosts)
+    by_host: dict[str, list[StoredPage]] = {}
+    for item in stored.values():
+        host = host_of(item.url)
+        if host in wanted:
+            by_host.setdefault(host, []).append(item)
+    return [item for items in by_host.values()
+            for item in sorted(items, key=lambda i: i.fetched_at, reverse=True)[:per_host]]

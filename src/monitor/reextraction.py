@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
+from monitor.boilerplate import host_of
 from monitor.models import Article, DedupDoc, Rejection, text_hash
 
 # What a re-extraction reports, in this order: articles rewritten, then how many changed in each field.
@@ -22,6 +23,11 @@ def plan(candidates: list[tuple[str, str]], stored: dict, batch_size: int
     """(batches of (article_id, stored page), how many candidates have no page in the store any more)."""
     found = [(article_id, stored[sha]) for article_id, sha in candidates if sha in stored]
     return [found[i: i + batch_size] for i in range(0, len(found), batch_size)], len(candidates) - len(found)
+
+
+def hosts(batches: list[list[tuple[str, object]]]) -> list[str]:
+    """The sites the planned pages belong to, in order of first appearance."""
+    return list(dict.fromkeys(host_of(item.url) for batch in batches for _, item in batch))
 
 
 def reidentify(results: list[Article | Rejection], ids: list[str], sources: list[str | None]

@@ -128,3 +128,23 @@ def body_hashes(path: Path, ids: list[str]) -> dict[str, str | None]:
     with read_only(path) as con:
         return dict(con.execute("SELECT article_id, body_hash FROM articles WHERE article_id IN (SELECT unnest(?))",
                                 [ids]).fetchall())
+
+
+def article_sources(path: Path) -> set[str]:
+    """The source names the stored articles carry (configured feeds and imported archives)."""
+    if not exists(path):
+        return set()
+    with read_only(path) as con:
+        return {row[0] for row in con.execute("SELECT DISTINCT source FROM articles WHERE source IS NOT NULL")
+                .fetchall()}
+
+
+def page_shas(path: Path, since: datetime | None, until: datetime | None) -> list[str]:
+    """The page addresses of the articles published (or, undated, first seen) in [since, until), oldest first."""
+    with read_only(path) as con:
+        return [row[0] for row in con.execute(
+            """SELECT page_sha FROM articles WHERE page_sha IS NOT NULL
+                 AND (?::TIMESTAMPTZ IS NULL OR coalesce(published, first_seen) >= ?)
+                 AND (?::TIMESTAMPTZ IS NULL OR coalesce(published, first_seen) < ?)
+               GROUP BY page_sha ORDER BY min(coalesce(published, first_seen))""",
+            [since, since, until, until]).fetchall()]
