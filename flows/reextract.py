@@ -108,8 +108,6 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
     path = cfg.warehouse_path(warehouse_path)
     root = cfg.settings.pages.store_dir(path)
     cutoff = datetime.fromisoformat(since).replace(tzinfo=timezone.utc) if since else None
-    if source:
-        cfg.select_sources([source])  # an unknown name stops here with the list of known ones
     version = extract.SITE_EXTRACTOR_VERSION
     with warehouse.run_lock(path):
         candidates = select_articles(path, cutoff, source, version)
