@@ -26,7 +26,8 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from monitor import config, dedup, extract, feeds, fetch, health, pipeline, polling, tagging, warehouse, watch
+from monitor import (config, dedup, extract, feeds, fetch, health, pagestore, pipeline, polling, tagging, warehouse,
+                     watch)
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page
 
 log = logging.getLogger("monitor.flows.ingest")
@@ -185,6 +186,11 @@ def fetch_pages(requests: list, http: config.HttpSettings) -> list:
     return fetch.fetch_pages(requests, http)
 
 
+@task(name="store-pages")
+def store_pages(pages: list, settings: config.PageSettings, path: Path) -> int:
+    return pagestore.store_pages(pages, settings.store_dir(path), settings.keep_days)
+
+
 @task(name="extract-pages")
 def extract_pages(pages: Parcel, min_body_chars: int) -> list:
     return on_items(pages, extract.extract_pages, min_body_chars)
@@ -306,6 +312,7 @@ class _Run:
         self.finishing: deque = deque()  # (articles, tag future, sketch future) in batch order
         self.ready: tuple[list, list, list] = ([], [], [])  # articles, tags, sketches waiting for their wave
         self.ready_rejections: list = []
+        self.storing: list = []  # page-store writes (threads beside the loop), awaited before the run's record
         # results
         self.prior: list | None = None
         self.seen: set[str] = set()
@@ -457,6 +464,8 @@ class _Run:
             got, rejected = pipeline.split(self.fetching.popleft().result(), Page)
             self.fetched += len(got)
             self.ready_rejections += rejected
+            if got and self.settings.pages.store and not self.dry_run:
+                self.storing.append(store_pages.submit(quote(got), settings.pages, self.path))
             self.extracting.append((submit_cpu(self.pool, extract_pages, pages=Parcel(got),
                                                min_body_chars=settings.pipeline.min_body_chars),
                                     len(got) + len(rejected)))
@@ -503,6 +512,8 @@ class _Run:
         self.seconds["load"] += time.perf_counter() - began
 
     def finish(self, clock: Stopwatch) -> dict:
+        for stored in self.storing:  # a page store that cannot be written fails its task, not the run
+            stored.result(raise_on_failure=False)
         rejections = (self.rejections + pipeline.entry_rejections(self.entries)
                       + pipeline.feed_rejections(self.fetches, self.parses))
         inputs = pipeline.RunInputs(

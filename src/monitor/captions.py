@@ -8,6 +8,7 @@ belongs to the page around the article; both are dropped. Each rule was measured
 
 from __future__ import annotations
 
+import itertools
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -105,7 +106,7 @@ def harvest_captions(tree: etree._Element, url: str = "") -> tuple[Caption, ...]
     container = article_container(tree)
     found: list[Caption] = []
     seen: set[str] = set()
-    for element, raw, credit in _caption_elements(tree):
+    for element, raw, credit in itertools.chain(_caption_elements(tree), _image_wrappers(tree, container)):
         if _is_teaser(element, url) or (container is not None and not within(element, container)):
             continue
         caption = split_credit(raw)
@@ -138,6 +139,62 @@ def _caption_elements(tree: etree._Element):
         if credit and text.endswith(credit):
             text = text[: -len(credit)].strip()
         yield element, text, credit
+
+
+# An unmarked block around one image prints its caption when all its text is this short (a paragraph is longer)
+# and is at least this many words (author boxes, "Share this article", "Player wird geladen" are fewer).
+WRAPPER_MAX_CHARS = 300
+WRAPPER_MIN_WORDS = 4
+# Blocks holding any of these are teaser cards (a headline, a link), article text or widgets, not a captioned image.
+_NOT_IN_WRAPPER = ("a", "h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "table", "figure", "figcaption",
+                   "button", "form", "iframe", "video", "time")
+# An author box reads "By Jane Doe ..." / "Von Juliane Rohr 28.04.2023" (sometimes glued: "vonMichelle").
+_BYLINE_START = re.compile(r"^(?i:by|von|par|por|av|door|przez|di)(?:\s|(?=[A-ZÄÖÜ]))")
+
+
+def _image_wrappers(tree: etree._Element, container: etree._Element | None):
+    """(element, text, None) of unmarked blocks next to the article's images: the lowest ancestor of an <img> that
+    holds any text, when that text is short, the block holds that one image and no headline, paragraph, list,
+    figure or other caption markup (teaser cards carry a headline; a figure is read as a figure)."""
+    if container is None:
+        return
+    for image in container.iter("img"):
+        block = image.getparent()
+        while block is not None and block is not container and not "".join(block.itertext()).strip():
+            block = block.getparent()
+        if block is None or block is container or block.tag not in ("div", "span", "section"):
+            continue
+        text = text_of(block)
+        if (not MIN_CAPTION_CHARS <= len(text) <= WRAPPER_MAX_CHARS or len(text.split()) < WRAPPER_MIN_WORDS
+                or _BYLINE_START.match(text) or sum(1 for _ in block.iter("img")) != 1):
+            continue
+        if any(True for _ in block.iter(*_NOT_IN_WRAPPER)) or any(
+                is_caption_element(e) for e in (block, *block.iterancestors(), *block.iterdescendants())):
+            continue
+        credit = _last_piece_credit(block, text)
+        yield block, text[: -len(credit)].strip() if credit else text, credit
+
+
+# A credit printed as its own element after the caption ("Getty Images", "REUTERS", "ES") is at most this long.
+WRAPPER_CREDIT_MAX_CHARS = 40
+WRAPPER_CREDIT_MAX_WORDS = 4
+
+
+def _last_piece_credit(block: etree._Element, text: str) -> str | None:
+    """The text of the block's last element without child elements, when it is short, closes the block's text and
+    follows a caption: a credit set apart by layout only (no credit class), as `_caption_elements` splits a
+    credit element off. Emphasis inside the caption (<b>, <em>) is no credit."""
+    leaves = [e for e in block.iter() if isinstance(e.tag, str) and len(e) == 0 and text_of(e)]
+    if not leaves or leaves[-1].tag in _EMPHASIS:
+        return None
+    last = text_of(leaves[-1])
+    if (len(last) <= WRAPPER_CREDIT_MAX_CHARS and len(last.split()) <= WRAPPER_CREDIT_MAX_WORDS
+            and text.endswith(last) and len(text) - len(last) >= MIN_CAPTION_CHARS):
+        return last
+    return None
+
+
+_EMPHASIS = frozenset({"b", "strong", "i", "em", "u", "mark", "q", "abbr"})
 
 
 def _stays_on_article(href: str | None, url: str) -> bool:

@@ -186,6 +186,28 @@ class TaggingSettings(_Strict):
     min_topic_score: float = Field(0.15, ge=0, le=1)
 
 
+class PageSettings(_Strict):
+    # Keep the fetched HTML of every article page (WARC files beside the warehouse), so that a better extractor can
+    # be run again over what is already stored (`monitor reextract`) and archives can be handed on.
+    store: bool = True
+    # The page store's folder; empty: beside the warehouse file ("monitor.duckdb" -> "monitor.pages/").
+    dir: str = ""
+    # Days a stored page is kept; 0 keeps every page for good (the default: pages are what re-extraction needs).
+    keep_days: int = Field(0, ge=0)
+
+    def store_dir(self, warehouse_path: Path) -> Path:
+        """The page store's folder for this warehouse (a relative `dir` is taken from the warehouse's folder)."""
+        if self.dir:
+            chosen = Path(self.dir).expanduser()
+            return chosen if chosen.is_absolute() else warehouse_path.parent / chosen
+        text = str(warehouse_path)
+        if text.startswith(LAKE_PREFIX):  # a DuckLake catalog: beside its catalog file, or in the working directory
+            catalog = text[len(LAKE_PREFIX):]
+            base = Path(catalog) if not re.match(r"^[a-z]+:", catalog) else Path.cwd() / "monitor"
+            return base.with_suffix(".pages")
+        return warehouse_path.with_suffix(".pages")
+
+
 class Settings(_Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
     http: HttpSettings = HttpSettings()
@@ -194,6 +216,7 @@ class Settings(_Strict):
     sitemaps: SitemapSettings = SitemapSettings()
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
+    pages: PageSettings = PageSettings()
 
 
 _HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"

@@ -8,10 +8,12 @@ and (3) read metadata with its provenance (`metadata`). When trafilatura yields 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
 import re
+import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -23,6 +25,7 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import set_date_params
 
+from monitor.boilerplate import strip_site_furniture
 from monitor.bodytext import clean_body, opens_with_leadin
 from monitor.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
 from monitor.fields import (
@@ -34,10 +37,31 @@ from monitor.metadata import (
     DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
     detect_language, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
 )
-from monitor.models import Article, Page, Rejection, stable_id
+from monitor.models import Article, Page, Rejection, page_hash, stable_id
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
+
+
+def _extractor_version() -> str:
+    """Names the code that extracted an article: the release, trafilatura's version and a digest of the source of
+    every module extraction runs through, so `monitor reextract` can tell which stored articles an older extractor
+    made (any edit to these modules is a new version)."""
+    from monitor import __version__
+
+    digest = hashlib.sha1(trafilatura.__version__.encode())
+    for name in sorted(_EXTRACTION_MODULES & set(sys.modules)):  # all imported by the time extract has loaded
+        path = getattr(sys.modules[name], "__file__", None)
+        if path:
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+    return f"monitor-extract/{__version__}+{digest.hexdigest()[:10]}"
+
+
+# The modules whose code decides what extraction yields (by name: they may move into a package later).
+_EXTRACTION_MODULES = frozenset(
+    f"monitor.{name}" for name in ("extract", "bodytext", "captions", "htmltext", "metadata", "fields", "urls",
+                                   "boilerplate", "models"))
 
 # A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
 MAX_HTML_CHARS = 10_000_000
@@ -377,6 +401,7 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         language_detected=detected,
         lead_image=image,
         date_flags=date_flags + modified_flags,
+        extractor_version=EXTRACTOR_VERSION,
     ), cut_before=("title",) if len(raw_title) > TITLE_READ_CHARS else ())
 
 
@@ -423,17 +448,35 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
     return "\n".join(kept)
 
 
-def extract_pages(pages: list[Page], min_body_chars: int = 200) -> list[Article | Rejection]:
-    """Extract every fetched page, using what its feed entry said as the fallback date, language and source."""
-    fetched_at = datetime.now(timezone.utc)  # pages are extracted as soon as they are fetched
+def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None,
+                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None
+                  ) -> list[Article | Rejection]:
+    """Extract every fetched page, using what its feed entry said as the fallback date, language and source; each
+    article names its page's address in the page store. A page's own `fetched_at` (an archived page), else
+    `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates.
+    Site furniture (`boilerplate`) is removed when given (`furniture`: per host, learned from the site's stored
+    pages by `monitor reextract`) or with `learn_furniture`, learned from this batch grouped by host."""
+    fetched_at = fetched_at or datetime.now(timezone.utc)
     results: list[Article | Rejection] = []
     for page in pages:
         hint = page.request
-        results.append(extract(
+        found = extract(
             page.html, page.url, min_body_chars=min_body_chars,
             source=hint.source if hint else None,
             fallback_published=hint.published if hint else None,
             fallback_language=hint.language if hint else None,
-            fetched_at=fetched_at,
-        ))
-    return results
+            fetched_at=page.fetched_at or fetched_at,
+        )
+        if isinstance(found, Article):
+            found = replace(found, page_sha=page_hash(page.html))
+        results.append(found)
+    if furniture is None and not learn_furniture:
+        return results
+    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r
+            for r in strip_site_furniture(results, furniture)]
+
+
+EXTRACTOR_VERSION = _extractor_version()
+# Articles whose site furniture was learned from many pages of their site (`monitor reextract`) name this version:
+# the ingest flow extracts page by page, so its articles are what a later `monitor reextract` picks up.
+SITE_EXTRACTOR_VERSION = f"{EXTRACTOR_VERSION}+site"

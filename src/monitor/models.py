@@ -37,6 +37,11 @@ def text_hash(text: str) -> str:
     return words_hash(text_words(text))
 
 
+def page_hash(html: str) -> str:
+    """The content address of a page in the page store: sha256 of its HTML as UTF-8 (hex)."""
+    return hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class PageRequest:
     """A page to fetch, with what its feed entry told us about it."""
@@ -148,6 +153,7 @@ class Page:
     html: str
     http_status: int = 200
     request: PageRequest | None = None
+    fetched_at: datetime | None = None  # set when the page comes from an archive (page store, WARC); None: just now
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +191,8 @@ class Article:
     # Dates the page (or feed) gave that were set aside, as "<field>-out-of-window:<source>", e.g.
     # "published-out-of-window:json-ld"; `published_source` then names the date used instead (None: first seen).
     date_flags: tuple[str, ...] = ()
+    page_sha: str | None = None  # the page's address in the page store (`page_hash`), when extracted from a page
+    extractor_version: str | None = None  # the extraction code that made this record (`extract.EXTRACTOR_VERSION`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from monitor import config as config_mod
 from monitor import warehouse
 from monitor.cli.batch import COMMANDS as BATCH_COMMANDS
 from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.pages import COMMANDS as PAGE_COMMANDS
 from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
 from monitor.cli.query import report as report_command
@@ -330,7 +331,7 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
 
 
 for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS, *SOURCES_COMMANDS,
-                 *WATCH_COMMANDS):
+                 *WATCH_COMMANDS, *PAGE_COMMANDS):
     cli.add_command(_command)
 
 

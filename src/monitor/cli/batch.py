@@ -71,16 +71,22 @@ def _stage_command(name: str):
 
 
 @_stage_command("extract")
-def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
+@click.option("--no-site-furniture", "keep_furniture", is_flag=True,
+              help="Keep lines and captions that recur on many pages of one host in the batch (default: removed).")
+def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None, keep_furniture: bool) -> None:
     """Extract articles from HTML files: {"id","url","html_path"} per line in, one article per line out.
+
+    Lines and captions recurring on many of one site's pages in the batch (grouped by host) are that site's
+    furniture and are removed, learned from the batch itself.
 
     Example: monitor extract --jsonl pages.jsonl --out articles.jsonl
     """
+    from monitor.boilerplate import strip_site_furniture
     from monitor.extract import extract
     from monitor.fetch import decode_html
-    from monitor.models import Rejection
+    from monitor.models import Article, Rejection
 
-    def process(doc_id, obj: dict) -> dict:
+    def process(doc_id, obj: dict) -> Article:
         if not obj.get("html_path"):
             raise _BadLine("missing html_path")
         try:
@@ -91,6 +97,9 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
         found = extract(html, obj.get("url") or "", min_body_chars=1)
         if isinstance(found, Rejection):
             raise _BadLine(f"{found.reason}: {found.detail}".rstrip(": "))
+        return found
+
+    def as_json(found: Article) -> dict:
         return {"title": found.title, "body": found.body,
                 "captions": [{"text": c.text, "credit": c.credit} for c in found.captions],
                 "published": found.published, "language": found.language, "canonical_url": found.canonical_url,
@@ -98,7 +107,19 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
                 "language_declared": found.language_declared, "language_detected": found.language_detected,
                 "author": found.author, "site_name": found.site_name, "lead_image": found.lead_image,
                 "extraction_method": found.extraction_method}
-    _map_jsonl(jsonl, out, process)
+
+    results: list[tuple] = []  # (id, article or error): furniture is learned from the whole batch first
+    for doc_id, obj, error in _read_jsonl(jsonl):
+        try:
+            if error:
+                raise _BadLine(error)
+            results.append((doc_id, process(doc_id, obj)))
+        except _BadLine as exc:
+            results.append((doc_id, str(exc)))
+    found = [r for _, r in results]
+    cleaned = found if keep_furniture else strip_site_furniture(found)
+    _write_jsonl(({"id": doc_id, **as_json(r)} if isinstance(r, Article) else {"id": doc_id, "error": r}
+                  for (doc_id, _), r in zip(results, cleaned)), out)
 
 
 @_stage_command("tag")

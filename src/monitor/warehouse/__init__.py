@@ -201,7 +201,8 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
                  ("published", _T), ("first_seen", _T), ("language", _S), ("author", _S), ("site_name", _S),
                  ("body", _S), ("body_hash", _S), ("extraction_method", _S), ("run_id", _S),
                  ("published_source", _S), ("modified", _T), ("language_declared", _S), ("language_detected", _S),
-                 ("lead_image", _S), ("truncated", pa.list_(_S)), ("date_flags", pa.list_(_S))],
+                 ("lead_image", _S), ("truncated", pa.list_(_S)), ("date_flags", pa.list_(_S)), ("page_sha", _S),
+                 ("extractor_version", _S)],
     "captions": [("article_id", _S), ("position", _I), ("text", _S), ("credit", _S)],
     "article_countries": [("article_id", _S), ("country", _S), ("mentions", _F), ("is_about", _B), ("in_caption", _B),
                           ("confidence", _F), ("tagger_version", _S), ("language", _S)],
@@ -267,7 +268,7 @@ def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
         "articles": [(a.article_id, a.url, a.canonical_url, a.source, a.title, a.published, now, a.language, a.author,
                       a.site_name, a.body, text_hash(a.body), a.extraction_method, run_id, a.published_source,
                       a.modified, a.language_declared, a.language_detected, a.lead_image, list(a.truncated),
-                      list(a.date_flags)) for a in batch.articles],
+                      list(a.date_flags), a.page_sha, a.extractor_version) for a in batch.articles],
         "captions": [(a.article_id, i, c.text, c.credit) for a in batch.articles for i, c in enumerate(a.captions)],
         **_tag_rows(batch.tags, batch.taxonomy, batch.taxonomy_version, now),
         "article_clusters": [(c.doc_id, c.cluster, c.duplicate_of, c.match, c.similarity, c.signature, c.shingle_count)
@@ -412,12 +413,7 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
             con.execute("BEGIN TRANSACTION")
             before = _tag_sets(con, ids)
             for name, table in tables.items():
-                con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?))", [ids])  # name: ours
-                if table.num_rows:
-                    con.register(f"{name}_in", table)
-                    for statement in _WRITES[name]:
-                        con.execute(statement)
-                    con.unregister(f"{name}_in")
+                _replace_rows(con, name, ids, table)
             con.execute("COMMIT")
         except duckdb.Error as exc:
             _rollback(con)
@@ -429,6 +425,16 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
         "topics_changed": sum(before["topics"].get(t.doc_id) != _top_topic(t) for t in tags),
         "unsupported_language": sum(t.status == UNSUPPORTED_LANGUAGE for t in tags),
     }
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, name: str, ids: list[str], table: pa.Table) -> None:
+    """Replace the rows of these articles in table `name` (ours) by `table`'s, inside the caller's transaction."""
+    con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?))", [ids])
+    if table.num_rows:
+        con.register(f"{name}_in", table)
+        for statement in _WRITES[name]:
+            con.execute(statement)
+        con.unregister(f"{name}_in")
 
 
 def _top_topic(t: Tags) -> str | None:
