@@ -239,3 +239,17 @@ def test_parser_collects_field_filters_and_refuses_them_under_not():
     assert parsed.fields == (("topic", "crime, law and justice"), ("source", "reuters"))
     with pytest.raises(ql.QueryError, match="filters the whole query"):
         ql.parse("(a source:reuters)")
+
+
+def test_a_load_that_makes_the_postings_due_rewrites_them_in_stem_order(store, tmp_path, monkeypatch):
+    copy = tmp_path / "compacted.duckdb"
+    shutil.copy(store, copy)
+    monkeypatch.setattr(wsearch, "COMPACT_READ_ROWS", 1)  # due at the next load
+    monkeypatch.setitem(ARTICLES, "a9", ("Trump visits China", "A state visit.", "daily", "en", 9, ("CN",), POLITICS,
+                                         None))
+    warehouse.load(copy, _batch(["a9"]))
+    with warehouse.read_only(copy) as con:
+        assert con.execute("SELECT pending_reads FROM search_index_state").fetchall() == [(0,)]
+        stems = [s for (s,) in con.execute("SELECT stem FROM search_postings").fetchall()]
+    assert stems == sorted(stems)
+    assert ids(copy, "Trump China") == ["a1", "a9"] and ids(copy, "Trump -China") == ["a2"]

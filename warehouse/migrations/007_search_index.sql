@@ -18,8 +18,9 @@ CREATE TABLE IF NOT EXISTS search_postings (
     length      DOUBLE NOT NULL    -- the article's search_docs.length, here so a query needs no join for it
 );
 
--- When the postings were last rewritten in stem order, and how many rows that was (see search._compact_if_due).
+-- Rows a query reads outside the stem-ordered part of search_postings since it was last rewritten in stem order
+-- (search._compact_if_due): one row.
 CREATE TABLE IF NOT EXISTS search_index_state (
-    compacted_rows  BIGINT NOT NULL,
-    compacted_at    TIMESTAMPTZ NOT NULL
+    pending_reads  BIGINT NOT NULL,
+    updated_at     TIMESTAMPTZ NOT NULL
 );

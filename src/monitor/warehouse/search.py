@@ -40,10 +40,12 @@ LEAD_WORDS = 50  # about the first paragraph of a news article
 MAX_WORD = 40  # longer "words" are URLs, hashes or base64, never searched for
 # BM25's usual constants: term-frequency saturation and document-length normalisation.
 BM25_K1, BM25_B = 1.2, 0.75
-# The postings are rewritten in stem order when the rows appended since the last rewrite exceed this share of the
-# table (each query reads those in full): at a million articles a rewrite takes a minute or so, and happens after
-# about a tenth more has been loaded. Below COMPACT_MIN_ROWS a full read takes milliseconds anyway.
-COMPACT_SHARE, COMPACT_MIN_ROWS = 0.10, 1_000_000
+# The postings are rewritten in stem order when the rows every query reads outside the sorted part would pass
+# COMPACT_READ_ROWS (a few tens of milliseconds of scanning); a load's own sorted rows cost a query about two of
+# DuckDB's row groups (122,880 rows each) however many there are (see _compact_if_due). With runs of a hundred
+# articles (some 6,000 postings) that is a rewrite every ~60,000 articles loaded.
+COMPACT_READ_ROWS = 4_000_000
+SORTED_RUN_READ = 2 * 122_880
 # A word in the index: letters, digits and combining marks (as monitor.query.words reads a query).
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}]+"
 KEYS_VIEW = "search_query_keys"  # the query's (leaf, stem) pairs, registered on the connection while it runs
@@ -190,22 +192,25 @@ def index_new(con: duckdb.DuckDBPyConnection) -> int:
             FROM search_tokens t JOIN search_stems s USING (stemmer, word)
                  JOIN search_docs d USING (article_id)
             ORDER BY s.stem""")
-        (count,) = con.execute("SELECT count(DISTINCT article_id) FROM search_tokens").fetchone()
+        count, added = con.execute("SELECT count(DISTINCT article_id), count(word) FROM search_tokens").fetchone()
     finally:
         con.execute("DROP TABLE IF EXISTS search_tokens")
         con.execute("DROP TABLE IF EXISTS search_stems")
-    _compact_if_due(con)
+    _compact_if_due(con, added)
     return count
 
 
-def _compact_if_due(con: duckdb.DuckDBPyConnection) -> None:
-    """Rewrite the postings in stem order once the rows appended since the last rewrite are more than
-    COMPACT_SHARE of them (and at least COMPACT_MIN_ROWS). DuckDB keeps each row group's smallest and largest
-    value, so over sorted postings a query reads only the row groups that can hold its stems; what loads appended
-    since (each load's rows sorted among themselves) is read in full."""
-    (total,) = con.execute("SELECT count(*) FROM search_postings").fetchone()
-    compacted = con.execute("SELECT max(compacted_rows) FROM search_index_state").fetchone()[0] or 0
-    if total - compacted < max(COMPACT_MIN_ROWS, COMPACT_SHARE * compacted):
+def _compact_if_due(con: duckdb.DuckDBPyConnection, added: int) -> None:
+    """Rewrite the postings in stem order once the rows a query must read beyond the sorted part pass
+    COMPACT_READ_ROWS. DuckDB keeps each row group's smallest and largest stem, so a query reads only the row groups
+    that can hold its stems. Each load appends its rows sorted among themselves: a big load's rows span many row
+    groups of which a query reads about SORTED_RUN_READ; a small run's share a row group with other loads' and are
+    read in full. Those reads add up load by load until a rewrite puts everything in order again."""
+    pending = (con.execute("SELECT max(pending_reads) FROM search_index_state").fetchone()[0] or 0) \
+        + min(added, SORTED_RUN_READ)
+    if pending < COMPACT_READ_ROWS:
+        con.execute("DELETE FROM search_index_state")
+        con.execute("INSERT INTO search_index_state VALUES (?, now())", [pending])
         return
     began = time.perf_counter()
     con.execute("CREATE OR REPLACE TEMP TABLE search_sorted AS SELECT * FROM search_postings ORDER BY stem, article_id")
@@ -213,8 +218,8 @@ def _compact_if_due(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO search_postings SELECT * FROM search_sorted")
     con.execute("DROP TABLE search_sorted")
     con.execute("DELETE FROM search_index_state")
-    con.execute("INSERT INTO search_index_state VALUES (?, now())", [total])
-    log.info("search index: %d postings rewritten in stem order in %.1f s", total, time.perf_counter() - began)
+    con.execute("INSERT INTO search_index_state VALUES (0, now())")
+    log.info("search index: postings rewritten in stem order in %.1f s", time.perf_counter() - began)
 
 
 def indexed(con: duckdb.DuckDBPyConnection) -> bool:
