@@ -415,9 +415,10 @@ def _find(con, query: str, filters: SearchFilters, *, article_ids, limit, per_st
     if article_ids is not None:
         where += " AND list_contains(?, a.article_id)"
         params.append(list(article_ids))
-    use_index = load_fts(con) and indexed(con)
+    loaded = load_fts(con)
+    use_index = loaded and indexed(con)
     if not use_index:
-        if fts_extension() is not None:
+        if loaded:
             _warn_once("some articles are not in the search index yet (it is brought up to date by the next load)"
                        "; searching by a slower scan of every text")
         ranked_sql, ranked_params = _scan_sql(parsed, where, params)
@@ -511,35 +512,29 @@ def _index_sql(con, parsed: ql.Query, where: str, params: list) -> tuple[str, li
     table = pa.table({"leaf": pa.array([x[0] for x in keys], pa.int32()), "part": pa.array([x[1] for x in keys],
                       pa.int32()), "stemmer": pa.array([x[2] for x in keys], pa.string()),
                       "stem": pa.array([x[3] for x in keys], pa.string())})
-    name = KEYS_VIEW
-    con.register(name, table)  # this connection's view of the Arrow table; _find unregisters it
+    con.register(KEYS_VIEW, table)  # this connection's view of the Arrow table; _find unregisters it
     postings = [f"SELECT k.leaf, k.part, p.article_id, p.weight, p.length FROM search_postings p "
-                f"JOIN {name} k ON p.stem = k.stem AND p.stemmer = k.stemmer"] if keys else []
+                f"JOIN {KEYS_VIEW} k ON p.stem = k.stem AND p.stemmer = k.stemmer"] if keys else []
     prefix_params = []
     for k, word in prefixes:
         postings.append(f"SELECT {k} AS leaf, 0 AS part, article_id, weight, length FROM search_postings "
                         "WHERE starts_with(word, ?)")
         prefix_params.append(word)
-    column = {}
-    verify_params: list = []
-    for k, leaf in enumerate(leaves):
-        flag = f"coalesce(h.m{k}, false)"
-        if isinstance(leaf, ql.Phrase):
-            flag = f"({flag} AND regexp_matches({_TEXT}, ?))"
-        column[leaf] = flag
-    # parameters in the order they appear in the SQL: the boolean tree, walked as _boolean writes it
-    order: list = []
+    # a phrase holds when its words do and its text has them in order; checked only where its words all are
+    column = {leaf: f"coalesce(h.m{k}, false)" + (f" AND regexp_matches({_TEXT}, ?)" if isinstance(leaf, ql.Phrase)
+                                                 else "") for k, leaf in enumerate(leaves)}
+    column = {leaf: f"({flag})" for leaf, flag in column.items()}
+    verify_params: list = []  # the phrases' patterns in the order _boolean writes their flags
 
-    def collect(node):
+    def collect(node: ql.Node) -> None:
         if isinstance(node, ql.Phrase):
-            order.append(_phrase_pattern(node.words))
+            verify_params.append(_phrase_pattern(node.words))
         elif isinstance(node, ql.Not):
             collect(node.node)
         elif isinstance(node, ql.And | ql.Or):
             for n in node.nodes:
                 collect(n)
     collect(parsed.root)
-    verify_params = order
     (total, average) = con.execute("SELECT count(*), coalesce(avg(length), 0) FROM search_docs").fetchone()
     flags = ", ".join(f"bool_or(leaf = {k} AND parts = {needed[k]}) AS m{k}" for k in range(len(leaves)))
     score_terms = [f"CASE WHEN leaf = {k} AND parts = {needed[k]} THEN ln(1 + ({total} - df + 0.5) / (df + 0.5)) * "
