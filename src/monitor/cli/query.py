@@ -325,13 +325,15 @@ def export(ctx: click.Context, out: Path, fmt: str, partition: str | None, since
     Example: monitor export --out exports/ --format parquet --since 2026-11-01
     """
     from monitor.warehouse.export import export as run_export
+    from monitor.warehouse.export import written_to
 
     _, path = _existing(ctx, warehouse_path)
     try:
         written = run_export(path, out, fmt, _utc(since), partition)
     except QueryError as exc:
         _query_error(exc)
-    click.echo(f"exported {written['rows']} articles over {written['days']} days to {written['target']} ({fmt})")
+    click.echo(f"exported {written['rows']} articles over {written['days']} days to {written_to(out, fmt, partition)} "
+               f"({fmt})")
 
 
 @click.command()

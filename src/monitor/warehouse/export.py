@@ -60,7 +60,7 @@ def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None =
     """Write every article (published or first seen since `since`) to `out`. Partitioned by day (the default for
     Parquet): `out`/day=YYYY-MM-DD/part-0.<fmt>, replacing the files of the same days and leaving other days alone.
     Not partitioned (the default for CSV): one file, `out` itself when it ends in .<fmt>, else `out`/articles.<fmt>.
-    Returns rows and days written and the file or folder written."""
+    Returns rows and days written."""
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     partition = partition or DEFAULT_PARTITION[fmt]
@@ -68,7 +68,7 @@ def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None =
         raise WarehouseError(f"unknown partitioning {partition!r}: use one of {', '.join(PARTITIONS)}")
     columns = {k: v.replace("{{", "{").replace("}}", "}") for k, v in (_NESTED if fmt == "parquet" else _FLAT).items()}
     sql = _SELECT.format(**columns)
-    written: dict = {"rows": 0, "days": 0}
+    written = {"rows": 0, "days": 0}
     days: set[str] = set()
 
     def counted(reader):
@@ -78,7 +78,7 @@ def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None =
             yield batch
 
     single = partition == "none"
-    target = out if single and out.suffix == f".{fmt}" else (out / f"articles.{fmt}" if single else out)
+    target = written_to(out, fmt, partition)
     folder = target.parent if single else target
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -103,5 +103,11 @@ def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None =
             except OSError as exc:
                 raise WarehouseError(f"cannot write {target}: {exc.strerror or exc}; choose another --out") from None
     written["days"] = len(days)
-    written["target"] = target
     return written
+
+
+def written_to(out: Path, fmt: str, partition: str | None = None) -> Path:
+    """The file (unpartitioned) or folder (by day) that `export` writes for this --out."""
+    if (partition or DEFAULT_PARTITION[fmt]) == "day":
+        return out
+    return out if out.suffix == f".{fmt}" else out / f"articles.{fmt}"
