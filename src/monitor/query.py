@@ -5,8 +5,8 @@
     "exact phrase"       these words in this order
     prefix*              any word that begins so ("elect*": election, electoral, electricity)
     -word, NOT word      articles without it (also -"a phrase", -(a OR b))
-    a OR b               either; binds looser than the implicit AND: `a b OR c` = `a AND (b OR c)`? no:
-                         `a b OR c` = `(a b) OR c`, as in most search engines
+    a OR b               either; AND (written or not) binds first, as in boolean algebra and Lucene:
+                         `a b OR c` is `(a b) OR c`
     ( ... )              grouping
     field:value          a filter on the whole query: source, language, country (mentioned), about (focus country),
                          region, topic (IPTC code or label); quote values with spaces: topic:"crime, law and justice"
