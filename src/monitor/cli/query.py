@@ -137,7 +137,7 @@ def render_stories(stories: list[dict], fmt: str) -> str:
     for s in stories:
         rows.append((s["score"], (s["published"] or "")[:16], s["source"], s["title"], s["url"]))
         for p in s["pickups"]:
-            how = f"{p['match'] or 'same story'}" + (f" {p['similarity']:.2f}" if p["similarity"] is not None else "")
+            how = f"{p['match'] or 'first report'}" + (f" {p['similarity']:.2f}" if p["similarity"] is not None else "")
             rows.append(("", (p["published"] or "")[:16], f"  \u21b3 {p['source']}", f"  pickup ({how})", p["url"]))
     return render(["score", "published", "source", "title", "url"], rows, "table")
 
@@ -265,7 +265,8 @@ def render_article(a: dict) -> str:
         return f"{getattr(country, 'common_name', None) or country.name} ({code})" if country else code
 
     lines = [a["title"] or "(no title)", "=" * min(len(a["title"] or "(no title)"), 100),
-             f"source     {a['source']}  ({a['site_name'] or ''}{', by ' + a['author'] if a['author'] else ''})",
+             f"source     {a['source']}" + "".join(f", {label} {a[key]}" for label, key in
+                                                    (("site", "site_name"), ("by", "author")) if a[key]),
              f"url        {a['url']}"]
     if a["canonical_url"] != a["url"]:
         lines.append(f"canonical  {a['canonical_url']}")
