@@ -145,9 +145,9 @@ def _stemmer_values() -> str:
     return ", ".join(f"('{code}', '{name}')" for code, name in STEMMERS.items())  # our constants
 
 
-def index_new(con: duckdb.DuckDBPyConnection) -> int:
-    """Index every stored article the index does not hold yet; returns how many. Runs in the caller's transaction
-    (the load's), so articles and their postings land together. Needs the fts extension loaded."""
+def index_new(con: duckdb.DuckDBPyConnection, at_most: int | None = None) -> int:
+    """Index every stored article the index does not hold yet (or `at_most` of them); returns how many. Runs in the
+    caller's transaction (the load's), so articles and their postings land together. Needs the fts extension."""
     (missing,) = con.execute("SELECT (SELECT count(*) FROM articles) - (SELECT count(*) FROM search_docs)").fetchone()
     if missing <= 0:
         return 0
@@ -156,6 +156,7 @@ def index_new(con: duckdb.DuckDBPyConnection) -> int:
         WITH new AS (
             SELECT article_id FROM articles a
             WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.article_id = a.article_id)
+            {f'LIMIT {int(at_most)}' if at_most else ''}
         ), caption_text AS (
             SELECT article_id, string_agg(text, ' ' ORDER BY position) AS text FROM captions
             WHERE article_id IN (SELECT article_id FROM new) GROUP BY article_id
