@@ -241,7 +241,7 @@ def _country_names() -> dict[str, str]:
     names: dict[str, str] = {}
     with open(_data("place_names.tsv"), encoding="utf-8") as handle:
         for line in handle:
-            if line.startswith("#"):
+            if "\tcountry\t" not in line:  # most of the file is cities and provinces
                 continue
             parts = line.rstrip("\n").split("\t")
             if len(parts) >= 3 and parts[2] == "country":
