@@ -45,6 +45,7 @@ BM25_K1, BM25_B = 1.2, 0.75
 # DuckDB's row groups (122,880 rows each) however many there are (see _compact_if_due). With runs of a hundred
 # articles (some 6,000 postings) that is a rewrite every ~60,000 articles loaded.
 COMPACT_READ_ROWS = 4_000_000
+COMPACT_MEMORY = "2GB"  # DuckDB's memory limit while it sorts the postings (a shared machine; the rest spills)
 SORTED_RUN_READ = 2 * 122_880
 # A word in the index: letters, digits and combining marks (as monitor.query.words reads a query).
 WORD_PATTERN = r"[\p{L}\p{N}\p{M}]+"
@@ -214,10 +215,16 @@ def _compact_if_due(con: duckdb.DuckDBPyConnection, added: int) -> None:
         con.execute("INSERT INTO search_index_state VALUES (?, now())", [pending])
         return
     began = time.perf_counter()
-    con.execute("CREATE OR REPLACE TEMP TABLE search_sorted AS SELECT * FROM search_postings ORDER BY stem, article_id")
-    con.execute("DELETE FROM search_postings")
-    con.execute("INSERT INTO search_postings SELECT * FROM search_sorted")
-    con.execute("DROP TABLE search_sorted")
+    # the sorted copy is a table in the warehouse, not a temporary one (those live in memory: 11 GB at a million
+    # articles), and the sort spills to disk beyond COMPACT_MEMORY
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
+    try:
+        con.execute("CREATE OR REPLACE TABLE search_postings_sorted AS SELECT * FROM search_postings ORDER BY stem")
+        con.execute("DROP TABLE search_postings")
+        con.execute("ALTER TABLE search_postings_sorted RENAME TO search_postings")
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
     con.execute("DELETE FROM search_index_state")
     con.execute("INSERT INTO search_index_state VALUES (0, now())")
     log.info("search index: postings rewritten in stem order in %.1f s", time.perf_counter() - began)
