@@ -544,19 +544,26 @@ def _index_sql(con, parsed: ql.Query, where: str, params: list) -> tuple[str, li
                 collect(n)
     collect(parsed.root)
     (total, average) = con.execute("SELECT count(*), coalesce(avg(length), 0) FROM search_docs").fetchone()
-    flags = ", ".join(f"bool_or(leaf = {k} AND parts = {needed[k]}) AS m{k}" for k in range(len(leaves)))
-    score_terms = [f"CASE WHEN leaf = {k} AND parts = {needed[k]} THEN ln(1 + ({total} - df + 0.5) / (df + 0.5)) * "
-                   f"tf * {BM25_K1 + 1} / (tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * length / "
-                   f"{max(average, 1e-9)})) ELSE 0 END" for k, leaf in enumerate(leaves) if leaf in positive]
-    score = " + ".join(score_terms) or "0"
+    # One pass over the postings, grouped by article: each leaf's weighted count (and, for a phrase, how many of its
+    # words the article holds); then each leaf's flag, its document frequency and the BM25 sum.
+    k1, b, avgdl = BM25_K1, BM25_B, max(average, 1e-9)
+    counts = ", ".join(f"sum(weight) FILTER (WHERE leaf = {k}) AS tf{k}"
+                       + (f", count(DISTINCT part) FILTER (WHERE leaf = {k}) AS parts{k}" if needed[k] > 1 else "")
+                       for k in range(len(leaves)))
+    flags = ", ".join(f"tf{k} IS NOT NULL" + (f" AND parts{k} = {needed[k]}" if needed[k] > 1 else "") + f" AS m{k}"
+                      for k in range(len(leaves)))
+    dfs = ", ".join(f"count(*) FILTER (WHERE m{k}) AS df{k}" for k in range(len(leaves)))
+    score = " + ".join(f"CASE WHEN m{k} THEN ln(1 + ({total} - df{k} + 0.5) / (df{k} + 0.5)) * tf{k} * {k1 + 1} / "
+                       f"(tf{k} + {k1} * (1 - {b} + {b} * length / {avgdl})) ELSE 0 END"
+                       for k, leaf in enumerate(leaves) if leaf in positive) or "0"
     everything = ql.evaluate(parsed.root, frozenset())  # true with no leaf present: start from every article
     if postings:
         per_leaf = f"""
-            per AS (SELECT article_id, leaf, count(DISTINCT part) AS parts, sum(weight) AS tf, any_value(length) AS length
-                    FROM ({' UNION ALL '.join(postings)}) GROUP BY article_id, leaf),
-            df AS (SELECT leaf, count(*) FILTER (WHERE parts = CASE {' '.join(f'WHEN leaf = {k} THEN {n}' for k, n in
-                   needed.items())} END) AS df FROM per GROUP BY leaf),
-            h AS (SELECT article_id, {flags}, sum({score}) AS score FROM per JOIN df USING (leaf) GROUP BY article_id)"""
+            counted AS (SELECT article_id, any_value(length) AS length, {counts}
+                        FROM ({' UNION ALL '.join(postings)}) GROUP BY article_id),
+            flagged AS (SELECT *, {flags} FROM counted),
+            df AS (SELECT {dfs} FROM flagged),
+            h AS (SELECT f.*, {score} AS score FROM flagged f, df)"""
     else:
         per_leaf = "h AS (SELECT NULL::TEXT AS article_id, 0.0 AS score)"
     base = ("articles a LEFT JOIN h USING (article_id)" if everything or not postings
