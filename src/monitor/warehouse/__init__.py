@@ -321,8 +321,9 @@ def load(path: Path, batch: LoadBatch) -> None:
                     for statement in _WRITES[name]:
                         con.execute(statement)
                     con.unregister(f"{name}_in")
-            if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them
-                search.index_new(con)
+            if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
+                while search.index_new(con, at_most=search.INDEX_CHUNK):  # a chunk at a time (memory)
+                    pass
             # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
             # only this run's articles can be new to them (older ones were known when the entries were stored).
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a

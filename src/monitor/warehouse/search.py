@@ -44,6 +44,9 @@ BM25_K1, BM25_B = 1.2, 0.75
 # COMPACT_READ_ROWS (a few tens of milliseconds of scanning); a load's own sorted rows cost a query about two of
 # DuckDB's row groups (122,880 rows each) however many there are (see _compact_if_due). With runs of a hundred
 # articles (some 6,000 postings) that is a rewrite every ~60,000 articles loaded.
+# Articles tokenised per step: the first load after migration 007 indexes every stored article, a chunk at a time,
+# so memory stays at a chunk's words (about 50 MB per 10,000 articles), not the warehouse's.
+INDEX_CHUNK = 50_000
 COMPACT_READ_ROWS = 4_000_000
 COMPACT_MEMORY = "2GB"  # DuckDB's memory limit while it sorts the postings (a shared machine; the rest spills)
 SORTED_RUN_READ = 2 * 122_880
