@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -96,56 +96,245 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, o
     click.echo(f"wrote {len(rows)} rows to {out}", err=True)
 
 
+def _until(value: datetime | None) -> datetime | None:
+    """--until as given, or to the end of that day when only a date was given (the whole day counts)."""
+    if value is None:
+        return None
+    value = _utc(value)
+    if (value.hour, value.minute, value.second) == (0, 0, 0):
+        value = value + timedelta(days=1) - timedelta(microseconds=1)
+    return value
+
+
+def _query_error(exc: Exception) -> None:
+    """A query the user can fix: one line, exit 2 (as `monitor sql`)."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _story_rows(hits) -> list[dict]:
+    """Each hit story as a dict, its pickups folded under it."""
+    return [{"score": h.score, "published": jsonable(h.published), "source": h.source, "title": h.title,
+             "url": h.url, "article_id": h.article_id, "story_id": h.story_id, "snippet": h.snippet,
+             "pickups": [{"source": p.source, "url": p.url, "published": jsonable(p.published), "match": p.match,
+                          "similarity": p.similarity, "article_id": p.article_id} for p in h.pickups]}
+            for h in hits]
+
+
+def render_stories(stories: list[dict], fmt: str) -> str:
+    """Stories as JSON, JSON Lines, CSV (pickups folded into one column) or a table (pickups on lines under their
+    story, marked with an arrow)."""
+    if fmt == "json":
+        return json.dumps(stories, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in stories)
+    if fmt == "csv":
+        columns = ["score", "published", "source", "title", "url", "article_id", "story_id", "pickups"]
+        rows = [tuple(s[c] for c in columns[:-1]) + (" | ".join(f"{p['source']} {p['url']}" for p in s["pickups"]),)
+                for s in stories]
+        return render(columns, rows, "csv")
+    rows = []
+    for s in stories:
+        rows.append((s["score"], (s["published"] or "")[:16], s["source"], s["title"], s["url"]))
+        for p in s["pickups"]:
+            how = f"{p['match'] or 'first report'}" + (f" {p['similarity']:.2f}" if p["similarity"] is not None else "")
+            rows.append(("", (p["published"] or "")[:16], f"  \u21b3 {p['source']}", f"  pickup ({how})", p["url"]))
+    return render(["score", "published", "source", "title", "url"], rows, "table")
+
+
+def _filter_options(func):
+    """The filters `search` (and `watch add`) take; each may be given more than once (any of them matches)."""
+    options = [
+        click.option("--source", "sources", multiple=True, help="Only this source (its name in sources.toml)."),
+        click.option("--language", "languages", multiple=True, help="Only this language: code (de) or name (German)."),
+        click.option("--country", "countries", multiple=True,
+                     help="Only articles that mention this country: ISO code (DE) or name (Germany)."),
+        click.option("--about", "about", multiple=True, help="Only articles about this country (their focus)."),
+        click.option("--region", "regions", multiple=True, help="Only articles that mention this region (Europe)."),
+        click.option("--topic", "topics", multiple=True,
+                     help="Only this IPTC topic: code (medtop:02000000) or label (crime), any case."),
+        click.option("--since", type=DATES, default=None, help="Only articles published on or after this date."),
+        click.option("--until", type=DATES, default=None, help="Only articles published on or before this date."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def search_filters(sources=(), languages=(), countries=(), about=(), regions=(), topics=(), since=None, until=None):
+    """The command line's filters as the warehouse's SearchFilters (dates in UTC, --until to the end of its day)."""
+    from monitor.warehouse.search import SearchFilters
+
+    return SearchFilters(tuple(sources), tuple(languages), tuple(countries), tuple(about), tuple(regions),
+                         tuple(topics), _utc(since), _until(until))
+
+
 @click.command()
 @click.argument("query")
-@click.option("--since", type=DATES, default=None, help="Only articles published on or after this date.")
-@click.option("--country", default=None, help="Only articles that mention this ISO 3166 alpha-2 country.")
-@click.option("--topic", default=None, help="Only articles with this IPTC topic (label or medtop: code).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@_filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Stories shown.")
 @WAREHOUSE_OPTION
-@click.option("--format", "fmt", type=click.Choice(FORMATS[:3]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table",
+              show_default=True)
 @click.pass_context
 @fail_on_domain_errors
-def search(ctx: click.Context, query: str, since: datetime | None, country: str | None, topic: str | None,
-           limit: int, warehouse_path: Path | None, fmt: str) -> None:
-    """Search titles, captions and bodies: every word must occur (plurals count); "quoted phrases" are exact;
-    word* matches any ending. Best matches first.
+def search(ctx: click.Context, query: str, limit: int, warehouse_path: Path | None, fmt: str, **filters) -> None:
+    """Search titles, captions and bodies, best matches first, one line per story with its pickups under it.
 
-    Example: monitor search "ceasefire Karabakh" --since 2026-11-01 --country AZ
+    \b
+    Query language (README, "Everyday use"):
+      ceasefire talks          both words (any form: "talks" finds "talk")
+      "peace talks"            the exact phrase
+      elect*                   words that begin so
+      -Trump  or  NOT Trump    without the word
+      Trump OR Biden           either; AND binds first: a b OR c = (a b) OR c
+      (Gaza OR Rafah) -truce   grouping
+      source:reuters topic:crime   filters inside the query (as the options below)
+
+    Example: monitor search '(ceasefire OR truce) Karabakh -football' --country Armenia --since 2026-11-01
     """
-    from monitor.warehouse.search import search as run_search
+    from monitor.warehouse.search import find_stories
 
     _, path = _existing(ctx, warehouse_path)
-    try:
-        hits = run_search(path, query, _utc(since), country.upper() if country else None, topic, limit)
-    except QueryError as exc:
-        raise Failure(str(exc)) from None
-    columns = ["score", "published", "source", "title", "snippet", "article_id"]
-    rows = [(h.score, h.published, h.source, h.title, h.snippet, h.article_id) for h in hits]
-    click.echo(render(columns, rows, fmt), nl=False)
+    if not query.strip() and not any(filters.values()):
+        _query_error(f"nothing to search for in {query!r}: give words, a \"quoted phrase\" or a filter "
+                     "(--country Germany)")
+    with warehouse.read_only(path) as con:
+        try:
+            hits = find_stories(con, query, search_filters(**filters), limit=limit)
+        except QueryError as exc:
+            _query_error(exc)
+    click.echo(render_stories(_story_rows(hits), fmt), nl=False)
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write day=YYYY-MM-DD/part-0.<format> files into.")
+@click.argument("ident")
+@WAREHOUSE_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+@fail_on_domain_errors
+def show(ctx: click.Context, ident: str, warehouse_path: Path | None, fmt: str) -> None:
+    """Show one article: title, source, dates and where they came from, language, body, captions with credits,
+    countries (with the words that named them), regions, topics, its story's other members and wire agencies.
+
+    IDENT is an article id, a story id (shown as its first article) or the article's URL.
+
+    Example: monitor show https://example.org/news/ceasefire-holds
+    """
+    from monitor.warehouse.article import article
+
+    _, path = _existing(ctx, warehouse_path)
+    with warehouse.read_only(path) as con:
+        found = article(con, ident)
+    if found is None:
+        raise Failure(f"no article, story or URL {ident!r} in {path}: find one with `monitor search`")
+    found["country_phrases"] = _country_phrases(found)
+    if fmt == "json":
+        click.echo(json.dumps(_plain(found), ensure_ascii=False, indent=2))
+        return
+    click.echo(render_article(found), nl=False)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return jsonable(value)
+
+
+def _country_phrases(found: dict) -> dict[str, list[str]]:
+    """The words of the article that named each stored country, as the tagger reads them now."""
+    from monitor.tagging import find_countries
+
+    stored = {c["country"] for c in found["countries"]}
+    text = "\n".join([found["title"] or "", found["body"] or ""] + [c["text"] for c in found["captions"]])
+    phrases: dict[str, list[str]] = {}
+    for match in find_countries(text, found["language"]):
+        if match.code in stored and match.phrase not in phrases.setdefault(match.code, []):
+            phrases[match.code].append(match.phrase)
+    return phrases
+
+
+def render_article(a: dict) -> str:
+    """The article as text for a terminal."""
+    import pycountry
+
+    def name(code: str) -> str:
+        country = pycountry.countries.get(alpha_2=code)
+        return f"{getattr(country, 'common_name', None) or country.name} ({code})" if country else code
+
+    lines = [a["title"] or "(no title)", "=" * min(len(a["title"] or "(no title)"), 100),
+             f"source     {a['source']}" + "".join(f", {label} {a[key]}" for label, key in
+                                                    (("site", "site_name"), ("by", "author")) if a[key]),
+             f"url        {a['url']}"]
+    if a["canonical_url"] != a["url"]:
+        lines.append(f"canonical  {a['canonical_url']}")
+    lines += [f"article    {a['article_id']}",
+              f"published  {jsonable(a['published']) or 'unknown'} (from {a['published_source'] or 'nowhere'})",
+              f"modified   {jsonable(a['modified']) or '-'}",
+              f"first seen {jsonable(a['first_seen'])}"]
+    if a["date_flags"]:
+        lines.append(f"dates set aside: {', '.join(a['date_flags'])}")
+    lines.append(f"language   {a['language'] or '?'} (page says {a['language_declared'] or '-'}, detected "
+                 f"{a['language_detected'] or '-'}); extracted by {a['extraction_method']}")
+    phrases = a.get("country_phrases", {})
+    if a["countries"]:
+        lines.append("countries")
+        for c in a["countries"]:
+            said = ", ".join(f'"{p}"' for p in phrases.get(c["country"], []))
+            lines.append(f"  {'about    ' if c['is_about'] else 'mentions '} {name(c['country'])}: {c['mentions']:g}"
+                         f" mentions{', in a caption' if c['in_caption'] else ''}{' - ' + said if said else ''}")
+    if a["regions"]:
+        lines.append("regions    " + ", ".join(r["region"] + (" (about)" if r["is_about"] else "")
+                                             for r in a["regions"]))
+    if a["topics"]:
+        lines.append("topics     " + ", ".join(f"{t['label']} {t['code']} {t['score']:.2f}" for t in a["topics"]))
+    if a["agencies"]:
+        lines.append("agencies   " + ", ".join(f"{g['agency']} ({g['found_in']})" for g in a["agencies"]))
+    story = a["story"]
+    if story:
+        lines.append(f"story      {story['story_id']}" + (f", {story['match']} match {story['similarity']:.2f} of "
+                                                           f"{story['duplicate_of']}" if story["match"] else "")
+                     + (f"; wire: {', '.join(story['wire_agencies'])}" if story["wire_agencies"] else ""))
+        for m in story["members"]:
+            how = (m["match"] or "first") + (f" {m['similarity']:.2f}" if m["similarity"] is not None else "")
+            lines.append(f"  {m['source']}  {m['url']}  ({how})")
+    if a["captions"]:
+        lines.append("captions")
+        lines += [f"  - {c['text']}" + (f" ({c['credit']})" if c["credit"] else "") for c in a["captions"]]
+    lines += ["", a["body"], ""]
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write into (or, unpartitioned, the file: exports/articles.csv).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--partition", type=click.Choice(["day", "none"]), default=None,
+              help="day: day=YYYY-MM-DD/part-0.<format> folders; none: one file. Default: day for parquet, none "
+                   "for csv.")
 @click.option("--since", type=DATES, default=None, help="Only articles published on or after this date.")
 @WAREHOUSE_OPTION
 @click.pass_context
 @fail_on_domain_errors
-def export(ctx: click.Context, out: Path, fmt: str, since: datetime | None, warehouse_path: Path | None) -> None:
-    """Export articles with their countries, regions, topics, captions and story, one folder per day.
+def export(ctx: click.Context, out: Path, fmt: str, partition: str | None, since: datetime | None,
+           warehouse_path: Path | None) -> None:
+    """Export articles with their countries, regions, topics, captions and story: CSV as one file, Parquet as one
+    folder per day (either way with --partition).
 
     Example: monitor export --out exports/ --format parquet --since 2026-11-01
     """
     from monitor.warehouse.export import export as run_export
+    from monitor.warehouse.export import written_to
 
     _, path = _existing(ctx, warehouse_path)
     try:
-        written = run_export(path, out, fmt, _utc(since))
+        written = run_export(path, out, fmt, _utc(since), partition)
     except QueryError as exc:
-        raise Failure(str(exc)) from None
-    click.echo(f"exported {written['rows']} articles over {written['days']} days to {out} ({fmt})")
+        _query_error(exc)
+    click.echo(f"exported {written['rows']} articles over {written['days']} days to {written_to(out, fmt, partition)} "
+               f"({fmt})")
 
 
 @click.command()
@@ -223,4 +412,4 @@ def report(ctx: click.Context, out: Path, days: int, until: datetime | None, dig
     click.echo(f"wrote {written}: {data.totals.get('articles', 0)} articles, {period}")
 
 
-COMMANDS = (sql, search, export, retag, report)
+COMMANDS = (sql, search, show, export, retag, report)

@@ -342,7 +342,10 @@ def load(path: Path, batch: LoadBatch) -> None:
     now = datetime.now(timezone.utc)
     tables = _tables(batch, now)
     run, run_id = batch.run, batch.run_id or (batch.run.run_id if batch.run else "")
+    from monitor.warehouse import search
+
     with _connect(path, read_only=False) as con:
+        indexing = search.load_fts(con)  # without it articles stay unindexed and search scans (a logged warning)
         try:
             con.execute("BEGIN TRANSACTION")
             for name, table in tables.items():
@@ -351,6 +354,9 @@ def load(path: Path, batch: LoadBatch) -> None:
                     for statement in _WRITES[name]:
                         con.execute(statement)
                     con.unregister(f"{name}_in")
+            if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
+                while search.index_new(con, at_most=search.INDEX_CHUNK):  # a chunk at a time (memory)
+                    pass
             # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
             # only this run's articles can be new to them (older ones were known when the entries were stored).
             con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a

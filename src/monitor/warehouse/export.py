@@ -1,4 +1,4 @@
-"""Export articles with their tags and stories to Parquet or CSV files, one folder per day (hive style)."""
+"""Export articles with their tags and stories to Parquet or CSV: one folder per day (hive style), or one file."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from monitor.warehouse import QueryError, WarehouseError, read_only
 
 FORMATS = ("parquet", "csv")
+PARTITIONS = ("day", "none")
+# Parquet is partitioned by day unless asked otherwise (readers prune by folder); CSV is read by people and
+# spreadsheets, so it is one file.
+DEFAULT_PARTITION = {"parquet": "day", "csv": "none"}
 # Rows per Arrow batch streamed from DuckDB to the writer: memory stays at a batch, not the warehouse.
 BATCH_ROWS = 50_000
 
@@ -49,11 +55,17 @@ _FLAT = {
 }
 
 
-def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None = None) -> dict[str, int]:
-    """Write every article (published or first seen since `since`) to `out`/day=YYYY-MM-DD/part-0.<fmt>.
-    Existing files for the same days are replaced; other days are left alone. Returns rows and days written."""
+def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None = None,
+           partition: str | None = None) -> dict[str, int]:
+    """Write every article (published or first seen since `since`) to `out`. Partitioned by day (the default for
+    Parquet): `out`/day=YYYY-MM-DD/part-0.<fmt>, replacing the files of the same days and leaving other days alone.
+    Not partitioned (the default for CSV): one file, `out` itself when it ends in .<fmt>, else `out`/articles.<fmt>.
+    Returns rows and days written."""
     if fmt not in FORMATS:
         raise WarehouseError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    partition = partition or DEFAULT_PARTITION[fmt]
+    if partition not in PARTITIONS:
+        raise WarehouseError(f"unknown partitioning {partition!r}: use one of {', '.join(PARTITIONS)}")
     columns = {k: v.replace("{{", "{").replace("}}", "}") for k, v in (_NESTED if fmt == "parquet" else _FLAT).items()}
     sql = _SELECT.format(**columns)
     written = {"rows": 0, "days": 0}
@@ -65,17 +77,37 @@ def export(path: Path, out: Path, fmt: str = "parquet", since: datetime | None =
             days.update(batch.column("day").to_pylist())
             yield batch
 
+    single = partition == "none"
+    target = written_to(out, fmt, partition)
+    folder = target.parent if single else target
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WarehouseError(f"cannot create {out}: {exc.strerror}; choose another --out") from None
+        raise WarehouseError(f"cannot create {folder}: {exc.strerror}; choose another --out") from None
     with read_only(path) as con:
         try:
             reader = con.execute(sql, [since, since]).fetch_record_batch(BATCH_ROWS)
         except duckdb.Error as exc:
             raise QueryError(str(exc).splitlines()[0]) from None
-        ds.write_dataset(counted(reader), out, schema=reader.schema, format=fmt, partitioning=["day"],
-                         partitioning_flavor="hive", existing_data_behavior="delete_matching",
-                         basename_template="part-{i}." + fmt)
+        if not single:
+            ds.write_dataset(counted(reader), out, schema=reader.schema, format=fmt, partitioning=["day"],
+                             partitioning_flavor="hive", existing_data_behavior="delete_matching",
+                             basename_template="part-{i}." + fmt)
+        else:
+            try:
+                writer = (pq.ParquetWriter(target, reader.schema) if fmt == "parquet"
+                          else pacsv.CSVWriter(target, reader.schema))
+                with writer:
+                    for batch in counted(reader):
+                        writer.write_batch(batch)
+            except OSError as exc:
+                raise WarehouseError(f"cannot write {target}: {exc.strerror or exc}; choose another --out") from None
     written["days"] = len(days)
     return written
+
+
+def written_to(out: Path, fmt: str, partition: str | None = None) -> Path:
+    """The file (unpartitioned) or folder (by day) that `export` writes for this --out."""
+    if (partition or DEFAULT_PARTITION[fmt]) == "day":
+        return out
+    return out if out.suffix == f".{fmt}" else out / f"articles.{fmt}"

@@ -1,152 +1,598 @@
-"""Full-text search over titles, captions and bodies, in SQL on a read-only connection.
+"""Full-text search: an inverted index kept by every load, queried in the query language (monitor/query.py).
 
-DuckDB's fts extension is downloaded at run time, which we may not do, so terms are matched with RE2 word-boundary
-patterns (bound parameters) and ranked with a BM25-like saturation: a title hit weighs most, captions next, and
-repeated body hits add less and less. Filters (date, country, topic) narrow the set before any text is scanned.
+The index is our own postings table, not `PRAGMA create_fts_index`: that index is static (rebuilt as a whole to
+take in new rows, minutes at a million articles) and lives in its own schema that a read-only reader cannot
+refresh. DuckDB's fts extension (from PyPI, like DuckLake; nothing is downloaded) gives the Snowball `stem()`:
+each load tokenises its new articles in SQL, stems every distinct word once in the article's language, and appends
+one row per (article, word) with its weighted count: title and lead weigh more than the rest of the body. A query
+stems its words in every language the index holds, reads the matching postings and ranks with BM25. Phrases are
+found through their words, then checked on the text of those candidates only.
+
+Without the extension (or while some articles are not indexed yet: a warehouse migrated since its last load),
+search falls back to regular expressions over every text, with a logged warning.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import math
 import re
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from monitor.warehouse import QueryError, read_only
+from monitor import query as ql
+from monitor.warehouse.connection import QueryError
 
-_QUERY = re.compile(r'"([^"]+)"|(\S+)')
-# Weights of a hit by field, and the saturation constant: tf / (tf + K) approaches 1, so the tenth mention of a
-# word in a body adds little over the third.
-TITLE_WEIGHT, CAPTION_WEIGHT, BODY_WEIGHT, SATURATION = 3.0, 1.5, 1.0, 1.5
+log = logging.getLogger(__name__)
+
+# Weights of a word by where it stands: the title says what an article is about, the lead (its first words) says
+# it again, captions are short and chosen; the rest of the body counts once per occurrence.
+TITLE_WEIGHT, LEAD_WEIGHT, CAPTION_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.5, 1.0
+LEAD_WORDS = 50  # about the first paragraph of a news article
+MAX_WORD = 40  # longer "words" are URLs, hashes or base64, never searched for
+# BM25's usual constants: term-frequency saturation and document-length normalisation.
+BM25_K1, BM25_B = 1.2, 0.75
+# The postings are rewritten in stem order when the rows every query reads outside the sorted part would pass
+# COMPACT_READ_ROWS (a few tens of milliseconds of scanning); a load's own sorted rows cost a query about two of
+# DuckDB's row groups (122,880 rows each) however many there are (see _compact_if_due). With runs of a hundred
+# articles (some 6,000 postings) that is a rewrite every ~60,000 articles loaded.
+# Articles tokenised per step: the first load after migration 007 indexes every stored article, a chunk at a time,
+# so memory stays at a chunk's words (about 50 MB per 10,000 articles), not the warehouse's.
+INDEX_CHUNK = 50_000
+COMPACT_READ_ROWS = 4_000_000
+COMPACT_MEMORY = "2GB"  # DuckDB's memory limit while it sorts the postings (a shared machine; the rest spills)
+SORTED_RUN_READ = 2 * 122_880
+# A word in the index: letters, digits and combining marks (as monitor.query.words reads a query).
+WORD_PATTERN = r"[\p{L}\p{N}\p{M}]+"
+KEYS_VIEW = "search_query_keys"  # the query's (leaf, stem) pairs, registered on the connection while it runs
 SNIPPET_WORDS = 12  # words of context either side of the first hit in the body
+# ISO 639-1 -> the Snowball stemmer of that language in DuckDB's fts extension; others are indexed unstemmed.
+STEMMERS = {"ar": "arabic", "eu": "basque", "ca": "catalan", "da": "danish", "nl": "dutch", "en": "english",
+            "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi", "hu": "hungarian",
+            "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian", "ne": "nepali", "no": "norwegian",
+            "nb": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian",
+            "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish"}
+# English names of the languages a filter may name (ISO 639-1 codes are accepted as they are).
+LANGUAGE_NAMES = {"arabic": "ar", "basque": "eu", "catalan": "ca", "danish": "da", "dutch": "nl", "english": "en",
+                  "finnish": "fi", "french": "fr", "german": "de", "greek": "el", "hindi": "hi", "hungarian": "hu",
+                  "indonesian": "id", "irish": "ga", "italian": "it", "lithuanian": "lt", "nepali": "ne",
+                  "norwegian": "no", "portuguese": "pt", "romanian": "ro", "russian": "ru", "serbian": "sr",
+                  "spanish": "es", "swedish": "sv", "tamil": "ta", "turkish": "tr", "chinese": "zh", "japanese": "ja",
+                  "korean": "ko", "ukrainian": "uk", "polish": "pl", "czech": "cs", "bulgarian": "bg",
+                  "belarusian": "be", "azerbaijani": "az", "armenian": "hy", "georgian": "ka", "persian": "fa",
+                  "hebrew": "he", "swahili": "sw", "hausa": "ha", "amharic": "am", "vietnamese": "vi", "thai": "th",
+                  "malay": "ms", "urdu": "ur", "bengali": "bn", "croatian": "hr", "slovak": "sk", "slovenian": "sl"}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Raw values as a user typed them: codes or names, any case."""
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()   # mentioned
+    about: tuple[str, ...] = ()       # focus countries
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()      # IPTC code or label
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pickup:
+    """Another member of a hit's story: the same news at another outlet (or the same one again)."""
+    article_id: str
+    source: str | None
+    url: str
+    published: datetime | None
+    match: str | None        # url | canonical | exact | near (how dedup tied it to the story)
+    similarity: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     article_id: str
     title: str
-    source: str
+    source: str | None
     published: datetime | None
     url: str
     score: float
-    snippet: str
+    snippet: str = ""
+    story_id: str | None = None
+    pickups: tuple[Pickup, ...] = field(default=())
 
 
-def parse_query(query: str) -> list[str]:
-    """Terms and "quoted phrases" -> one RE2 pattern each, case-insensitive, on word boundaries. A bare word also
-    matches its plural ("cable" finds "cables"); a trailing * matches any ending ("elect*"); a phrase is exact."""
-    patterns = []
-    for phrase, word in _QUERY.findall(query):
-        prefix = not phrase and word.endswith("*")
-        words = [w for w in (re.sub(r"^\W+|\W+$", "", w) for w in (phrase or word).split()) if w]
-        if not words:
-            continue
-        body = r"\s+".join(re.escape(w) for w in words)
-        ending = r"\w*" if prefix else "" if phrase else "(?:s|es)?"
-        patterns.append(r"(?i)\b" + body + ending + r"\b")
-    return patterns
+# --- the extension ------------------------------------------------------------------------------------------------
+
+def fts_extension() -> Path | None:
+    """The fts extension shipped on PyPI for this exact DuckDB version; None when not installed or not matching."""
+    try:
+        import duckdb_extension_fts
+    except ImportError:
+        return None
+    found = Path(duckdb_extension_fts.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "fts.duckdb_extension"
+    return found if found.exists() else None
 
 
-def search(path: Path, query: str, since: datetime | None = None, country: str | None = None,
-           topic: str | None = None, limit: int = 20) -> list[Hit]:
-    """Articles holding every term of `query` in their title, captions or body, best first."""
-    patterns = parse_query(query)
-    if not patterns:
-        raise QueryError(f"nothing to search for in {query!r}: give one or more words or a \"quoted phrase\"")
-    counts, score, match, params = [], [], [], []
-    for k, pattern in enumerate(patterns):
-        counts.append(f"len(regexp_extract_all(title, ?)) AS t{k}, len(regexp_extract_all(captions, ?)) AS c{k}, "
-                      f"len(regexp_extract_all(body, ?)) AS b{k}")
-        params += [pattern] * 3
-        score.append(f"{TITLE_WEIGHT} * least(t{k}, 1) + {CAPTION_WEIGHT} * c{k} / (c{k} + {SATURATION})"
-                     f" + {BODY_WEIGHT} * b{k} / (b{k} + {SATURATION})")
-        match.append("regexp_matches(title || ' ' || captions || ' ' || body, ?)")
-    sql = f"""
-        WITH docs AS (
-            SELECT a.article_id, coalesce(a.title, '') AS title, a.source, a.published, a.url, a.body,
-                   coalesce((SELECT string_agg(c.text, ' ') FROM captions c WHERE c.article_id = a.article_id), '')
-                       AS captions
-            FROM articles a
-            WHERE (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) >= ?)
-              AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM article_countries ac
-                   WHERE ac.article_id = a.article_id AND ac.country = ?))
-              AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM article_topics t
-                   WHERE t.article_id = a.article_id AND (t.code = ? OR lower(t.label) = lower(?))))
-        ), matched AS (
-            SELECT *, {', '.join(counts)}, regexp_extract(body, ?) AS snippet
-            FROM docs WHERE {' AND '.join(match)}
+def load_fts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Load the fts extension into this connection (any connection, read-only too); False, with a warning logged
+    once per process, when it cannot be."""
+    path = fts_extension()
+    if path is None:
+        _warn_once(f"the DuckDB fts extension is not installed (pip install duckdb-extension-fts=={duckdb.__version__})"
+                   "; search falls back to a slower scan of every text")
+        return False
+    try:
+        con.execute(f"LOAD '{str(path).replace(chr(39), chr(39) * 2)}'")
+        return True
+    except duckdb.Error as exc:
+        _warn_once(f"the DuckDB fts extension did not load ({str(exc).splitlines()[0]}); search falls back to a "
+                   "slower scan of every text")
+        return False
+
+
+@functools.lru_cache(maxsize=8)
+def _warn_once(message: str) -> None:
+    log.warning(message)
+
+
+# --- keeping the index ----------------------------------------------------------------------------------------------
+
+def _stemmer_values() -> str:
+    return ", ".join(f"('{code}', '{name}')" for code, name in STEMMERS.items())  # our constants
+
+
+def index_new(con: duckdb.DuckDBPyConnection, at_most: int | None = None) -> int:
+    """Index every stored article the index does not hold yet (or `at_most` of them); returns how many. Runs in the
+    caller's transaction (the load's), so articles and their postings land together. Needs the fts extension."""
+    (missing,) = con.execute("SELECT (SELECT count(*) FROM articles) - (SELECT count(*) FROM search_docs)").fetchone()
+    if missing <= 0:
+        return 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE search_tokens AS
+        WITH new AS (
+            SELECT article_id FROM articles a
+            WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.article_id = a.article_id)
+            {f'LIMIT {int(at_most)}' if at_most else ''}
+        ), caption_text AS (
+            SELECT article_id, string_agg(text, ' ' ORDER BY position) AS text FROM captions
+            WHERE article_id IN (SELECT article_id FROM new) GROUP BY article_id
+        ), todo AS (
+            SELECT a.article_id, coalesce(s.stemmer, 'none') AS stemmer,
+                   regexp_extract_all(lower(coalesce(a.title, '')), '{WORD_PATTERN}') AS t,
+                   regexp_extract_all(lower(a.body), '{WORD_PATTERN}') AS b,
+                   regexp_extract_all(lower(coalesce(c.text, '')), '{WORD_PATTERN}') AS c
+            FROM new JOIN articles a USING (article_id) LEFT JOIN caption_text c USING (article_id)
+                 LEFT JOIN (VALUES {_stemmer_values()}) s(code, stemmer)
+                 ON s.code = lower(split_part(a.language, '-', 1))
+        ), words AS (
+            SELECT article_id, stemmer, unnest(t) AS word, {TITLE_WEIGHT} AS w FROM todo
+            UNION ALL SELECT article_id, stemmer, unnest(list_slice(b, 1, {LEAD_WORDS})), {LEAD_WEIGHT} FROM todo
+            UNION ALL SELECT article_id, stemmer, unnest(list_slice(b, {LEAD_WORDS + 1}, len(b))), {BODY_WEIGHT}
+                      FROM todo
+            UNION ALL SELECT article_id, stemmer, unnest(c), {CAPTION_WEIGHT} FROM todo
         )
-        SELECT article_id, title, source, published, url, round({' + '.join(score)}, 3) AS score, snippet
-        FROM matched ORDER BY score DESC, published DESC NULLS LAST, article_id LIMIT ?"""
-    snippet = (f"(?is)(?:\\S+\\s+){{0,{SNIPPET_WORDS}}}" + patterns[0].removeprefix("(?i)")
-               + f"(?:\\s+\\S+){{0,{SNIPPET_WORDS}}}")
-    bound = [since, since, country, country, topic, topic, topic] + params + [snippet] + patterns + [limit]
-    with read_only(path) as con:
-        try:
-            rows = con.execute(sql, bound).fetchall()
-        except duckdb.Error as exc:
-            raise QueryError(str(exc).splitlines()[0]) from None
-    return [Hit(r[0], r[1], r[2], r[3], r[4], r[5], " ".join((r[6] or "").split())) for r in rows]
+        SELECT t.article_id, any_value(t.stemmer) AS stemmer, w.word, sum(w.w) AS weight
+        FROM (SELECT article_id, stemmer FROM todo) t LEFT JOIN words w USING (article_id)
+        WHERE w.word IS NULL OR length(w.word) <= {MAX_WORD}
+        GROUP BY t.article_id, w.word""")
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE search_stems AS
+            SELECT stemmer, word, stem(word, stemmer) AS stem
+            FROM (SELECT DISTINCT stemmer, word FROM search_tokens WHERE word IS NOT NULL)""")
+        con.execute("""
+            INSERT INTO search_docs
+            SELECT article_id, any_value(stemmer), coalesce(sum(weight), 0) FROM search_tokens GROUP BY article_id""")
+        con.execute("""
+            INSERT INTO search_postings
+            SELECT t.article_id, t.word, s.stem, t.stemmer, t.weight, d.length
+            FROM search_tokens t JOIN search_stems s USING (stemmer, word)
+                 JOIN search_docs d USING (article_id)
+            ORDER BY s.stem""")
+        count, added = con.execute("SELECT count(DISTINCT article_id), count(word) FROM search_tokens").fetchone()
+    finally:
+        con.execute("DROP TABLE IF EXISTS search_tokens")
+        con.execute("DROP TABLE IF EXISTS search_stems")
+    _compact_if_due(con, added)
+    return count
 
 
-# --- Stand-in for the search branch's `find` (issue 19 part 1), with the agreed signature, over the regex search
-# above. The search branch's warehouse/search.py replaces this file at the merge.
+def _compact_if_due(con: duckdb.DuckDBPyConnection, added: int) -> None:
+    """Rewrite the postings in stem order once the rows a query must read beyond the sorted part pass
+    COMPACT_READ_ROWS. DuckDB keeps each row group's smallest and largest stem, so a query reads only the row groups
+    that can hold its stems. Each load appends its rows sorted among themselves: a big load's rows span many row
+    groups of which a query reads about SORTED_RUN_READ; a small run's share a row group with other loads' and are
+    read in full. Those reads add up load by load until a rewrite puts everything in order again."""
+    pending = (con.execute("SELECT max(pending_reads) FROM search_index_state").fetchone()[0] or 0) \
+        + min(added, SORTED_RUN_READ)
+    if pending < COMPACT_READ_ROWS:
+        con.execute("DELETE FROM search_index_state")
+        con.execute("INSERT INTO search_index_state VALUES (?, now())", [pending])
+        return
+    began = time.perf_counter()
+    # the sorted copy is a table in the warehouse, not a temporary one (those live in memory: 11 GB at a million
+    # articles), and the sort spills to disk beyond COMPACT_MEMORY
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute(f"SET memory_limit = '{COMPACT_MEMORY}'")
+    try:
+        con.execute("CREATE OR REPLACE TABLE search_postings_sorted AS SELECT * FROM search_postings ORDER BY stem")
+        con.execute("DROP TABLE search_postings")
+        con.execute("ALTER TABLE search_postings_sorted RENAME TO search_postings")
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+    con.execute("DELETE FROM search_index_state")
+    con.execute("INSERT INTO search_index_state VALUES (0, now())")
+    log.info("search index: postings rewritten in stem order in %.1f s", time.perf_counter() - began)
 
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    sources: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    about: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
+
+def indexed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every stored article is in the index (so the index answers for all of them)."""
+    try:
+        (missing,) = con.execute(
+            "SELECT (SELECT count(*) FROM articles) - (SELECT count(*) FROM search_docs)").fetchone()
+    except duckdb.CatalogException:  # a warehouse from before migration 007, opened read-only
+        return False
+    return missing <= 0
+
+
+# --- filters --------------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Country names in every language the gazetteer has (lower case) and ISO codes -> ISO code."""
+    names: dict[str, str] = {}
+    with open(_data("place_names.tsv"), encoding="utf-8") as handle:
+        for line in handle:
+            if "\tcountry\t" not in line:  # most of the file is cities and provinces
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3 and parts[2] == "country":
+                names.setdefault(parts[0].lower(), parts[1])
+                names[parts[1].lower()] = parts[1]
+    return names
+
+
+def _data(name: str) -> Path:
+    return Path(__file__).resolve().parents[1] / "data" / name
+
+
+@functools.lru_cache(maxsize=1)
+def _iptc() -> dict[str, str]:
+    """IPTC Media Topics: code -> label."""
+    concepts = json.loads(_data("iptc_mediatopics.json").read_text(encoding="utf-8"))["concepts"]
+    return {c["qcode"]: c["label"] for c in concepts}
+
+
+def _unknown(kind: str, value: str, hint: str) -> QueryError:
+    return QueryError(f"{kind} {value!r} matches nothing known: {hint}")
+
+
+def _resolve_countries(values: Sequence[str], kind: str) -> list[str]:
+    names = _country_names()
+    codes = []
+    for value in values:
+        code = names.get(value.strip().lower())
+        if code is None:
+            raise _unknown(kind, value, "give an ISO 3166 code (DE) or a country's name (Germany)")
+        codes.append(code)
+    return codes
+
+
+def _resolve_topics(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> list[str]:
+    known = dict(_iptc())
+    try:
+        known.update(con.execute("SELECT DISTINCT code, label FROM article_topics").fetchall())
+    except duckdb.Error:
+        pass
+    codes: list[str] = []
+    for value in values:
+        v = value.strip().lower()
+        found = [c for c, label in known.items() if v in (c.lower(), c.lower().removeprefix("medtop:"), label.lower())]
+        if v and not v.startswith("medtop:"):  # words of labels: "crime" is every crime topic, "crime, law and
+            word = re.compile(r"\b" + re.escape(v) + r"\b")  # justice" (the top-level one) included
+            found += [c for c, label in known.items() if word.search(label.lower())]
+        if not found:
+            raise _unknown("topic", value, "give an IPTC code (medtop:02000000) or label (crime, law and justice)")
+        codes += found
+    return sorted(set(codes))
+
+
+def _resolve_known(con: duckdb.DuckDBPyConnection, values: Sequence[str], kind: str, sql: str, hint: str) -> list[str]:
+    try:
+        known = {str(v).lower(): v for (v,) in con.execute(sql).fetchall() if v is not None}
+    except duckdb.Error:
+        known = {}
+    out = []
+    for value in values:
+        match = known.get(value.strip().lower())
+        if match is None:
+            sample = ", ".join(sorted(known.values())[:8])
+            raise _unknown(kind, value, hint + (f" (known: {sample}{', ...' if len(known) > 8 else ''})"
+                                                if sample else " (the warehouse has none yet)"))
+        out.append(match)
+    return out
+
+
+def _resolve_languages(con: duckdb.DuckDBPyConnection, values: Sequence[str]) -> list[str]:
+    codes = []
+    for value in values:
+        v = value.strip().lower()
+        code = LANGUAGE_NAMES.get(v, v if v in LANGUAGE_NAMES.values() or v in STEMMERS else None)
+        if code is None:
+            stored = {c for (c,) in con.execute("SELECT DISTINCT language FROM articles").fetchall() if c}
+            if v not in stored:
+                raise _unknown("language", value, "give an ISO 639-1 code (de) or an English name (German)")
+            code = v
+        codes.append(code)
+    return codes
+
+
+def _filter_sql(con: duckdb.DuckDBPyConnection, filters: SearchFilters, fields: Sequence[tuple[str, str]]
+                ) -> tuple[str, list]:
+    """The filters (from options and from field:value in the query) as SQL over `a` (articles), with parameters."""
+    by_field: dict[str, list[str]] = {name: [] for name in ql.FIELDS}
+    for name, value in fields:
+        by_field[name].append(value)
+    sources = list(filters.sources) + by_field["source"]
+    languages = list(filters.languages) + by_field["language"]
+    countries = list(filters.countries) + by_field["country"]
+    about = list(filters.about) + by_field["about"]
+    regions = list(filters.regions) + by_field["region"]
+    topics = list(filters.topics) + by_field["topic"]
+    clauses, params = [], []
+    if sources:
+        clauses.append("list_contains(?, a.source)")
+        params.append(_resolve_known(con, sources, "source",
+                                     "SELECT name FROM sources UNION SELECT DISTINCT source FROM articles",
+                                     "give a source's name as in sources.toml"))
+    if languages:
+        clauses.append("list_contains(?, lower(split_part(a.language, '-', 1)))")
+        params.append(_resolve_languages(con, languages))
+    for codes, about_only in ((countries, False), (about, True)):
+        if codes:
+            clauses.append("EXISTS (SELECT 1 FROM article_countries x WHERE x.article_id = a.article_id AND "
+                           f"list_contains(?, x.country){' AND x.is_about' if about_only else ''})")
+            params.append(_resolve_countries(codes, "about" if about_only else "country"))
+    if regions:
+        clauses.append("EXISTS (SELECT 1 FROM article_regions x WHERE x.article_id = a.article_id "
+                       "AND list_contains(?, x.region))")
+        params.append(_resolve_known(con, regions, "region", "SELECT DISTINCT region FROM article_regions",
+                                     "give a region of regions.toml"))
+    if topics:
+        clauses.append("EXISTS (SELECT 1 FROM article_topics x WHERE x.article_id = a.article_id "
+                       "AND list_contains(?, x.code))")
+        params.append(_resolve_topics(con, topics))
+    if filters.since is not None:
+        clauses.append("coalesce(a.published, a.first_seen) >= ?")
+        params.append(filters.since)
+    if filters.until is not None:
+        clauses.append("coalesce(a.published, a.first_seen) <= ?")
+        params.append(filters.until)
+    return (" AND ".join(clauses) or "true"), params
+
+
+# --- the query ------------------------------------------------------------------------------------------------------
+
+def _phrase_pattern(words: Sequence[str], prefix: bool = False) -> str:
+    """RE2, case-insensitive: these words in order, separated by anything that is not a word character."""
+    body = r"[^\p{L}\p{N}\p{M}]+".join(re.escape(w) for w in words)
+    return r"(?i)(?:^|[^\p{L}\p{N}\p{M}])" + body + (r"[\p{L}\p{N}\p{M}]*" if prefix else "") + \
+        r"(?:$|[^\p{L}\p{N}\p{M}])"
+
+
+def _boolean(node: ql.Node, column: dict) -> str:
+    """The tree as a SQL boolean over per-leaf columns."""
+    if isinstance(node, ql.Everything):
+        return "true"
+    if isinstance(node, ql.Term | ql.Phrase):
+        return column[node]
+    if isinstance(node, ql.Not):
+        return f"NOT ({_boolean(node.node, column)})"
+    joiner = " AND " if isinstance(node, ql.And) else " OR "
+    return "(" + joiner.join(_boolean(n, column) for n in node.nodes) + ")"
+
+
+_TEXT = ("(coalesce(a.title, '') || ' ' || coalesce((SELECT string_agg(c.text, ' ') FROM captions c "
+         "WHERE c.article_id = a.article_id), '') || ' ' || a.body)")
 
 
 def find(con: duckdb.DuckDBPyConnection, query: str, filters: SearchFilters = SearchFilters(), *,
          article_ids: Sequence[str] | None = None, limit: int | None = 20) -> list[Hit]:
-    """Articles holding every term of `query` and passing `filters` (codes, or country names through pycountry),
-    best first; only among `article_ids` when given."""
-    import pycountry
+    """Articles matching `query` (the query language) and `filters`, best first; only among `article_ids` when
+    given; limit None = all. Raises QueryError (one line) on a bad query or a filter value that matches nothing."""
+    return _find(con, query, filters, article_ids=article_ids, limit=limit, per_story=False)
 
-    def codes(values):
-        try:
-            return [pycountry.countries.lookup(v).alpha_2 for v in values] or None
-        except LookupError as exc:
-            raise QueryError(f"unknown country {exc}") from None
 
-    patterns = parse_query(query)
-    if not patterns:
-        raise QueryError(f"nothing to search for in {query!r}")
-    f = filters
-    tags = ("EXISTS (SELECT 1 FROM article_countries x WHERE x.article_id = a.article_id AND list_contains(?, x.country)"
-            " AND (x.is_about OR ?))")
-    sql = f"""SELECT a.article_id, coalesce(a.title, ''), a.source, a.published, a.url,
-                     len(regexp_extract_all(coalesce(a.title, ''), ?)) AS score, ''
-              FROM articles a WHERE {' AND '.join(["regexp_matches(coalesce(a.title, '') || ' ' || a.body, ?)"]
-                                                   * len(patterns))}
-                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.article_id))
-                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.source))
-                AND (CAST(? AS TEXT[]) IS NULL OR list_contains(?, a.language))
-                AND (CAST(? AS TEXT[]) IS NULL OR {tags}) AND (CAST(? AS TEXT[]) IS NULL OR {tags})
-                AND (CAST(? AS TEXT[]) IS NULL OR EXISTS (SELECT 1 FROM article_regions r
-                     WHERE r.article_id = a.article_id AND list_contains(?, lower(r.region))))
-                AND (CAST(? AS TEXT[]) IS NULL OR EXISTS (SELECT 1 FROM article_topics t
-                     WHERE t.article_id = a.article_id AND (list_contains(?, t.code) OR list_contains(?, lower(t.label)))))
-                AND (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) >= ?)
-                AND (CAST(? AS TIMESTAMPTZ) IS NULL OR coalesce(a.published, a.first_seen) < ?)
-              ORDER BY score DESC, a.published DESC NULLS LAST, a.article_id LIMIT ?"""
-    ids = list(article_ids) if article_ids is not None else None
-    countries, about = codes(f.countries), codes(f.about)
-    regions = [r.lower() for r in f.regions] or None
-    topics = [t.lower() for t in f.topics] or None
-    bound = [patterns[0], *patterns, ids, ids, list(f.sources) or None, list(f.sources),
-             [v.lower() for v in f.languages] or None, [v.lower() for v in f.languages], countries, countries, True,
-             about, about, False, regions, regions, topics, topics, topics, f.since, f.since, f.until, f.until,
-             limit if limit is not None else 2**62]
-    rows = con.execute(sql, bound).fetchall()
-    return [Hit(*r) for r in rows]
+def find_stories(con: duckdb.DuckDBPyConnection, query: str, filters: SearchFilters = SearchFilters(), *,
+                 limit: int | None = 20) -> list[Hit]:
+    """Like `find`, one hit per story (its best-ranked member), each with the story's other members as pickups."""
+    return _find(con, query, filters, article_ids=None, limit=limit, per_story=True)
+
+
+def _find(con, query: str, filters: SearchFilters, *, article_ids, limit, per_story: bool) -> list[Hit]:
+    try:
+        parsed = ql.parse(query)
+    except ql.QueryError as exc:
+        raise QueryError(str(exc)) from None
+    where, params = _filter_sql(con, filters, parsed.fields)
+    if article_ids is not None:
+        where += " AND list_contains(?, a.article_id)"
+        params.append(list(article_ids))
+    loaded = load_fts(con)
+    use_index = loaded and indexed(con)
+    if not use_index:
+        if loaded:
+            _warn_once("some articles are not in the search index yet (it is brought up to date by the next load)"
+                       "; searching by a slower scan of every text")
+        ranked_sql, ranked_params = _scan_sql(parsed, where, params)
+    else:
+        ranked_sql, ranked_params = _index_sql(con, parsed, where, params)
+    story = "coalesce(k.cluster_id, r.article_id)"
+    if per_story:  # each story's best member only: the stories of every match are needed before the limit
+        ranked_sql = f"""
+            SELECT * FROM (
+                SELECT r.*, row_number() OVER (PARTITION BY {story} ORDER BY r.score DESC, r.published NULLS LAST,
+                                               r.article_id) AS in_story
+                FROM ({ranked_sql}) r LEFT JOIN article_clusters k USING (article_id))
+            WHERE in_story = 1"""
+    snippet, snippet_params = _snippet_sql([leaf for leaf in ql.leaves(parsed.root)
+                                            if leaf in set(ql.positives(parsed.root))])
+    # what is shown is read for the hits kept only
+    sql = f"""
+        WITH top AS (SELECT article_id, score FROM ({ranked_sql}) r
+                     ORDER BY score DESC, published DESC NULLS LAST, article_id {'LIMIT ?' if limit is not None else ''})
+        SELECT r.article_id, a.title, a.source, a.published, a.url, r.score, {snippet}, {story}
+        FROM top r JOIN articles a USING (article_id) LEFT JOIN article_clusters k USING (article_id)
+        ORDER BY r.score DESC, a.published DESC NULLS LAST, r.article_id"""
+    ranked_params += [limit] if limit is not None else []
+    ranked_params += snippet_params
+    try:
+        rows = con.execute(sql, ranked_params).fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(str(exc).splitlines()[0]) from None
+    finally:
+        if use_index:
+            con.unregister(KEYS_VIEW)
+    pickups = _pickups(con, {r[7]: r[0] for r in rows}) if per_story else {}
+    return [Hit(r[0], r[1] or "", r[2], r[3], r[4], round(float(r[5] or 0), 3), " ".join((r[6] or "").split()),
+                r[7], tuple(pickups.get(r[7], ()))) for r in rows]
+
+
+def _snippet_sql(leaves: Sequence[ql.Term | ql.Phrase]) -> tuple[str, list]:
+    if not leaves:
+        return "''", []
+    first = leaves[0]
+    words, prefix = (first.words, False) if isinstance(first, ql.Phrase) else ((first.word,), first.prefix)
+    pattern = (f"(?is)(?:\\S+\\s+){{0,{SNIPPET_WORDS}}}\\S*" + r"[^\p{L}\p{N}\p{M}]+".join(re.escape(w) for w in words)
+               + r"\S*" + f"(?:\\s+\\S+){{0,{SNIPPET_WORDS}}}")
+    return "regexp_extract(a.body, ?)", [pattern]
+
+
+def _scan_sql(parsed: ql.Query, where: str, params: list) -> tuple[str, list]:
+    """Without the index: each leaf a regular expression over title, captions and body."""
+    leaves = ql.leaves(parsed.root)
+    positive = set(ql.positives(parsed.root))
+    patterns = {leaf: _phrase_pattern(leaf.words) if isinstance(leaf, ql.Phrase)
+                else _phrase_pattern((leaf.word,), leaf.prefix) for leaf in leaves}
+    column = {leaf: f"m{k}" for k, leaf in enumerate(leaves)}
+    matches = ", ".join(f"regexp_matches(text, ?) AS m{k}" for k in range(len(leaves)))
+    score = " + ".join(f"(CASE WHEN m{k} THEN {TITLE_WEIGHT} * regexp_matches(coalesce(title, ''), ?)::INT + 1 "
+                       "ELSE 0 END)" for k, leaf in enumerate(leaves) if leaf in positive) or "0"
+    score_params = [patterns[leaf] for leaf in leaves if leaf in positive]
+    sql = f"""
+        SELECT article_id, published, {score} AS score FROM (
+            SELECT a.article_id, a.title, a.published {', ' + matches if leaves else ''}
+            FROM (SELECT a.*, {_TEXT} AS text FROM articles a WHERE {where}) a)
+        WHERE {_boolean(parsed.root, column)}"""
+    return sql, score_params + [patterns[leaf] for leaf in leaves] + params
+
+
+def _index_sql(con, parsed: ql.Query, where: str, params: list) -> tuple[str, list]:
+    """With the index: postings of each leaf's words (stemmed in every language held), BM25 over them, the boolean
+    tree over per-leaf flags, phrases checked on the candidates' text."""
+    leaves = ql.leaves(parsed.root)
+    positive = set(ql.positives(parsed.root))
+    stemmers = [s for (s,) in con.execute("SELECT DISTINCT stemmer FROM search_docs").fetchall()] or ["none"]
+    keys: list[tuple[int, int, str, str]] = []  # (leaf, part, stemmer, stem)
+    prefixes: list[tuple[int, str]] = []
+    needed = {}
+    plain = sorted({w for leaf in leaves for w in (leaf.words if isinstance(leaf, ql.Phrase) else
+                                                  (() if leaf.prefix else (leaf.word,)))})
+    stems = {}
+    if plain:
+        for word, stemmer, stem in con.execute(
+                "SELECT w, s, stem(w, s) FROM unnest(?) t(w), unnest(?) u(s)", [plain, stemmers]).fetchall():
+            stems[(word, stemmer)] = stem
+    for k, leaf in enumerate(leaves):
+        if isinstance(leaf, ql.Term) and leaf.prefix:
+            prefixes.append((k, leaf.word))
+            needed[k] = 1
+            continue
+        parts = leaf.words if isinstance(leaf, ql.Phrase) else (leaf.word,)
+        needed[k] = len(set(parts))
+        for j, word in enumerate(dict.fromkeys(parts)):
+            keys += [(k, j, s, stems[(word, s)]) for s in stemmers]
+    table = pa.table({"leaf": pa.array([x[0] for x in keys], pa.int32()), "part": pa.array([x[1] for x in keys],
+                      pa.int32()), "stemmer": pa.array([x[2] for x in keys], pa.string()),
+                      "stem": pa.array([x[3] for x in keys], pa.string())})
+    con.register(KEYS_VIEW, table)  # this connection's view of the Arrow table; _find unregisters it
+    postings = [f"SELECT k.leaf, k.part, p.article_id, p.weight, p.length FROM search_postings p "
+                f"JOIN {KEYS_VIEW} k ON p.stem = k.stem AND p.stemmer = k.stemmer"] if keys else []
+    prefix_params = []
+    for k, word in prefixes:
+        postings.append(f"SELECT {k} AS leaf, 0 AS part, article_id, weight, length FROM search_postings "
+                        "WHERE starts_with(word, ?)")
+        prefix_params.append(word)
+    # a phrase holds when its words do and its text has them in order; checked only where its words all are
+    column = {leaf: f"coalesce(h.m{k}, false)" + (f" AND regexp_matches({_TEXT}, ?)" if isinstance(leaf, ql.Phrase)
+                                                 else "") for k, leaf in enumerate(leaves)}
+    column = {leaf: f"({flag})" for leaf, flag in column.items()}
+    verify_params: list = []  # the phrases' patterns in the order _boolean writes their flags
+
+    def collect(node: ql.Node) -> None:
+        if isinstance(node, ql.Phrase):
+            verify_params.append(_phrase_pattern(node.words))
+        elif isinstance(node, ql.Not):
+            collect(node.node)
+        elif isinstance(node, ql.And | ql.Or):
+            for n in node.nodes:
+                collect(n)
+    collect(parsed.root)
+    (total, average) = con.execute("SELECT count(*), coalesce(avg(length), 0) FROM search_docs").fetchone()
+    # The postings of the query's words, read once and grouped by article (the filters come after: applying them
+    # first cost more than it saved, measured at a million articles): each leaf's weighted count (and, for a phrase, how many of its words the article holds), its flag and the
+    # BM25 sum. A word's document frequency is its postings' count over all articles (a stem written two ways in
+    # one article counts twice; a phrase takes its rarest word's): counted without grouping by article.
+    k1, b, avgdl = BM25_K1, BM25_B, max(average, 1e-9)
+    counts = ", ".join(f"sum(weight) FILTER (WHERE leaf = {k}) AS tf{k}"
+                       + (f", count(DISTINCT part) FILTER (WHERE leaf = {k}) AS parts{k}" if needed[k] > 1 else "")
+                       for k in range(len(leaves)))
+    flags = ", ".join(f"tf{k} IS NOT NULL" + (f" AND parts{k} = {needed[k]}" if needed[k] > 1 else "") + f" AS m{k}"
+                      for k in range(len(leaves)))
+    dfs = ", ".join(f"min(n) FILTER (WHERE leaf = {k}) AS df{k}" for k in range(len(leaves)))
+    score = " + ".join(f"CASE WHEN m{k} THEN ln(1 + greatest({total} - df{k} + 0.5, 0.5) / (df{k} + 0.5)) * tf{k} * "
+                       f"{k1 + 1} / (tf{k} + {k1} * (1 - {b} + {b} * length / {avgdl})) ELSE 0 END"
+                       for k, leaf in enumerate(leaves) if leaf in positive) or "0"
+    everything = ql.evaluate(parsed.root, frozenset())  # true with no leaf present: start from every article
+    if postings:
+        per_leaf = f"""
+            p AS MATERIALIZED ({' UNION ALL '.join(postings)}),
+            counted AS (SELECT article_id, any_value(length) AS length, {counts}
+                        FROM p GROUP BY article_id),
+            df AS (SELECT {dfs} FROM (SELECT leaf, part, count(*) AS n FROM p GROUP BY leaf, part)),
+            h AS (SELECT f.*, {score} AS score FROM (SELECT *, {flags} FROM counted) f, df)"""
+    else:
+        per_leaf = "h AS (SELECT NULL::TEXT AS article_id, 0.0 AS score)"
+    base = ("articles a LEFT JOIN h USING (article_id)" if everything or not postings
+            else "h JOIN articles a USING (article_id)")
+    sql = f"""
+        WITH {per_leaf}
+        SELECT a.article_id, a.published, coalesce(h.score, 0) AS score
+        FROM {base}
+        WHERE {where} AND {_boolean(parsed.root, column)}"""
+    # CTEs come first in the text, so their parameters do; then the filters, then the phrase checks
+    return sql, prefix_params + params + verify_params
+
+
+def _pickups(con: duckdb.DuckDBPyConnection, heads: dict[str, str]) -> dict[str, list[Pickup]]:
+    """Each story's members other than its head hit, oldest first."""
+    if not heads:
+        return {}
+    rows = con.execute(
+        """SELECT k.cluster_id, a.article_id, a.source, a.url, a.published, k.match, k.similarity
+           FROM article_clusters k JOIN articles a USING (article_id)
+           WHERE list_contains(?, k.cluster_id) AND NOT list_contains(?, a.article_id)
+           ORDER BY k.cluster_id, coalesce(a.published, a.first_seen), a.article_id""",
+        [list(heads), list(heads.values())]).fetchall()
+    found: dict[str, list[Pickup]] = {}
+    for story, *rest in rows:
+        found.setdefault(story, []).append(Pickup(*rest))
+    return found
