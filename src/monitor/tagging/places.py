@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor import __version__, gazetteer, topicmodel
+from monitor import __version__
 from monitor.config import Regions, TaggingSettings, Topics
-from monitor.gazetteer_i18n import LANGUAGE_LEADS, LANGUAGE_WORDS, LANGUAGES
 from monitor.metadata import detect_language
 from monitor.models import Article, Tags, TopicScore
+from monitor.tagging import gazetteer, topicmodel
+from monitor.tagging.gazetteer_i18n import LANGUAGE_LEADS, LANGUAGE_WORDS, LANGUAGES
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
 _TOKEN_PARTS = re.compile(f"({_TOKEN.pattern})")  # the same words, for re.split

