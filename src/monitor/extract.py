@@ -32,8 +32,9 @@ from monitor.fields import (
 from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
 from monitor.metadata import (
     DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
-    detect_language, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
+    json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
 )
+from monitor.language import detect_language
 from monitor.models import Article, Page, Rejection, stable_id
 from monitor.urls import normalize_url
 
