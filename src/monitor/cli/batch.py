@@ -135,7 +135,7 @@ def dedup_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     Example: monitor dedup --jsonl articles.jsonl --out clusters.jsonl
     """
     from monitor.dedup import cluster
-    from monitor.metadata import parse_date
+    from monitor.extract.metadata import parse_date
     from monitor.models import DedupDoc
 
     settings = load_config(ctx).settings.dedup

@@ -23,16 +23,16 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import set_date_params
 
-from monitor.bodytext import clean_body, opens_with_leadin
-from monitor.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.extract.bodytext import clean_body, opens_with_leadin
+from monitor.extract.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.extract.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
+from monitor.extract.metadata import (
+    DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
+    json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
+)
 from monitor.fields import (
     MAX_AUTHOR_CHARS, MAX_BODY_CHARS, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, bounded_url, cut_text,
     in_date_window, normalize_language,
-)
-from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
-from monitor.metadata import (
-    DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
-    json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
 )
 from monitor.language import detect_language
 from monitor.models import Article, Page, Rejection, stable_id

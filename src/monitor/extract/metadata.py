@@ -9,8 +9,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from monitor.extract.htmltext import WS, text_key
 from monitor.fields import in_date_window, naive_agrees, normalize_language, unescape_entities
-from monitor.htmltext import WS, text_key
 from monitor.urls import normalize_url
 
 

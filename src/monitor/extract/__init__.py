@@ -1,0 +1,15 @@
+"""Extraction: page HTML -> an Article (clean body, captions with credits, metadata) or a Rejection (one stage).
+
+The package's modules are its private structure; callers use the names re-exported here: `extract` (one page)
+and `extract_pages` (a fetched batch).
+
+- article.py   extract(): guards, boilerplate pruning, the body readers (trafilatura, then fallbacks), bounds
+- metadata.py  title, dates, canonical URL, language, author, site name, lead image, each with its source
+- captions.py  image captions and credits, harvested before trafilatura (which drops <figure>)
+- bodytext.py  line cleaning of the body: the headline again, datelines, bylines, "Read more" lead-ins
+- htmltext.py  lxml helpers shared by the above (parsing, text of an element, link density)
+"""
+
+from monitor.extract.article import extract, extract_pages
+
+__all__ = ["extract", "extract_pages"]
