@@ -254,6 +254,19 @@ class DedupDoc:
 
 
 @dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What an ingest run was started with (the flow's parameters but the paths), recorded in its runs row."""
+
+    sources: list[str] | None = None  # source names; None = every source (or the schedule group's)
+    force: bool = False  # fetch every chosen feed now, even dead or not yet due ones
+    limit: int | None = None  # at most this many pages; the rest stay pending
+    since: str | None = None  # ISO date or timestamp: older entries wait for a later run
+    dry_run: bool = False  # everything but the writes
+    schedule: str | None = None  # a schedule group of sources.toml
+    cpu_runner: str | None = "auto"  # where extraction and tagging run (flows/_execution.py)
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One ingest run's outcome, as loaded into the warehouse in a single transaction."""
 

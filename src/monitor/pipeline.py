@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from monitor.config import PipelineSettings, Source
 from monitor.models import (
@@ -46,6 +46,17 @@ def plan_pages(entries: list[Entry], pending: list[tuple[str, str, str]], known:
         if link not in known and link not in by_link:
             by_link[link] = PageRequest(link, source, None, language.get(source))
     return list(by_link.values())
+
+
+def parse_since(since: str | None) -> datetime | None:
+    """The `since` parameter as an aware datetime (a naive one is UTC); None for none; ValueError if not a date."""
+    if not since:
+        return None
+    try:
+        parsed = datetime.fromisoformat(since)
+    except ValueError:
+        raise ValueError(f"since={since!r} is not a date: use YYYY-MM-DD or an ISO timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def interleave_hosts(requests: list[PageRequest]) -> list[PageRequest]:
