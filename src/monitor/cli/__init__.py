@@ -172,8 +172,8 @@ def _print_summary(result: dict, seconds: float) -> None:
 @click.option("--force", is_flag=True, help="Fetch every chosen feed now, even dead or not yet due ones.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Fetch at most this many pages; the rest wait for the next run.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Leave entries published before this date for a later run.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+              default=None, help="Leave entries published before this date (or time, UTC) for a later run.")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract, deduplicate and tag, but write nothing.")
 @click.option("--retry-rejected", is_flag=True, help="Fetch the chosen sources' rejected pages again now (a 404, a "
               "410, a timeout), instead of when their next attempt is due.")
@@ -210,7 +210,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
         err_console.print(f"{due} rejected pages are due again")
     started = time.monotonic()
     result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
-                       since.date().isoformat() if since else None, dry_run, task_runner)
+                       since.isoformat() if since else None, dry_run, task_runner)
     _print_summary(result, time.monotonic() - started)
     if dry_run:
         console.print("dry run: nothing was written to the warehouse")

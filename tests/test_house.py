@@ -1,0 +1,39 @@
+"""Defects of issue 22, each shown by a test that failed before its fix: real flows, a real CLI, real DuckDB."""
+
+import json
+from pathlib import Path
+
+import duckdb
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from tests.conftest import serve_seed, write_config
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_run_since_keeps_the_time_of_day(tmp_path, prefect_harness):
+    # `--since 2026-11-20T12:00` was refused (no such format) and a full timestamp lost its time (sent as a date)
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+        path = tmp_path / "w.duckdb"
+        result = CliRunner().invoke(cli, ["--config", str(config_dir), "run", "--warehouse", str(path),
+                                          "--since", "2026-11-20T12:00", "--task-runner", "threads"])
+    assert result.exit_code == 0, result.output
+    (parameters,), = _rows(path, "SELECT parameters FROM runs")
+    assert json.loads(parameters)["since"] == "2026-11-20T12:00:00"
+
+
+def test_a_triggered_run_takes_the_threads_runner(tmp_path, prefect_harness):
+    # a deployment's run gets cpu_runner as a parameter, with the names `monitor run --task-runner` takes:
+    # "threads" raised "cpu_runner='threads': use 'processes', ..." there
+    from flows.ingest import ingest
+
+    with serve_seed(tmp_path) as (_, feed):
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
+        summary = ingest(warehouse_path=str(tmp_path / "w.duckdb"), config_dir=str(config_dir), dry_run=True,
+                         cpu_runner="threads")
+    assert summary["counts"]["articles:new"] == 3
