@@ -89,12 +89,6 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     return (mins & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
-def sketch(text: str, size: int = 3) -> tuple[bytes, int]:
-    """(signature bytes, shingle count) of a body: what the warehouse stores per article."""
-    hashes = shingle_hashes(text, size)
-    return signature(hashes).tobytes(), len(hashes)
-
-
 def estimated_containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
     """|A ∩ B| / min(|A|, |B|) from Jaccard and the set sizes: |A ∩ B| = J (|A| + |B|) / (1 + J)."""
     shared = jaccard * (size_a + size_b) / (1.0 + jaccard)

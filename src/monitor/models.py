@@ -248,7 +248,7 @@ class DedupDoc:
     title: str = ""
     published: datetime | None = None
     cluster: str | None = None
-    signature: bytes | None = None  # stored MinHash signature (dedup.sketch); computed from `text` when None
+    signature: bytes | None = None  # stored MinHash signature (dedup.sketch_articles); computed from `text` when None
     shingle_count: int = 0
     body_sha1: str | None = None  # stored body hash (models.text_hash); computed from `text` when None
 

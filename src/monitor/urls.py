@@ -50,7 +50,3 @@ def normalize_url(url: str, base: str | None = None) -> str:
     query.sort()
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 
-
-def host_of(url: str) -> str:
-    """The lower-case host of a URL ('' when it has none)."""
-    return (urlsplit(url).hostname or "").lower()
