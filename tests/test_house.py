@@ -37,3 +37,14 @@ def test_a_triggered_run_takes_the_threads_runner(tmp_path, prefect_harness):
         summary = ingest(warehouse_path=str(tmp_path / "w.duckdb"), config_dir=str(config_dir), dry_run=True,
                          cpu_runner="threads")
     assert summary["counts"]["articles:new"] == 3
+
+
+def test_export_of_a_database_without_the_warehouse_tables_exits_2_as_sql_does(tmp_path):
+    # a query the warehouse refuses is exit 2 for every command (it was 1 for export, 2 for sql)
+    path = tmp_path / "other.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE unrelated (a INTEGER)")
+    exported = CliRunner().invoke(cli, ["export", "--out", str(tmp_path / "out"), "--warehouse", str(path)])
+    queried = CliRunner().invoke(cli, ["sql", "SELECT * FROM articles", "--warehouse", str(path)])
+    assert (exported.exit_code, queried.exit_code) == (2, 2)
+    assert exported.output.startswith("Error: Catalog Error: Table with name articles does not exist")

@@ -16,6 +16,13 @@ class Failure(click.ClickException):
     """One-line error, exit status 1."""
 
 
+class QueryFailure(Failure):
+    """A query the warehouse refused (bad SQL, a bad search, tables it lacks): exit status 2, as a usage error, so
+    a script tells a wrong query from a failed run."""
+
+    exit_code = 2
+
+
 def fail_on_domain_errors(func):
     """Turn the library's named exceptions into one error line and exit 1."""
     @functools.wraps(func)

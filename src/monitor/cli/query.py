@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor import warehouse
-from monitor.cli.common import Failure, fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import Failure, QueryFailure, fail_on_domain_errors, jsonable, load_config
 from monitor.warehouse import QueryError
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -52,8 +51,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _existing(ctx: click.Context, warehouse_path: Path | None):
     cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path)
-    if not warehouse.exists(path):
-        raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
+    warehouse.require(path)
     return cfg, path
 
 
@@ -83,8 +81,7 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, o
             return
         columns, rows = warehouse.query(path, query)
     except QueryError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        raise QueryFailure(str(exc)) from None
     text = render(columns, rows, fmt)
     if out is None:
         click.echo(text, nl=False)
@@ -144,7 +141,7 @@ def export(ctx: click.Context, out: Path, fmt: str, since: datetime | None, ware
     try:
         written = run_export(path, out, fmt, _utc(since))
     except QueryError as exc:
-        raise Failure(str(exc)) from None
+        raise QueryFailure(str(exc)) from None
     click.echo(f"exported {written['rows']} articles over {written['days']} days to {out} ({fmt})")
 
 

@@ -20,7 +20,7 @@ from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tag
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
-    migrations, read_only, run_lock, schema_version)
+    migrations, read_only, require, run_lock, schema_version)
 
 log = logging.getLogger(__name__)
 
