@@ -1,5 +1,5 @@
 """The report flow: read the warehouse's views, render one self-contained HTML page, write it. Scheduled daily by
-`daily_deployment()`; `monitor report` calls the same three functions without Prefect.
+its deployment in flows/deployments.py; `monitor report` calls the same three functions without Prefect.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.schedules import Cron
 
 from monitor import config, report as report_page
 from monitor.warehouse import report as report_queries
@@ -43,15 +42,3 @@ def report(out: str = "reports/report.html", days: int = DEFAULT_DAYS, warehouse
     cfg = config.load(config_dir)
     path = cfg.warehouse_path(Path(warehouse_path) if warehouse_path else None)
     return write_report(render_report(read_report_data(path, days)), out)
-
-
-def daily_deployment(out: str = "reports/report.html", cron: str = DAILY_CRON):
-    """The report as a deployment run every morning (serve it with `prefect.serve(daily_deployment())`)."""
-    return report.to_deployment(name="daily-report", schedule=Cron(cron, timezone=DAILY_TIMEZONE),
-                                parameters={"out": out})
-
-
-if __name__ == "__main__":
-    from prefect import serve
-
-    serve(daily_deployment())

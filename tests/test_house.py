@@ -48,3 +48,21 @@ def test_export_of_a_database_without_the_warehouse_tables_exits_2_as_sql_does(t
     queried = CliRunner().invoke(cli, ["sql", "SELECT * FROM articles", "--warehouse", str(path)])
     assert (exported.exit_code, queried.exit_code) == (2, 2)
     assert exported.output.startswith("Error: Catalog Error: Table with name articles does not exist")
+
+
+def test_prefect_yaml_is_generated_from_the_one_definition_of_each_deployment():
+    from flows.deployments import definitions, deployments, prefect_yaml
+    from monitor import config
+    from tests.conftest import CONFIG, ROOT
+
+    cfg = config.load(CONFIG)
+    assert (ROOT / "prefect.yaml").read_text(encoding="utf-8") == prefect_yaml(cfg), \
+        "prefect.yaml is stale: run scripts/write_prefect_yaml.py"
+    served = {d.name: d for d in deployments(cfg)}
+    for d in definitions(cfg):
+        (schedule,) = served[d.name].schedules
+        if d.cron is not None:
+            assert (schedule.schedule.cron, schedule.schedule.timezone) == (d.cron, "UTC")
+        else:
+            assert schedule.schedule.interval.total_seconds() == d.interval_seconds
+    assert served["daily-report"].schedules[0].schedule.cron == "0 6 * * *"  # the morning's reading

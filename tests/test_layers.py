@@ -41,7 +41,7 @@ def test_import_direction():
 # A flow file wires: Prefect, monitor, the other flow modules, and the few standard modules its signatures and
 # logging need. The execution machinery (worker pools, parcels, the run's loop) is in the flows/_*.py modules,
 # which may use the standard library too, but no other third-party library than Prefect's.
-WIRING = {"__future__", "prefect", "monitor", "flows", "logging", "datetime", "pathlib", "functools"}
+WIRING = {"__future__", "prefect", "monitor", "flows", "logging", "datetime", "pathlib", "functools", "dataclasses"}
 MACHINERY_THIRD_PARTY = {"prefect", "prefect_dask", "monitor", "flows"}
 
 
