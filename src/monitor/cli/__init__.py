@@ -18,7 +18,7 @@ from rich.table import Table
 from monitor import config as config_mod
 from monitor import warehouse
 from monitor.cli.batch import COMMANDS as BATCH_COMMANDS
-from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config, warehouse_option
 from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
 from monitor.cli.query import report as report_command
@@ -167,8 +167,7 @@ def _print_summary(result: dict, seconds: float) -> None:
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
+@WAREHOUSE_OPTION
 @click.option("--force", is_flag=True, help="Fetch every chosen feed now, even dead or not yet due ones.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Fetch at most this many pages; the rest wait for the next run.")
@@ -217,8 +216,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
 
 
 @cli.command()
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("warehouse/demo.duckdb"), show_default=True, help="Warehouse file for the demo.")
+@warehouse_option(Path("warehouse/demo.duckdb"), "Warehouse file for the demo.", show_default=True)
 @click.pass_context
 @fail_on_domain_errors
 def demo(ctx: click.Context, warehouse_path: Path) -> None:
@@ -253,8 +251,7 @@ SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_
 
 
 @cli.command()
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
+@WAREHOUSE_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.pass_context
 @fail_on_domain_errors

@@ -15,13 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor import warehouse
-from monitor.cli.common import Failure, QueryFailure, fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, QueryFailure, fail_on_domain_errors, jsonable, load_config
 from monitor.warehouse import QueryError
 
 FORMATS = ("table", "csv", "json", "parquet")
 DATES = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-WAREHOUSE_OPTION = click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
-                                default=None, help="Warehouse file (default from settings.toml).")
 # Articles re-tagged per transaction: big enough to amortise the write, small enough to keep memory flat.
 RETAG_BATCH = 2_000
 
