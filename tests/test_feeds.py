@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 from monitor import fields
 from monitor.feeds import discover_feed_links, looks_like_feed, parse_feed
-from monitor.models import FeedFetch
+from monitor.models import FeedFailure, FeedFetch
 from monitor.feeds import parse_fetches
 from monitor.pipeline import candidate_links
 from tests.conftest import SEED
@@ -58,7 +58,7 @@ def test_atom_alternate_links_are_used():
 
 def test_only_fetches_with_new_bytes_are_parsed():
     fetches = [FeedFetch("a", FEED_URL, "ok", 200, content=_seed_feed()), FeedFetch("b", FEED_URL, "not-modified", 304),
-               FeedFetch("c", FEED_URL, "error", error="http-404")]
+               FeedFetch("c", FEED_URL, "error", failure=FeedFailure("http-404"))]
     parsed = parse_fetches(fetches)
     assert len(parsed[0].entries) == 4 and parsed[1] is None and parsed[2] is None
 

@@ -58,6 +58,25 @@ class FeedRequest:
     body_hash: str | None = None
 
 
+# A feed failure's text (stored as the feed's last error and a rejection's detail) is at most this long.
+MAX_FAILURE_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFailure:
+    """Why a feed request failed: a short reason ("http-404", "gone", "host-busy", "transient", ...), what the
+    server or the transport said, and whether trying again later may work."""
+
+    reason: str
+    detail: str = ""
+    transient: bool = False
+
+    @property
+    def text(self) -> str:
+        """"reason: detail" (or the reason alone), as the warehouse stores it."""
+        return (f"{self.reason}: {self.detail}" if self.detail else self.reason)[:MAX_FAILURE_CHARS]
+
+
 @dataclass(frozen=True, slots=True)
 class FeedFetch:
     """What one feed request returned: bytes plus validators, or a status with a reason."""
@@ -71,12 +90,17 @@ class FeedFetch:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
-    error: str | None = None
+    failure: FeedFailure | None = None  # set when status is "error" or "transient"
     elapsed_ms: int = 0
     # What the server said about when to come back, in seconds from now (Cache-Control max-age or Expires;
     # Retry-After on a 429 or 503). The feed's health schedule honours both.
     max_age: float | None = None
     retry_after: float | None = None
+
+    @property
+    def error(self) -> str | None:
+        """The failure as text ("blocked-address: ..."), None when the fetch succeeded."""
+        return self.failure.text if self.failure else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,9 +180,9 @@ def feed_rejections(fetches: list[FeedFetch], parses: list[FeedParse | None]) ->
     out: list[Rejection] = []
     for fetch, parse in zip(fetches, parses):
         if fetch.status == "error":
-            transient = (fetch.error or "").startswith("transient")
-            out.append(Rejection(fetch.url, "feed", (fetch.error or "error").split(":")[0], fetch.error or "",
-                                 fetch.source, transient))
+            failure = fetch.failure
+            out.append(Rejection(fetch.url, "feed", failure.reason, failure.text, fetch.source, failure.transient)
+                       if failure else Rejection(fetch.url, "feed", "error", "", fetch.source))
         elif parse is not None and parse.error:
             out.append(Rejection(fetch.url, "feed", parse.error, parse.bozo_reason or "", fetch.source))
     return out
