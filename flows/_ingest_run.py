@@ -206,7 +206,7 @@ class IngestRun:
         """Move the page stream on by what has finished; True if anything moved."""
         settings, moved = self.settings, False
         while len(self.fetching) < FETCHES_IN_FLIGHT and self.waiting:
-            self.fetching.append(fetch_pages.submit(quote(self.waiting.popleft()), settings.http))
+            self.fetching.append(fetch_pages.submit(settings.http, quote(self.waiting.popleft())))
             moved = True
         # A finished extraction is taken up first, so its tagging queues behind the extractions already waiting,
         # not behind all of them: otherwise the run ends with every batch's tagging still to do.

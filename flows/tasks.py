@@ -65,8 +65,8 @@ def read_known_links(path: Path, links: list[str]) -> dict:
 
 
 @task(name="fetch-pages")
-def fetch_pages(requests: list, http: config.HttpSettings) -> list:
-    return fetch.fetch_pages(requests, http)
+def fetch_pages(http: config.HttpSettings, requests: list) -> list:
+    return fetch.fetch_pages(http, requests)
 
 
 @task(name="extract-pages")

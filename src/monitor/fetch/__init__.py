@@ -402,7 +402,7 @@ def _get_page(resp: httpx.Response, http: HttpSettings, request: PageRequest, ga
     return Page(request.url, str(resp.url), decode_html(content, ctype), status, request)
 
 
-def fetch_pages(requests: list[PageRequest], http: HttpSettings) -> list[Page | Rejection]:
+def fetch_pages(http: HttpSettings, requests: list[PageRequest]) -> list[Page | Rejection]:
     """Fetch many pages concurrently under the per-host politeness rules; results keep input order."""
     if not requests:
         return []
