@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from monitor.models import Article, DedupDoc, DedupResult, text_hash as body_hash, text_words, words_hash
+from monitor.models import Article, DedupDoc, DedupResult, text_hash, text_words, words_hash
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ def cluster(docs: Iterable[DedupDoc], prior: Iterable[DedupDoc] = (), *, shingle
             sig_rows.append(np.frombuffer(doc.signature, dtype=np.uint32))
             size_list.append(doc.shingle_count)
             if digest is None and doc.text.strip():
-                digest = body_hash(doc.text)
+                digest = text_hash(doc.text)
         else:
             hashes, computed = _hashes_and_digest(doc.text, shingle_size)
             sig_rows.append(signature(hashes))

@@ -89,7 +89,7 @@ class FeedFetch:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    body_hash: str | None = None
+    body_hash: str | None = None  # sha1 of the feed's raw bytes (fetch.feed_bytes_hash), as the column is named
     failure: FeedFailure | None = None  # set when status is "error" or "transient"
     elapsed_ms: int = 0
     # What the server said about when to come back, in seconds from now (Cache-Control max-age or Expires;

@@ -158,8 +158,9 @@ def expected_failure(exc: BaseException) -> tuple[str, str]:
     raise TypeError(f"not an expected fetch failure: {type(exc).__name__}") from exc
 
 
-def body_hash(content: bytes) -> str:
-    """sha1 of a body: decides "unchanged" even when a server's validators lie."""
+def feed_bytes_hash(content: bytes) -> str:
+    """sha1 of a feed's raw bytes (the `body_hash` of FeedFetch and FeedState): decides "unchanged" even when a
+    server's validators lie. Not `models.text_hash`, the normalised-words hash of an article's body."""
     return hashlib.sha1(content).hexdigest()
 
 
@@ -204,7 +205,7 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
                 failure = FeedFailure("gone" if status == GONE else f"http-{status}")
                 return FeedFetch(source, url, "error", status, failure=failure, elapsed_ms=elapsed())
             content = _read_capped(response, http, admitted)
-            digest = body_hash(content)
+            digest = feed_bytes_hash(content)
             # A 200 whose body hashes as before is unchanged whatever its validators say, so it is not parsed.
             unchanged = request.body_hash is not None and digest == request.body_hash
             return FeedFetch(
