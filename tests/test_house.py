@@ -1,18 +1,13 @@
 """Defects of issue 22, each shown by a test that failed before its fix: real flows, a real CLI, real DuckDB."""
 
 import json
-from pathlib import Path
 
 import duckdb
 from click.testing import CliRunner
 
+from monitor import warehouse
 from monitor.cli import cli
 from tests.conftest import serve_seed, write_config
-
-
-def _rows(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_run_since_keeps_the_time_of_day(tmp_path, prefect_harness):
@@ -23,7 +18,7 @@ def test_run_since_keeps_the_time_of_day(tmp_path, prefect_harness):
         result = CliRunner().invoke(cli, ["--config", str(config_dir), "run", "--warehouse", str(path),
                                           "--since", "2026-11-20T12:00", "--task-runner", "threads"])
     assert result.exit_code == 0, result.output
-    (parameters,), = _rows(path, "SELECT parameters FROM runs")
+    (parameters,), = warehouse.query(path, "SELECT parameters FROM runs")[1]
     assert json.loads(parameters)["since"] == "2026-11-20T12:00:00"
 
 
