@@ -2,7 +2,8 @@
 fetch, extraction, tagging and sketching, then deduplication and a load per finished batch.
 
 Machinery, not wiring: it submits the tasks of flows/tasks.py and takes up their results as they finish, using
-the executors of flows/_execution.py. Each step it takes is one task or one pure call into `monitor.pipeline`.
+the executors of flows/_execution.py. Each step it takes is one task or one pure call into `monitor.planning` or
+`monitor.outcomes`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from flows.tasks import (
     cluster_articles, extract_pages, fetch_feeds, fetch_pages, load, parse_feeds, prepare_warehouse, read_feed_states,
     read_known_links, read_pending, read_recent, retry_feed, sketch_articles, tag_articles,
 )
-from monitor import config, dedup, fetch, health, pipeline, warehouse
+from monitor import config, dedup, fetch, health, outcomes, planning, warehouse
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page, RunOptions
 
 log = logging.getLogger("monitor.flows.ingest")
@@ -42,7 +43,7 @@ class IngestRun:
     def __init__(self, cfg: config.Config, chosen: list, path: Path, started: datetime, options: RunOptions) -> None:
         self.cfg, self.settings, self.chosen, self.path = cfg, cfg.settings, chosen, path
         self.started, self.options, self.dry_run = started, options, options.dry_run
-        self.since = pipeline.parse_since(options.since)
+        self.since = planning.parse_since(options.since)
         self.run_id = uuid.uuid4().hex[:16]
         self.taxonomy = (cfg.topics.taxonomy, cfg.topics.version)
         self.runner = runner_named(options.cpu_runner)
@@ -105,11 +106,11 @@ class IngestRun:
             pending = read_pending(self.path, [s.name for s in self.chosen])
             if pending:
                 self.known.update(read_known_links(self.path, quote(sorted({p[1] for p in pending}))))
-                self.queue_pages(pipeline.plan_pages([], pending, set(self.known), self.chosen, self.since))
+                self.queue_pages(planning.plan_pages([], pending, set(self.known), self.chosen, self.since))
         self.requests = {r.source: r for r in requests}
         self.feeds_total = len(requests)
         self.feed_tasks = [fetch_feeds.submit(self.settings.http, quote(batch))
-                           for batch in pipeline.feed_batches(requests, self.settings.pipeline.feed_batch_size)]
+                           for batch in planning.feed_batches(requests, self.settings.pipeline.feed_batch_size)]
         progress("feeds", 0, self.feeds_total)
         while True:
             moved = self.poll_feeds()
@@ -168,11 +169,11 @@ class IngestRun:
             return
         fetches = [fetch.settle(self.requests[r.source], r) for r in results]
         parses = parse_feeds(quote(fetches), self.settings.pipeline.max_entries_per_feed)
-        entries = pipeline.all_entries(parses)
-        links = [link for link in pipeline.candidate_links(entries, []) if link not in self.known]
+        entries = planning.all_entries(parses)
+        links = [link for link in planning.candidate_links(entries, []) if link not in self.known]
         if links and self.exists:
             self.known.update(read_known_links(self.path, quote(links)))
-        states = health.advance_all(self.states, fetches, parses, pipeline.new_entries_by_source(entries, self.known),
+        states = health.advance_all(self.states, fetches, parses, planning.new_entries_by_source(entries, self.known),
                                     self.bases, self.settings.feeds, datetime.now(timezone.utc))
         self.fetches += fetches
         self.parses += parses
@@ -181,9 +182,9 @@ class IngestRun:
         self.feeds_settled += len(fetches)
         progress("feeds", self.feeds_settled, self.feeds_total)
         done = set(self.known) | self.planned
-        self.deferred.update(pipeline.deferred_by_since(entries, done, self.since))
-        self.queue_pages(pipeline.plan_pages(entries, [], done, self.chosen, self.since))
-        self.write(pipeline.feed_batch(self.run_id, fetches, parses, self.known, states))
+        self.deferred.update(planning.deferred_by_since(entries, done, self.since))
+        self.queue_pages(planning.plan_pages(entries, [], done, self.chosen, self.since))
+        self.write(outcomes.feed_batch(self.run_id, fetches, parses, self.known, states))
 
     # --- pages ---------------------------------------------------------------------------------------------
 
@@ -199,7 +200,7 @@ class IngestRun:
         self.pages_total += len(requests)
         if self.pool is None and self.runner == "auto" and choose_cpu_runner("auto", self.pages_total):
             self.pool = self.stack.enter_context(cpu_stages("processes"))  # the run turned out big
-        self.waiting.extend(pipeline.page_batches(requests, self.settings.pipeline.page_batch_size, self.workers))
+        self.waiting.extend(planning.page_batches(requests, self.settings.pipeline.page_batch_size, self.workers))
         progress("pages", self.pages_done, self.pages_total)
 
     def step_pages(self) -> bool:
@@ -212,7 +213,7 @@ class IngestRun:
         # not behind all of them: otherwise the run ends with every batch's tagging still to do.
         if self.extracting and has_finished(self.extracting[0][0]):
             future, size = self.extracting.popleft()
-            articles, rejected = pipeline.split(future.result(), Article)
+            articles, rejected = planning.split(future.result(), Article)
             self.ready_rejections += rejected
             if articles:
                 # quoted: Prefect walking the whole configuration for futures cost about 10 ms a task (20 vs 9 ms)
@@ -225,7 +226,7 @@ class IngestRun:
             progress("pages", self.pages_done, self.pages_total)
             moved = True
         elif self.fetching and has_finished(self.fetching[0]) and len(self.extracting) < EXTRACTIONS_QUEUED:
-            got, rejected = pipeline.split(self.fetching.popleft().result(), Page)
+            got, rejected = planning.split(self.fetching.popleft().result(), Page)
             self.fetched += len(got)
             self.ready_rejections += rejected
             self.extracting.append((submit_cpu(self.pool, extract_pages, pages=Parcel(got),
@@ -247,20 +248,20 @@ class IngestRun:
         rejections, self.ready, self.ready_rejections = self.ready_rejections, ([], [], []), []
         unique = [a for a in dedup.unique_articles(extracted) if a.article_id not in self.seen]
         self.seen.update(a.article_id for a in unique)
-        sketches = pipeline.first_per_article(sketch_list, unique)
-        tags = pipeline.first_per_article(tag_list, unique)
+        sketches = outcomes.first_per_article(sketch_list, unique)
+        tags = outcomes.first_per_article(tag_list, unique)
         if self.prior is None:
             self.prior = read_recent(self.path, self.settings.dedup.window_days) if unique and self.exists else []
         clusters = (cluster_articles(quote(unique), quote(self.prior), self.settings.dedup, quote(sketches))
                     if unique else [])
-        self.prior += pipeline.as_prior(unique, clusters, sketches)
+        self.prior += outcomes.as_prior(unique, clusters, sketches)
         self.seconds["dedup"] += time.perf_counter() - began
         self.extracted += extracted
         self.unique += unique
         self.clusters += clusters
         self.tags += tags
         self.rejections += rejections
-        self.write(pipeline.page_wave(self.run_id, self.entries, extracted, unique, clusters, tags, rejections,
+        self.write(outcomes.page_wave(self.run_id, self.entries, extracted, unique, clusters, tags, rejections,
                                       self.taxonomy))
 
     # --- the end -------------------------------------------------------------------------------------------
@@ -269,21 +270,21 @@ class IngestRun:
         if self.dry_run:
             return
         began = time.perf_counter()
-        load(self.path, quote(pipeline.with_retry_waits(batch, self.settings.pipeline)))
+        load(self.path, quote(outcomes.with_retry_waits(batch, self.settings.pipeline)))
         self.exists = True
         self.seconds["load"] += time.perf_counter() - began
 
     def finish(self, clock: Stopwatch) -> dict:
-        rejections = (self.rejections + pipeline.entry_rejections(self.entries)
-                      + pipeline.feed_rejections(self.fetches, self.parses))
-        inputs = pipeline.RunInputs(
+        rejections = (self.rejections + outcomes.entry_rejections(self.entries)
+                      + outcomes.feed_rejections(self.fetches, self.parses))
+        inputs = outcomes.RunInputs(
             run_id=self.run_id, flow_run_id=_flow_run_id(), started_at=self.started, sources=self.chosen,
             fetches=self.fetches, parses=self.parses, known=self.known, pages_fetched=self.fetched,
             extracted=self.extracted, articles=self.unique, clusters=self.clusters, tags=self.tags,
             rejections=rejections, feed_states=tuple(self.feed_states), skipped=self.skipped,
             stage_seconds=clock.laps, parameters=dataclasses.asdict(self.options), deferred=dict(self.deferred),
         )
-        record = pipeline.run_record(inputs, datetime.now(timezone.utc))
+        record = outcomes.run_record(inputs, datetime.now(timezone.utc))
         self.write(LoadBatch(run=record))
         progress("load", 1, 1)
         elapsed = (datetime.now(timezone.utc) - self.started).total_seconds()

@@ -17,7 +17,7 @@ from prefect import flow
 from flows._execution import runner_named
 from flows._ingest_run import IngestRun
 from flows.tasks import SUMMARY_ARTIFACT, publish_summary
-from monitor import config, pipeline, warehouse
+from monitor import config, planning, warehouse
 from monitor.models import RunOptions
 
 __all__ = ["SUMMARY_ARTIFACT", "ingest"]
@@ -46,7 +46,7 @@ def ingest(sources: list[str] | None = None, warehouse_path: str | None = None, 
     options = RunOptions(sources=sources, force=force, limit=limit, since=since, dry_run=dry_run, schedule=schedule,
                          cpu_runner=cpu_runner)
     runner_named(cpu_runner)  # an unknown runner fails here, before any work
-    pipeline.parse_since(since)  # and so does a `since` that is not a date
+    planning.parse_since(since)  # and so does a `since` that is not a date
     cfg = config.load(config_dir)
     names = (sources or []) + (cfg.schedule_sources(schedule) if schedule else [])
     chosen = cfg.select_sources(names) if names or not schedule else []  # an empty group runs nothing

@@ -4,7 +4,7 @@ from monitor import fields
 from monitor.feeds import discover_feed_links, looks_like_feed, parse_feed
 from monitor.models import FeedFailure, FeedFetch
 from monitor.feeds import parse_fetches
-from monitor.pipeline import candidate_links
+from monitor.planning import candidate_links
 from tests.conftest import SEED
 
 FEED_URL = "http://127.0.0.1:9/feed.xml"
