@@ -22,7 +22,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from monitor import boilerplate, config, dedup, extract, pagestore, pipeline, reextraction, tagging, warehouse
+from monitor import config, dedup, extract, outcomes, pagestore, planning, reextraction, tagging, warehouse
 from monitor.models import Article, LoadBatch
 from monitor.warehouse import pages as stored_pages
 
@@ -74,7 +74,7 @@ def sample_site_pages(stored: dict, hosts: list[str]) -> list:
 
 @task(name="learn-site-furniture")
 def learn_furniture(articles: list) -> dict:
-    return boilerplate.learn(articles)
+    return extract.learn_furniture(articles)
 
 
 @task(name="read-body-hashes")
@@ -193,11 +193,11 @@ def import_warc(files: list[str], source: str, warehouse_path: str | None = None
         for number, file in enumerate(files, 1):
             pages, skipped = read_warc(Path(file), source)
             counts.update({f"skipped:{reason}": n for reason, n in skipped.items()})
-            for batch in pipeline.chunks(pages, batch_size):
+            for batch in planning.chunks(pages, batch_size):
                 if cfg.settings.pages.store:
                     store_pages(quote(batch), cfg.settings.pages, path)
                 results = extract_pages(quote(batch), cfg.settings.pipeline.min_body_chars)
-                articles, rejections = pipeline.split(results, Article)
+                articles, rejections = planning.split(results, Article)
                 unique = [a for a in dedup.unique_articles(articles) if a.article_id not in seen]
                 seen.update(a.article_id for a in unique)
                 sketches = sketch_articles(quote(unique), cfg.settings.dedup.shingle_size)
@@ -206,7 +206,7 @@ def import_warc(files: list[str], source: str, warehouse_path: str | None = None
                 load(path, quote(LoadBatch(run_id=run_id, articles=tuple(unique), clusters=tuple(clusters),
                                            tags=tuple(tags), rejections=tuple(rejections),
                                            taxonomy=cfg.topics.taxonomy, taxonomy_version=cfg.topics.version)))
-                prior += pipeline.as_prior(unique, clusters, sketches)
+                prior += outcomes.as_prior(unique, clusters, sketches)
                 counts.update({"pages": len(batch), "articles": len(unique),
                                "same-article": len(articles) - len(unique), "rejected": len(rejections),
                                "duplicates": sum(c.duplicate_of is not None for c in clusters)})

@@ -1,6 +1,6 @@
 """The report flow: read the warehouse's views, render one self-contained HTML page (or its e-mail digest), write
-it, and note the report run so the next one marks what is new. Scheduled daily by `daily_deployment()`;
-`monitor report` calls the same functions without Prefect.
+it, and note the report run so the next one marks what is new. Scheduled daily by its deployment in
+flows/deployments.py; `monitor report` calls the same functions without Prefect.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.schedules import Cron
 
 from monitor import config, report as report_page
 from monitor.warehouse import report as report_queries
@@ -55,14 +54,3 @@ def report(out: str = "reports/report.html", days: int = DEFAULT_DAYS, warehouse
     record_report(path, kind, data, written)
     return written
 
-
-def daily_deployment(out: str = "reports/report.html", cron: str = DAILY_CRON):
-    """The report as a deployment run every morning (serve it with `prefect.serve(daily_deployment())`)."""
-    return report.to_deployment(name="daily-report", schedule=Cron(cron, timezone=DAILY_TIMEZONE),
-                                parameters={"out": out})
-
-
-if __name__ == "__main__":
-    from prefect import serve
-
-    serve(daily_deployment())

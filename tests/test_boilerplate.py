@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from monitor import boilerplate
+from monitor.extract import boilerplate
 from monitor.cli import cli
 from monitor.extract import extract_pages
 from monitor.models import Article, Caption, Page

@@ -1,8 +1,8 @@
 """Captions on layouts without caption markup (issue 21): a short text block around one article image is its
 caption, a credit printed as its own element is split off, and teaser cards and author boxes stay out."""
 
-from monitor.captions import harvest_captions
-from monitor.htmltext import parse_html
+from monitor.extract.captions import harvest_captions
+from monitor.extract.htmltext import parse_html
 from monitor.models import Caption
 
 BODY = "".join(f"<p>Paragraph {k} of the article about the harbour works, long enough to be the body text of the "

@@ -1,7 +1,7 @@
 import pytest
 
-from monitor.captions import split_credit
 from monitor.extract import extract
+from monitor.extract.captions import split_credit
 from monitor.models import Article, Caption, Rejection
 
 URL = "http://127.0.0.1:9/"
@@ -113,7 +113,7 @@ def test_oversized_and_deeply_nested_pages_do_not_crash():
 
 
 def test_paragraph_fallback_is_recorded(monkeypatch):
-    import monitor.extract as ex
+    import monitor.extract.article as ex
 
     monkeypatch.setattr(ex.trafilatura, "extract", lambda *a, **k: None)
     html = "<html><body><article><h1>T</h1>" + "<p>" + "A sentence of real article prose goes here. " * 4 + "</p>" * 1 + \
@@ -172,7 +172,7 @@ def test_only_the_articles_own_captions_are_kept():
 def test_metadata_says_where_each_value_came_from():
     from datetime import datetime, timezone
 
-    from monitor.metadata import date_from_url
+    from monitor.extract.metadata import date_from_url
 
     german = "<p>" + "Der Stadtrat hat am Dienstag beschlossen, die Straßenbahn bis 2030 zu verlängern. " * 4 + "</p>"
     html = f"""<html lang="en"><head><title>Straßenbahn</title>

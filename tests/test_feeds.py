@@ -1,9 +1,10 @@
 from datetime import datetime, timezone
 
 from monitor import fields
-from monitor.feeds import dedupe_links, discover_feed_links, looks_like_feed, parse_feed
-from monitor.models import FeedFetch
+from monitor.feeds import discover_feed_links, looks_like_feed, parse_feed
+from monitor.models import FeedFailure, FeedFetch
 from monitor.feeds import parse_fetches
+from monitor.planning import candidate_links
 from tests.conftest import SEED
 
 FEED_URL = "http://127.0.0.1:9/feed.xml"
@@ -18,7 +19,7 @@ def test_seed_feed_yields_four_entries_and_three_distinct_links():
     assert not parsed.bozo and parsed.error is None
     assert len(parsed.entries) == 4
     assert len({e.entry_id for e in parsed.entries}) == 4
-    assert dedupe_links(list(parsed.entries)) == [
+    assert candidate_links(list(parsed.entries), []) == [  # one page fetch per link
         "http://127.0.0.1:9/cgtn-armenia-azerbaijan.html",
         "http://127.0.0.1:9/wire-armenia-azerbaijan.html",
         "http://127.0.0.1:9/armenia-ceasefire.html",
@@ -57,7 +58,7 @@ def test_atom_alternate_links_are_used():
 
 def test_only_fetches_with_new_bytes_are_parsed():
     fetches = [FeedFetch("a", FEED_URL, "ok", 200, content=_seed_feed()), FeedFetch("b", FEED_URL, "not-modified", 304),
-               FeedFetch("c", FEED_URL, "error", error="http-404")]
+               FeedFetch("c", FEED_URL, "error", failure=FeedFailure("http-404"))]
     parsed = parse_fetches(fetches)
     assert len(parsed[0].entries) == 4 and parsed[1] is None and parsed[2] is None
 
@@ -78,7 +79,7 @@ def test_a_changed_guid_keeps_the_link_identity():
     item = "<item><title>T</title><link>https://ex.org/a?utm_source=x</link><guid>{}</guid></item>"
     xml = f"<rss version='2.0'><channel><title>T</title>{item.format('g1')}{item.format('g2')}</channel></rss>"
     entries = list(parse_feed("s", FEED_URL, xml.encode()).entries)
-    assert len({e.entry_id for e in entries}) == 2 and dedupe_links(entries) == ["https://ex.org/a"]
+    assert len({e.entry_id for e in entries}) == 2 and candidate_links(entries, []) == ["https://ex.org/a"]
 
 
 def test_discovery_prefers_declared_feeds_then_feed_links_then_common_paths():

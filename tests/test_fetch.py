@@ -23,7 +23,7 @@ def test_page_outcomes_are_values():
               "/image.png": (200, "image/png", b"\x89PNG"), "/big.html": (200, "text/html", b"x" * 60_000),
               "/empty.html": (200, "text/html", b"")}
     with scripted_server(routes) as base:
-        results = fetch_pages([PageRequest(f"{base}{p}", source="s") for p in routes], allowing(HTTP, base))
+        results = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}{p}", source="s") for p in routes])
     ok, *rejected = results
     assert isinstance(ok, Page) and "Grüße" in ok.html and ok.request.source == "s"
     assert [(r.reason, r.transient, r.source) for r in rejected] == [
@@ -77,7 +77,7 @@ def test_per_host_limit_holds_across_concurrent_batches():
     handler = type("Slow", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
     with serve_handler(handler) as base, ThreadPoolExecutor(3) as pool:
         batches = [[PageRequest(f"{base}/{b}-{i}.html") for i in range(6)] for b in range(3)]
-        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, allowing(HTTP, base)), batches) for r in rs]
+        results = [r for rs in pool.map(lambda reqs: fetch_pages(allowing(HTTP, base), reqs), batches) for r in rs]
     assert all(isinstance(r, Page) for r in results) and len(results) == 18
     assert handler.peak == HTTP.per_host_limit
 
@@ -86,7 +86,7 @@ def test_a_timeout_is_a_transient_rejection():
     handler = type("Slower", (_Slow,), {"lock": threading.Lock(), "active": 0, "peak": 0})
     settings = HttpSettings(read_timeout=0.05, total_timeout=1, min_host_interval=0, obey_robots=False)
     with serve_handler(handler) as base:
-        (result,) = fetch_pages([PageRequest(f"{base}/x.html")], allowing(settings, base))
+        (result,) = fetch_pages(allowing(settings, base), [PageRequest(f"{base}/x.html")])
     assert isinstance(result, Rejection) and result.reason == "timeout" and result.transient
 
 
@@ -124,8 +124,8 @@ def _recorder(**attrs):
 def test_robots_txt_is_honoured_and_read_once_per_host():
     handler = _recorder(robots=b"User-agent: *\nDisallow: /private/\n\nUser-agent: monitor\nDisallow: /members/\n")
     with serve_handler(handler) as base:
-        results = fetch_pages([PageRequest(f"{base}/{p}.html") for p in ("a", "private/b", "members/c", "d")],
-                              allowing(HTTP, base))
+        results = fetch_pages(allowing(HTTP, base),
+                              [PageRequest(f"{base}/{p}.html") for p in ("a", "private/b", "members/c", "d")])
     assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "ok", "robots-disallowed", "ok"]
     assert [path for path, *_ in handler.seen].count("/robots.txt") == 1
     user_agent, encodings = handler.seen[0][1], handler.seen[0][2]
@@ -135,19 +135,19 @@ def test_robots_txt_is_honoured_and_read_once_per_host():
 def test_an_unreachable_robots_txt_defers_the_pages_and_a_missing_one_allows_them():
     down = _recorder(robots_status=503)
     with serve_handler(down) as base:
-        (result,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
+        (result,) = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/a.html")])
     assert (result.reason, result.transient) == ("robots-unreachable", True)
     assert [path for path, *_ in down.seen] == ["/robots.txt"]  # the page itself was never asked for
     missing = _recorder(robots_status=404)
     with serve_handler(missing) as base:
-        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
+        (page,) = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/a.html")])
     assert isinstance(page, Page)
 
 
 def test_request_starts_to_one_host_are_spaced_by_the_crawl_delay():
     handler = _recorder(robots=b"User-agent: *\nCrawl-delay: 0.3\n")
     with serve_handler(handler) as base:
-        fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(4)], allowing(HTTP, base))
+        fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/{i}.html") for i in range(4)])
     starts = [t for path, *_, t in handler.seen if path != "/robots.txt"]
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert len(starts) == 4 and min(gaps) >= 0.27  # 0.3 s apart, minus scheduler jitter
@@ -157,7 +157,7 @@ def test_a_429_holds_the_whole_host_for_its_retry_after():
     handler = _recorder(page_status=429, headers_out={"Retry-After": "3600"})
     with serve_handler(handler) as base:
         settings = allowing(HTTP, base).model_copy(update={"max_host_wait": 2, "per_host_limit": 1})
-        results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
+        results = fetch_pages(settings, [PageRequest(f"{base}/{i}.html") for i in range(3)])
     # which of the three reaches the host first is up to the thread pool; exactly one does
     assert sorted((r.reason, r.transient) for r in results) == [("host-busy", True), ("host-busy", True), ("http-429", True)]
     assert len([p for p, *_ in handler.seen if p != "/robots.txt"]) == 1  # the host was asked once
@@ -218,7 +218,7 @@ def test_a_410_is_final_for_pages_and_kills_a_feed_at_once():
 
     with scripted_server({"/feed": (410, "text/plain", b"gone"), "/page": (410, "text/html", b"gone")}) as base:
         feed = fetch_feed(allowing(HTTP, base), FeedRequest("s", f"{base}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], allowing(HTTP, base))
+        (page,) = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/page", "s")])
     assert (page.reason, page.transient) == ("gone", False)  # a non-transient rejection: never asked for again
     assert (feed.status, feed.http_status, feed.error) == ("error", 410, "gone")
     state = health.advance(None, feed, None, 0, 60, FeedSettings(dead_after_failures=10),
@@ -249,7 +249,7 @@ def test_an_http_date_retry_after_holds_requests_already_waiting_for_the_host():
     with serve_handler(HoldOnce) as base:
         settings = allowing(HTTP, base).model_copy(update={"per_host_limit": 2, "min_host_interval": 1.0,
                                                            "obey_robots": False, "max_host_wait": 10})
-        results = fetch_pages([PageRequest(f"{base}/{i}.html") for i in range(3)], settings)
+        results = fetch_pages(settings, [PageRequest(f"{base}/{i}.html") for i in range(3)])
     outcomes = sorted("page" if isinstance(r, Page) else r.reason for r in results)
     assert outcomes == ["http-503", "page", "page"]  # whichever page went first got the 503
     # the second request had booked its start 1 s in, before the 503 came: it waited for the date too
@@ -271,7 +271,7 @@ def test_redirect_hops_wait_their_turn_at_the_host():
             self.end_headers()
 
     with serve_handler(Hops) as base:
-        (page,) = fetch_pages([PageRequest(f"{base}/a.html")], allowing(HTTP, base))
+        (page,) = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/a.html")])
         fetch_feed(allowing(HTTP, base).model_copy(update={"min_host_interval": 0.3}), FeedRequest("s", f"{base}/feed"))
     assert isinstance(page, Page) and page.final_url.endswith("/c.html")
     starts = {path: t for path, *_, t in Hops.seen}
@@ -288,13 +288,13 @@ def test_localhost_and_127_0_0_1_are_one_host():
                                                            "allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
         batches = [[PageRequest(f"http://{name}:{port}/{i}.html") for i in range(3)] for name in ("localhost",
                                                                                                   "127.0.0.1")]
-        results = [r for rs in pool.map(lambda reqs: fetch_pages(reqs, settings), batches) for r in rs]
+        results = [r for rs in pool.map(lambda reqs: fetch_pages(settings, reqs), batches) for r in rs]
     assert all(isinstance(r, Page) for r in results) and handler.peak == 1  # one limit for both names
     with serve_handler(robots) as base:
         port = base.rsplit(":", 1)[1]
         settings = allowing(HTTP, base).model_copy(update={"allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}")})
-        results = fetch_pages([PageRequest(f"http://{name}:{port}/{p}.html") for name in ("localhost", "127.0.0.1")
-                               for p in ("a", "private/b")], settings)
+        results = fetch_pages(settings, [PageRequest(f"http://{name}:{port}/{p}.html")
+                                         for name in ("localhost", "127.0.0.1") for p in ("a", "private/b")])
     assert [r.reason if isinstance(r, Rejection) else "ok" for r in results] == ["ok", "robots-disallowed"] * 2
     assert [path for path, *_ in robots.seen].count("/robots.txt") == 1
 
@@ -309,7 +309,7 @@ def test_bom_marked_utf16_and_utf32_and_untyped_html_are_pages():
               "/untyped": (200, "", b"\n  " + html.encode()),
               "/png": (200, "application/octet-stream", b"\x89PNG\r\n\x1a\n" + b"\0" * 100)}
     with scripted_server(routes) as base:
-        results = fetch_pages([PageRequest(f"{base}{p}") for p in routes], allowing(HTTP, base))
+        results = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}{p}") for p in routes])
     *pages, png = results
     assert all(isinstance(p, Page) and "Grüße aus Köln" in p.html for p in pages), pages
     assert all(p.html.lstrip().startswith("<!DOCTYPE html>") for p in pages)

@@ -120,7 +120,7 @@ with serve_handler(Bombs) as base:
     out = {}
     for path in ("/br", "/gzip", "/deflate"):
         feed = fetch_feed(http, FeedRequest("s", f"{base}{path}"))
-        (page,) = fetch_pages([PageRequest(f"{base}{path}?page", "s")], http)
+        (page,) = fetch_pages(http, [PageRequest(f"{base}{path}?page", "s")])
         out[path] = {"feed": feed.error, "page": page.reason, "growth_mib": peak_mib() - before}
 print(json.dumps(out))
 """

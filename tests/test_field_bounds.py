@@ -7,7 +7,7 @@ import pytest
 
 from monitor import fields, warehouse
 from monitor.extract import extract
-from monitor.metadata import choose_date, clean_title, read_date, site_labels
+from monitor.extract.metadata import choose_date, clean_title, read_date, site_labels
 from monitor.models import Article, LoadBatch, RunRecord
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from monitor.config import FeedSettings, Schedule, Source
 from monitor.health import advance, plan_feeds, skip_reason
-from monitor.models import Entry, FeedFetch, FeedParse, FeedState
+from monitor.models import Entry, FeedFailure, FeedFetch, FeedParse, FeedState
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 SETTINGS = FeedSettings(dead_after_failures=3, backoff_base_minutes=10, backoff_max_minutes=60,
@@ -53,7 +53,7 @@ def test_failures_back_off_exponentially_then_the_feed_is_dead():
     good = advance(None, _ok(), _parse(5), 5, 60, SETTINGS, NOW)
     state, waits = good, []
     for _ in range(3):
-        state = advance(state, FeedFetch("s", URL, "error", 500, error="transient: HTTP 500"), None, 0, 60, SETTINGS,
+        state = advance(state, FeedFetch("s", URL, "error", 500, failure=FeedFailure("transient", "HTTP 500", True)), None, 0, 60, SETTINGS,
                         NOW, random.Random(1))
         waits.append(_minutes(state))
     assert all(0.8 * base <= wait <= 1.2 * base for wait, base in zip(waits, (10, 20, 40)))  # 10, 20, 40 +-20%
@@ -66,7 +66,7 @@ def test_failures_back_off_exponentially_then_the_feed_is_dead():
 
 
 def test_retry_after_wins_over_a_shorter_backoff_and_html_is_a_failure():
-    state = advance(None, FeedFetch("s", URL, "error", 429, error="http-429", retry_after=3 * 3600), None, 0, 60,
+    state = advance(None, FeedFetch("s", URL, "error", 429, failure=FeedFailure("http-429"), retry_after=3 * 3600), None, 0, 60,
                     SETTINGS, NOW)
     assert _minutes(state) == 180 and state.consecutive_failures == 1
     not_a_feed = advance(None, _ok(), FeedParse("s", (), error="not-a-feed"), 0, 60, SETTINGS, NOW)

@@ -139,8 +139,8 @@ def listening():
 def test_feeds_and_pages_on_loopback_are_refused_before_connecting_by_default():
     with listening() as (base, accepted):
         feed = fetch_feed(PUBLIC_ONLY, FeedRequest("s", f"{base}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], PUBLIC_ONLY)
-        (bad,) = fetch_pages([PageRequest("file:///etc/passwd", "s")], PUBLIC_ONLY)
+        (page,) = fetch_pages(PUBLIC_ONLY, [PageRequest(f"{base}/page", "s")])
+        (bad,) = fetch_pages(PUBLIC_ONLY, [PageRequest("file:///etc/passwd", "s")])
     assert feed.status == "error" and feed.error.startswith("blocked-address: 127.0.0.1 is 127.0.0.1")
     assert isinstance(page, Rejection) and page.reason == "blocked-address" and not page.transient
     assert isinstance(bad, Rejection) and bad.reason == "blocked-address"
@@ -167,7 +167,7 @@ def test_a_redirect_to_another_loopback_port_is_refused_at_that_hop():
     with listening() as (other, accepted), _redirecting(f"{other}/admin") as base:
         settings = allowing(PUBLIC_ONLY, base)  # the first server only: the other port is not listed
         feed = fetch_feed(settings, FeedRequest("s", f"{base}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], settings)
+        (page,) = fetch_pages(settings, [PageRequest(f"{base}/page", "s")])
     assert feed.error.startswith("blocked-address: 127.0.0.1 is 127.0.0.1, not a public address")
     assert isinstance(page, Rejection) and page.reason == "blocked-address"
     assert accepted == []  # refused before a connection was opened
@@ -179,7 +179,7 @@ def test_a_redirect_to_a_private_address_is_refused_at_that_hop(target, network_
     with _redirecting(target) as base:
         settings = allowing(PUBLIC_ONLY, base)
         feed = fetch_feed(settings, FeedRequest("s", f"{base}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], settings)
+        (page,) = fetch_pages(settings, [PageRequest(f"{base}/page", "s")])
     assert feed.error.startswith("blocked-address: ") and page.reason == "blocked-address"
     assert all(address.startswith("127.") for address in network_log), network_log  # nothing left loopback
 

@@ -1,7 +1,7 @@
-"""Run bookkeeping (monitor.pipeline): how a run's pages are cut into batches."""
+"""Run planning (monitor.planning): how a run's pages are cut into batches."""
 
 from monitor.models import PageRequest
-from monitor.pipeline import BATCHES_PER_WORKER, interleave_hosts, page_batches
+from monitor.planning import BATCHES_PER_WORKER, interleave_hosts, page_batches
 
 
 def _requests(*urls: str) -> list[PageRequest]:

@@ -80,7 +80,7 @@ def test_http_proxy_setting_carries_feeds_and_pages_and_the_proxy_need_not_be_li
     with scripted_server(ROUTES) as base:
         settings = allowing(HTTP, base).model_copy(update={"proxy": proxy_url})  # the proxy's own port: not listed
         feed = fetch_feed(settings, FeedRequest("s", f"{base}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], settings)
+        (page,) = fetch_pages(settings, [PageRequest(f"{base}/page", "s")])
     assert feed.status == "ok" and feed.content == FEED
     assert isinstance(page, Page) and "via" in page.html
     assert seen == [f"GET {base}/feed", f"GET {base}/page"]
@@ -109,7 +109,7 @@ def test_https_goes_through_connect(proxy):
     with scripted_server(ROUTES) as base:
         target = base.replace("http://", "https://")  # a plain server: the TLS handshake fails past the tunnel
         settings = allowing(HTTP, base).model_copy(update={"proxy": proxy_url, "retries": 0})
-        (page,) = fetch_pages([PageRequest(f"{target}/page", "s")], settings)
+        (page,) = fetch_pages(settings, [PageRequest(f"{target}/page", "s")])
     assert isinstance(page, Rejection) and page.reason == "connection-error"
     assert seen == [f"CONNECT {urlsplit(base).netloc}"]
 
@@ -119,8 +119,8 @@ def test_the_guard_applies_to_the_target_not_the_proxy(proxy):
     with scripted_server(ROUTES) as listed, scripted_server(ROUTES) as unlisted:
         settings = allowing(HTTP, listed).model_copy(update={"proxy": proxy_url})
         feed = fetch_feed(settings, FeedRequest("s", f"{unlisted}/feed"))
-        (page,) = fetch_pages([PageRequest(f"{unlisted}/page", "s")], settings)
-        (metadata,) = fetch_pages([PageRequest("http://169.254.169.254/latest/meta-data/", "s")], settings)
+        (page,) = fetch_pages(settings, [PageRequest(f"{unlisted}/page", "s")])
+        (metadata,) = fetch_pages(settings, [PageRequest("http://169.254.169.254/latest/meta-data/", "s")])
     assert feed.error.startswith("blocked-address: 127.0.0.1 is 127.0.0.1, not a public address")
     assert page.reason == "blocked-address" and metadata.reason == "blocked-address"
     assert seen == []  # nothing was handed to the proxy
@@ -162,5 +162,5 @@ def test_proxy_routing_rules():
 def test_an_unusable_environment_proxy_is_a_transient_failure_not_a_crash(monkeypatch):
     monkeypatch.setenv("ALL_PROXY", "gopher://127.0.0.1:9")
     with scripted_server(ROUTES) as base:
-        (page,) = fetch_pages([PageRequest(f"{base}/page", "s")], allowing(HTTP, base))
+        (page,) = fetch_pages(allowing(HTTP, base), [PageRequest(f"{base}/page", "s")])
     assert isinstance(page, Rejection) and page.reason == "connection-error" and page.transient

@@ -47,7 +47,7 @@ def test_an_empty_warehouse_still_gives_a_page():
 
 
 def test_cli_and_flow_write_the_report_from_a_real_warehouse(seed_warehouse, tmp_path, prefect_harness):
-    from flows.report import daily_deployment, report
+    from flows.report import report
 
     seed_warehouse = _own_copy(seed_warehouse, tmp_path)  # each report records its run in the warehouse
     out = tmp_path / "cli.html"
@@ -57,8 +57,6 @@ def test_cli_and_flow_write_the_report_from_a_real_warehouse(seed_warehouse, tmp
     assert report(out=str(flow_out), warehouse_path=str(seed_warehouse)) == str(flow_out)
     for page in (out.read_text(), flow_out.read_text()):
         assert "Armenia" in page and page.count("<svg id=") == 3
-    (schedule,) = daily_deployment().schedules
-    assert schedule.schedule.cron == "0 6 * * *"
 
 
 def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:

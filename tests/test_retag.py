@@ -65,7 +65,7 @@ def test_retag_since_a_future_date_touches_nothing(seed_warehouse, tmp_path):
 def test_retag_without_a_warehouse_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["retag", "--warehouse", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1
-    assert result.output == (f"Error: no warehouse at {tmp_path / 'none.duckdb'}: run `monitor run` or "
+    assert result.output == (f"Error: no warehouse at {tmp_path / 'none.duckdb'}; run `monitor run` or "
                              "`monitor demo` first, or pass --warehouse\n")
 
 

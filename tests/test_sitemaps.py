@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flows.ingest import ingest
-from monitor import config, pipeline, warehouse
+from monitor import config, planning, warehouse
 from monitor.cli import cli
 from monitor.sitemap import SitemapError, parse_sitemaps, read_sitemap, robots_sitemaps
 from tests.conftest import SEED, scripted_server, write_config
@@ -71,7 +71,7 @@ def test_a_news_sitemap_reads_as_feed_entries_with_title_date_and_language():
     assert parsed.entries[0].link == parsed.entries[0].guid == f"{base}/news/rail-timetable.html"
     # a page that neither declares nor clearly reads as a language falls back on its sitemap's, then the source's
     source = config.Source(name="gazette", url=f"{base}/s.xml", kind="sitemap", language="de")
-    assert [r.language for r in pipeline.plan_pages(list(parsed.entries), [], set(), [source])] == ["en", "fr", "en"]
+    assert [r.language for r in planning.plan_pages(list(parsed.entries), [], set(), [source])] == ["en", "fr", "en"]
     assert robots_sitemaps("User-agent: *\nsitemap: https://a.example/s.xml\nSitemap:https://a.example/s.xml\n") == [
         "https://a.example/s.xml"]
 
@@ -141,12 +141,12 @@ def test_sitemap_outlet_found_through_robots_and_an_opml_feed_are_imported_inges
     errors = dict(_counts(path, "SELECT source, any_value(error) FROM feed_fetches WHERE source LIKE 'bad-%' "
                                 "GROUP BY source"))
     assert errors.pop("bad-malformed").startswith(
-        f"sitemap {base}/bad/malformed.xml is not well-formed XML (Premature end of data in tag")
+        f"bad-sitemap: sitemap {base}/bad/malformed.xml is not well-formed XML (Premature end of data in tag")
     assert errors == {
-        "bad-bomb": f"sitemap {base}/bad/bomb.xml lists 50000 URLs, more than the 1000 allowed (settings: "
+        "bad-bomb": f"bad-sitemap: sitemap {base}/bad/bomb.xml lists 50000 URLs, more than the 1000 allowed (settings: "
                     "sitemaps.max_urls); refused",
-        "bad-self": f"sitemap index {base}/bad/self.xml lists itself; refused",
-        "bad-loop": f"sitemap index {base}/bad/loop.xml loops back to {base}/bad/loop.xml; refused"}
+        "bad-self": f"bad-sitemap: sitemap index {base}/bad/self.xml lists itself; refused",
+        "bad-loop": f"bad-sitemap: sitemap index {base}/bad/loop.xml loops back to {base}/bad/loop.xml; refused"}
     assert _counts(path, "SELECT count(*) FROM entries WHERE source LIKE 'bad-%'") == [(0,)]
     # polled again: nothing new, nothing doubled
     assert second["counts"].get("new_articles:gazette", 0) == 0

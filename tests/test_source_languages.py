@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import config, pipeline
+from monitor import config, planning
 from monitor.cli import cli
 from monitor.models import Entry
 from tests.conftest import SEED, scripted_server, write_config
@@ -33,7 +33,7 @@ def test_a_page_falls_back_on_the_sources_language_only_when_it_has_one():
     sources = [config.Source(name="one", url="https://x.example/f", language=["de"]),
                config.Source(name="two", url="https://y.example/f", language="multi")]
     other = Entry("e2", "two", "g", "https://y.example/b", None, "t", None)
-    requests = {r.source: r.language for r in pipeline.plan_pages([entry, other], [], set(), sources)}
+    requests = {r.source: r.language for r in planning.plan_pages([entry, other], [], set(), sources)}
     assert requests == {"one": "de", "two": None}
 
 

@@ -13,7 +13,7 @@ from monitor import warehouse
 from monitor.cli import _print_summary
 from monitor.config import Source
 from monitor.models import Article, DedupResult, LoadBatch, RunRecord, Tags, TopicScore
-from monitor.pipeline import RunInputs, run_record
+from monitor.outcomes import RunInputs, run_record
 from monitor.report import render
 from monitor.warehouse.report import report_data
 

@@ -121,8 +121,8 @@ def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
 def test_topic_words_are_split_once_as_each_reader_splits_them(text):
     import re
 
-    from monitor.tagging import _WORD, _TextWords
-    from monitor.topicmodel import Lexicon
+    from monitor.tagging.keywords import _WORD, _TextWords
+    from monitor.tagging.topicmodel import Lexicon
 
     words = _TextWords(text)
     assert words.glued == _WORD.findall(text.lower())  # the keyword rules' words
@@ -144,7 +144,8 @@ def test_lower_casing_keeps_every_character_a_word_character_or_not():
 @pytest.mark.parametrize("text", ["l'Ukraine-Krieg", "US-Wahlen und Türkiye'de", "x'", "-US", "a--b 'c' d’e-9f",
                                   "rock'n’roll", "İstanbul'da", ""])
 def test_words_joined_by_hyphens_and_apostrophes_are_found_from_word_bounds(text):
-    from monitor.tagging import _FOREIGN_PARTS, _IN_A_WORD, _in_a_word, _split
+    from monitor.tagging.foreign import _FOREIGN_PARTS, _IN_A_WORD, _in_a_word
+    from monitor.tagging.names import _split
 
     lowered = text.lower()
     _, bounds = _split(_FOREIGN_PARTS, lowered if len(lowered) == len(text) else text)

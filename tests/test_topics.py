@@ -8,8 +8,8 @@ import tomllib
 
 import pytest
 
-from monitor import config, topicmodel
-from monitor.tagging import Tagger
+from monitor import config
+from monitor.tagging import Tagger, topicmodel
 from tests.conftest import CONFIG
 
 CONFLICT, CRIME, DISASTER, HEALTH = "medtop:16000000", "medtop:02000000", "medtop:03000000", "medtop:07000000"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from monitor.models import Article, DedupDoc, DedupResult, text_hash as body_hash, text_words, words_hash
+from monitor.models import Article, DedupDoc, DedupResult, text_hash, text_words, words_hash
 from monitor.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -87,12 +87,6 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     # uint64 products wrap around; that is part of the hash, as in datasketch.
     mins = ((hashes[:, None] * _A + _B) % _PRIME).min(axis=0)
     return (mins & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-
-
-def sketch(text: str, size: int = 3) -> tuple[bytes, int]:
-    """(signature bytes, shingle count) of a body: what the warehouse stores per article."""
-    hashes = shingle_hashes(text, size)
-    return signature(hashes).tobytes(), len(hashes)
 
 
 def estimated_containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
@@ -184,7 +178,7 @@ def cluster(docs: Iterable[DedupDoc], prior: Iterable[DedupDoc] = (), *, shingle
             sig_rows.append(np.frombuffer(doc.signature, dtype=np.uint32))
             size_list.append(doc.shingle_count)
             if digest is None and doc.text.strip():
-                digest = body_hash(doc.text)
+                digest = text_hash(doc.text)
         else:
             hashes, computed = _hashes_and_digest(doc.text, shingle_size)
             sig_rows.append(signature(hashes))

@@ -158,15 +158,6 @@ def ttl_minutes(feed: feedparser.FeedParserDict) -> float | None:
     return None
 
 
-def dedupe_links(entries: list[Entry]) -> list[str]:
-    """The distinct entry links in first-seen order: one fetch per page, however many entries point at it."""
-    seen: dict[str, None] = {}
-    for entry in entries:
-        if entry.link and entry.link not in seen:
-            seen[entry.link] = None
-    return list(seen)
-
-
 def parse_fetches(fetches: list[FeedFetch], max_entries: int = 500) -> list[FeedParse | None]:
     """Parse every fetched feed (or sitemap source: `monitor.sitemap`) that has new bytes; None for a 304, an
     unchanged body or a failed fetch."""

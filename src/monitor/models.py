@@ -64,6 +64,25 @@ class FeedRequest:
     kind: str = "feed"  # "feed" or "sitemap" (config.Source.kind)
 
 
+# A feed failure's text (stored as the feed's last error and a rejection's detail) is at most this long.
+MAX_FAILURE_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFailure:
+    """Why a feed request failed: a short reason ("http-404", "gone", "host-busy", "transient", ...), what the
+    server or the transport said, and whether trying again later may work."""
+
+    reason: str
+    detail: str = ""
+    transient: bool = False
+
+    @property
+    def text(self) -> str:
+        """"reason: detail" (or the reason alone), as the warehouse stores it."""
+        return (f"{self.reason}: {self.detail}" if self.detail else self.reason)[:MAX_FAILURE_CHARS]
+
+
 @dataclass(frozen=True, slots=True)
 class FeedFetch:
     """What one feed request returned: bytes plus validators, or a status with a reason."""
@@ -76,8 +95,8 @@ class FeedFetch:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    body_hash: str | None = None
-    error: str | None = None
+    body_hash: str | None = None  # sha1 of the feed's raw bytes (fetch.feed_bytes_hash), as the column is named
+    failure: FeedFailure | None = None  # set when status is "error" or "transient"
     elapsed_ms: int = 0
     # What the server said about when to come back, in seconds from now (Cache-Control max-age or Expires;
     # Retry-After on a 429 or 503). The feed's health schedule honours both.
@@ -86,6 +105,11 @@ class FeedFetch:
     kind: str = "feed"  # the request's kind: a "sitemap" is parsed by monitor.sitemap
     # A sitemap index's child sitemaps as fetched: (URL, bytes as served, perhaps gzipped); `content` is the index
     parts: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        """The failure as text ("blocked-address: ..."), None when the fetch succeeded."""
+        return self.failure.text if self.failure else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,9 +286,22 @@ class DedupDoc:
     title: str = ""
     published: datetime | None = None
     cluster: str | None = None
-    signature: bytes | None = None  # stored MinHash signature (dedup.sketch); computed from `text` when None
+    signature: bytes | None = None  # stored MinHash signature (dedup.sketch_articles); computed from `text` when None
     shingle_count: int = 0
     body_sha1: str | None = None  # stored body hash (models.text_hash); computed from `text` when None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What an ingest run was started with (the flow's parameters but the paths), recorded in its runs row."""
+
+    sources: list[str] | None = None  # source names; None = every source (or the schedule group's)
+    force: bool = False  # fetch every chosen feed now, even dead or not yet due ones
+    limit: int | None = None  # at most this many pages; the rest stay pending
+    since: str | None = None  # ISO date or timestamp: older entries wait for a later run
+    dry_run: bool = False  # everything but the writes
+    schedule: str | None = None  # a schedule group of sources.toml
+    cpu_runner: str | None = "auto"  # where extraction and tagging run (flows/_execution.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from monitor.boilerplate import host_of
+from monitor.urls import site_of as host_of
 from monitor.fetch.decode import decode_html, looks_like_html
 from monitor.models import Page, PageRequest, page_hash
 

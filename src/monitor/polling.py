@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from monitor import fetch, sitemap
 from monitor.config import HttpSettings, SitemapSettings, Source
-from monitor.models import Entry, FeedFetch, FeedRequest
+from monitor.models import Entry, FeedFailure, FeedFetch, FeedRequest
 from monitor.sitemap import SitemapError, read_sitemap
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ def expand(http: HttpSettings, request: FeedRequest, fetched: FeedFetch, limits:
     except SitemapError as exc:
         log.warning("source %s: %s", request.source, exc)
         # body_hash dropped: the next poll reads the sitemap again instead of calling it unchanged
-        return replace(fetched, status="error", content=b"", body_hash=None, error=str(exc)[:300])
+        return replace(fetched, status="error", content=b"", body_hash=None,
+                       failure=FeedFailure("bad-sitemap", str(exc)))
     return replace(fetched, parts=parts)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from monitor.boilerplate import host_of
+from monitor.urls import site_of as host_of
 from monitor.models import Article, DedupDoc, Rejection, text_hash
 
 # What a re-extraction reports, in this order: articles rewritten, then how many changed in each field.

@@ -51,6 +51,7 @@ def normalize_url(url: str, base: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 
 
-def host_of(url: str) -> str:
-    """The lower-case host of a URL ('' when it has none)."""
-    return (urlsplit(url).hostname or "").lower()
+def site_of(url: str) -> str:
+    """The site a page belongs to: its host without "www." (news.example and www.news.example are one site)."""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")

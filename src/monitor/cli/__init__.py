@@ -18,7 +18,7 @@ from rich.table import Table
 from monitor import config as config_mod
 from monitor import warehouse
 from monitor.cli.batch import COMMANDS as BATCH_COMMANDS
-from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config, warehouse_option
 from monitor.cli.pages import COMMANDS as PAGE_COMMANDS
 from monitor.cli.query import COMMANDS as WAREHOUSE_COMMANDS
 from monitor.cli.query import render as _render
@@ -171,13 +171,12 @@ def _print_summary(result: dict, seconds: float) -> None:
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
+@WAREHOUSE_OPTION
 @click.option("--force", is_flag=True, help="Fetch every chosen feed now, even dead or not yet due ones.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Fetch at most this many pages; the rest wait for the next run.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Leave entries published before this date for a later run.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+              default=None, help="Leave entries published before this date (or time, UTC) for a later run.")
 @click.option("--dry-run", is_flag=True, help="Fetch, extract, deduplicate and tag, but write nothing.")
 @click.option("--retry-rejected", is_flag=True, help="Fetch the chosen sources' rejected pages again now (a 404, a "
               "410, a timeout), instead of when their next attempt is due.")
@@ -215,15 +214,14 @@ def run(ctx: click.Context, sources: tuple[str, ...], warehouse_path: Path | Non
     started = time.monotonic()
     with local_newsroom(chosen):  # the shipped sources.toml polls the bundled demo newsroom on 127.0.0.1
         result = _run_flow(cfg.root, sources, warehouse_path, ctx.obj["verbose"], force, limit,
-                           since.date().isoformat() if since else None, dry_run, task_runner)
+                           since.isoformat() if since else None, dry_run, task_runner)
     _print_summary(result, time.monotonic() - started)
     if dry_run:
         console.print("dry run: nothing was written to the warehouse")
 
 
 @cli.command()
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("warehouse/demo.duckdb"), show_default=True, help="Warehouse file for the demo.")
+@warehouse_option(Path("warehouse/demo.duckdb"), "Warehouse file for the demo.", show_default=True)
 @click.pass_context
 @fail_on_domain_errors
 def demo(ctx: click.Context, warehouse_path: Path) -> None:
@@ -258,8 +256,7 @@ SOURCE_COLUMNS = ("source", "health", "last_status", "last_success", "items_per_
 
 
 @cli.command()
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
+@WAREHOUSE_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list retired sources (removed, history kept).")
 @click.pass_context

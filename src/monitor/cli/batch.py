@@ -81,8 +81,7 @@ def extract_cmd(ctx: click.Context, jsonl: Path, out: Path | None, keep_furnitur
 
     Example: monitor extract --jsonl pages.jsonl --out articles.jsonl
     """
-    from monitor.boilerplate import strip_site_furniture
-    from monitor.extract import extract
+    from monitor.extract import extract, strip_site_furniture
     from monitor.fetch import decode_html
     from monitor.models import Article, Rejection
 
@@ -156,7 +155,7 @@ def dedup_cmd(ctx: click.Context, jsonl: Path, out: Path | None) -> None:
     Example: monitor dedup --jsonl articles.jsonl --out clusters.jsonl
     """
     from monitor.dedup import cluster
-    from monitor.metadata import parse_date
+    from monitor.extract.metadata import parse_date
     from monitor.models import DedupDoc
 
     settings = load_config(ctx).settings.dedup

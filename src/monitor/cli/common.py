@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 
@@ -14,6 +15,23 @@ from monitor.warehouse import WarehouseError
 
 class Failure(click.ClickException):
     """One-line error, exit status 1."""
+
+
+class QueryFailure(Failure):
+    """A query the warehouse refused (bad SQL, a bad search, tables it lacks): exit status 2, as a usage error, so
+    a script tells a wrong query from a failed run."""
+
+    exit_code = 2
+
+
+def warehouse_option(default: Path | None = None, help: str = "Warehouse file (default from settings.toml).",
+                     show_default: bool = False):
+    """The --warehouse option of every command, declared here once."""
+    return click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
+                        default=default, show_default=show_default, help=help)
+
+
+WAREHOUSE_OPTION = warehouse_option()
 
 
 def fail_on_domain_errors(func):

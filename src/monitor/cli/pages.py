@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from monitor.cli.common import Failure, fail_on_domain_errors, load_config
-from monitor.cli.query import DATES, WAREHOUSE_OPTION
+from monitor.cli.common import WAREHOUSE_OPTION
+from monitor.cli.query import DATES
 
 
 class _ProgressLines(logging.Handler):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,13 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor import warehouse
-from monitor.cli.common import Failure, fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, QueryFailure, fail_on_domain_errors, jsonable, load_config
 from monitor.warehouse import QueryError, WarehouseError
 
 FORMATS = ("table", "csv", "json", "parquet")
 DATES = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-WAREHOUSE_OPTION = click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path),
-                                default=None, help="Warehouse file (default from settings.toml).")
 # Articles re-tagged per transaction: big enough to amortise the write, small enough to keep memory flat.
 RETAG_BATCH = 2_000
 
@@ -52,8 +49,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _existing(ctx: click.Context, warehouse_path: Path | None):
     cfg = load_config(ctx)
     path = cfg.warehouse_path(warehouse_path)
-    if not warehouse.exists(path):
-        raise Failure(f"no warehouse at {path}: run `monitor run` or `monitor demo` first, or pass --warehouse")
+    warehouse.require(path)
     return cfg, path
 
 
@@ -83,8 +79,7 @@ def sql(ctx: click.Context, query: str, warehouse_path: Path | None, fmt: str, o
             return
         columns, rows = warehouse.query(path, query)
     except QueryError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        raise QueryFailure(str(exc)) from None
     text = render(columns, rows, fmt)
     if out is None:
         click.echo(text, nl=False)
@@ -104,12 +99,6 @@ def _until(value: datetime | None) -> datetime | None:
     if (value.hour, value.minute, value.second) == (0, 0, 0):
         value = value + timedelta(days=1) - timedelta(microseconds=1)
     return value
-
-
-def _query_error(exc: Exception) -> None:
-    """A query the user can fix: one line, exit 2 (as `monitor sql`)."""
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(2)
 
 
 def _story_rows(hits) -> list[dict]:
@@ -197,13 +186,13 @@ def search(ctx: click.Context, query: str, limit: int, warehouse_path: Path | No
 
     _, path = _existing(ctx, warehouse_path)
     if not query.strip() and not any(filters.values()):
-        _query_error(f"nothing to search for in {query!r}: give words, a \"quoted phrase\" or a filter "
-                     "(--country Germany)")
+        raise QueryFailure(f"nothing to search for in {query!r}: give words, a \"quoted phrase\" or a filter "
+                           "(--country Germany)")
     with warehouse.read_only(path) as con:
         try:
             hits = find_stories(con, query, search_filters(**filters), limit=limit)
         except QueryError as exc:
-            _query_error(exc)
+            raise QueryFailure(str(exc)) from None
     click.echo(render_stories(_story_rows(hits), fmt), nl=False)
 
 
@@ -332,7 +321,7 @@ def export(ctx: click.Context, out: Path, fmt: str, partition: str | None, since
     try:
         written = run_export(path, out, fmt, _utc(since), partition)
     except QueryError as exc:
-        _query_error(exc)
+        raise QueryFailure(str(exc)) from None
     click.echo(f"exported {written['rows']} articles over {written['days']} days to {written_to(out, fmt, partition)} "
                f"({fmt})")
 

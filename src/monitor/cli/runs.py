@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.common import Failure, fail_on_domain_errors, load_config
-from monitor.cli.query import WAREHOUSE_OPTION, render
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config
+from monitor.cli.query import render
 from monitor.cli.serve import PREFECT_ENV, prefect_api, running_server
 
 

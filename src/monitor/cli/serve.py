@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.common import Failure, fail_on_domain_errors, load_config
+from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config
 from monitor.cli.sources import local_newsroom
 
 # Offline, no telemetry; the runner checks for due runs this often (Prefect's default is 10 s).
@@ -213,8 +213,7 @@ def startup_block(ui_url: str, api_url: str, where: str, served: list) -> str:
 
 
 @click.command()
-@click.option("--warehouse", "warehouse_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Warehouse file (default from settings.toml).")
+@WAREHOUSE_OPTION
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port of the local Prefect server (default: a free one). Ignored when PREFECT_API_URL is set.")
 @click.option("--report-out", type=click.Path(dir_okay=False), default=None,

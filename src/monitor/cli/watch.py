@@ -11,7 +11,8 @@ import click
 from monitor import config as config_mod
 from monitor import watch as watches
 from monitor.cli.common import Failure, fail_on_domain_errors, load_config
-from monitor.cli.query import WAREHOUSE_OPTION, render
+from monitor.cli.common import WAREHOUSE_OPTION
+from monitor.cli.query import render
 from monitor.warehouse import watches as store
 
 # The option that sets each field of a watch, for errors that name what to fix.

@@ -27,7 +27,7 @@ import httpx
 from monitor.config import HttpSettings
 from monitor.fetch.decode import BadEncoding, TooLarge, decode_html, looks_like_html, read_bounded
 from monitor.fetch.guard import BlockedAddress, GuardedTransport, allowed_hosts, check_target, politeness_key
-from monitor.models import FeedFetch, FeedRequest, Page, PageRequest, Rejection
+from monitor.models import FeedFailure, FeedFetch, FeedRequest, Page, PageRequest, Rejection
 from monitor.once import once
 from monitor.politeness import (
     ROBOTS_AGENT, THROTTLE_JITTER, HostBusy, HostGate, crawl_interval, freshness, parse_robots, polite, retry_after,
@@ -135,8 +135,32 @@ def _read_capped(response: httpx.Response, http: HttpSettings, started: float, c
     return read_bounded(response.iter_raw(), encoding, cap, tick)
 
 
-def body_hash(content: bytes) -> str:
-    """sha1 of a body: decides "unchanged" even when a server's validators lie."""
+# A page rejection's detail is cut to this many characters (the feeds' failure text has its own cap).
+MAX_PAGE_DETAIL_CHARS = 200
+
+
+def expected_failure(exc: BaseException) -> tuple[str, str]:
+    """The reason and detail of a fetch failure that trying again in this run would not mend, for feeds and pages
+    alike (the one place that names them): a busy or oversized host, a blocked address, a redirect loop, a URL we
+    cannot fetch, bytes we cannot decode. Transport trouble (timeouts, resets) is not among them: it is retried."""
+    if isinstance(exc, HostBusy):
+        return "host-busy", str(exc)
+    if isinstance(exc, TooLarge):
+        return "too-large", str(exc)
+    if isinstance(exc, BlockedAddress):
+        return "blocked-address", str(exc)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too-many-redirects", ""
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return "bad-url", str(exc)
+    if isinstance(exc, (httpx.DecodingError, BadEncoding)):
+        return "bad-encoding", str(exc)
+    raise TypeError(f"not an expected fetch failure: {type(exc).__name__}") from exc
+
+
+def feed_bytes_hash(content: bytes) -> str:
+    """sha1 of a feed's raw bytes (the `body_hash` of FeedFetch and FeedState): decides "unchanged" even when a
+    server's validators lie. Not `models.text_hash`, the normalised-words hash of an article's body."""
     return hashlib.sha1(content).hexdigest()
 
 
@@ -166,7 +190,7 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
                 wait = retry_after(response.headers)
                 gate.throttle(wait, http.retry_delay_seconds)
                 if wait is not None and wait > http.max_host_wait:  # not worth a retry in this run
-                    return FeedFetch(source, url, "error", status, error=f"http-{status}", retry_after=wait,
+                    return FeedFetch(source, url, "error", status, failure=FeedFailure(f"http-{status}"), retry_after=wait,
                                      elapsed_ms=elapsed())
                 raise TransientFetchError(f"{url}: HTTP {status}", retry_after=wait)
             if status in TRANSIENT_STATUSES:
@@ -178,10 +202,10 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
                                  last_modified=request.last_modified, body_hash=request.body_hash,
                                  elapsed_ms=elapsed(), max_age=max_age)
             if status >= 400:  # a 410 says "gone"; health marks the feed dead at once
-                error = "gone" if status == GONE else f"http-{status}"
-                return FeedFetch(source, url, "error", status, error=error, elapsed_ms=elapsed())
+                failure = FeedFailure("gone" if status == GONE else f"http-{status}")
+                return FeedFetch(source, url, "error", status, failure=failure, elapsed_ms=elapsed())
             content = _read_capped(response, http, admitted)
-            digest = body_hash(content)
+            digest = feed_bytes_hash(content)
             # A 200 whose body hashes as before is unchanged whatever its validators say, so it is not parsed.
             unchanged = request.body_hash is not None and digest == request.body_hash
             return FeedFetch(
@@ -194,18 +218,10 @@ def fetch_feed(http: HttpSettings, request: FeedRequest, client: httpx.Client | 
                 elapsed_ms=elapsed(),
                 max_age=max_age,
             )
-    except HostBusy as exc:
-        return FeedFetch(source, url, "error", error=f"host-busy: {exc}", elapsed_ms=elapsed())
-    except TooLarge as exc:
-        return FeedFetch(source, url, "error", error=f"too-large: {exc}", elapsed_ms=elapsed())
-    except BlockedAddress as exc:
-        return FeedFetch(source, url, "error", error=f"blocked-address: {exc}", elapsed_ms=elapsed())
-    except httpx.TooManyRedirects:
-        return FeedFetch(source, url, "error", error="too-many-redirects", elapsed_ms=elapsed())
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return FeedFetch(source, url, "error", error=f"bad-url: {exc}", elapsed_ms=elapsed())
-    except (httpx.DecodingError, BadEncoding) as exc:
-        return FeedFetch(source, url, "error", error=f"bad-encoding: {exc}"[:300], elapsed_ms=elapsed())
+    except (HostBusy, TooLarge, BlockedAddress, httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL,
+            httpx.DecodingError, BadEncoding) as exc:
+        reason, detail = expected_failure(exc)
+        return FeedFetch(source, url, "error", failure=FeedFailure(reason, detail), elapsed_ms=elapsed())
     except httpx.TransportError as exc:  # timeouts, refused connections, resets
         raise TransientFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 
@@ -220,8 +236,8 @@ def fetch_feeds(http: HttpSettings, requests: list[FeedRequest]) -> list[FeedFet
         try:
             return fetch_feed(http, request, client)
         except TransientFetchError as exc:
-            return FeedFetch(request.source, request.url, "transient", error=str(exc)[:300],
-                             retry_after=exc.retry_after)
+            return FeedFetch(request.source, request.url, "transient", retry_after=exc.retry_after,
+                             failure=FeedFailure("transient", str(exc), transient=True))
 
     with make_client(http) as client, ThreadPoolExecutor(max_workers=http.max_connections) as pool:
         results = list(pool.map(one, requests))
@@ -242,11 +258,12 @@ def settle(request: FeedRequest, outcome: FeedFetch | BaseException) -> FeedFetc
     if isinstance(outcome, FeedFetch):
         if outcome.status != "transient":
             return outcome
-        error, http_status, retry, elapsed = outcome.error, outcome.http_status, outcome.retry_after, outcome.elapsed_ms
+        detail, http_status, retry, elapsed = (outcome.failure.detail if outcome.failure else "", outcome.http_status,
+                                               outcome.retry_after, outcome.elapsed_ms)
     else:
-        error, http_status, retry, elapsed = str(outcome), None, getattr(outcome, "retry_after", None), 0
-    return FeedFetch(request.source, request.url, "error", http_status, error=f"transient: {error}"[:300],
-                     retry_after=retry, elapsed_ms=elapsed)
+        detail, http_status, retry, elapsed = str(outcome), None, getattr(outcome, "retry_after", None), 0
+    return FeedFetch(request.source, request.url, "error", http_status, retry_after=retry, elapsed_ms=elapsed,
+                     failure=FeedFailure("transient", detail, transient=True))
 
 
 def fetch_url(http: HttpSettings, url: str) -> tuple[int, str, str, bytes]:
@@ -339,18 +356,10 @@ def fetch_page(client: httpx.Client, http: HttpSettings, request: PageRequest) -
             return _get_page(response, http, request, gate, reject)
     except _Refused as exc:
         return reject(exc.reason, exc.detail, exc.transient)
-    except HostBusy as exc:
-        return reject("host-busy", str(exc), transient=True)
-    except TooLarge as exc:
-        return reject("too-large", str(exc))
-    except BlockedAddress as exc:  # a redirect to a private address
-        return reject("blocked-address", str(exc)[:200])
-    except httpx.TooManyRedirects:
-        return reject("too-many-redirects")
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return reject("bad-url", str(exc)[:200])
-    except (httpx.DecodingError, BadEncoding) as exc:
-        return reject("bad-encoding", str(exc)[:200])
+    except (HostBusy, TooLarge, BlockedAddress, httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL,
+            httpx.DecodingError, BadEncoding) as exc:  # BlockedAddress here: a redirect to a private address
+        reason, detail = expected_failure(exc)
+        return reject(reason, detail[:MAX_PAGE_DETAIL_CHARS], transient=isinstance(exc, HostBusy))
     except httpx.TimeoutException as exc:
         return reject("timeout", type(exc).__name__, transient=True)
     except httpx.TransportError as exc:
@@ -394,7 +403,7 @@ def _get_page(resp: httpx.Response, http: HttpSettings, request: PageRequest, ga
     return Page(request.url, str(resp.url), decode_html(content, ctype), status, request)
 
 
-def fetch_pages(requests: list[PageRequest], http: HttpSettings) -> list[Page | Rejection]:
+def fetch_pages(http: HttpSettings, requests: list[PageRequest]) -> list[Page | Rejection]:
     """Fetch many pages concurrently under the per-host politeness rules; results keep input order."""
     if not requests:
         return []

@@ -20,7 +20,7 @@ from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tag
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
-    migrations, read_only, run_lock, schema_version)
+    migrations, read_only, require, run_lock, schema_version)
 
 log = logging.getLogger(__name__)
 
@@ -255,12 +255,10 @@ def _regions(t: Tags) -> tuple[str, ...]:
 def _tables(batch: LoadBatch, now: datetime) -> dict[str, pa.Table]:
     """The batch as one Arrow table per warehouse table, each row's key once (see `_unique`)."""
     run_id = batch.run_id or (batch.run.run_id if batch.run else "")
-    counts = {**(batch.run.counts if batch.run else {}),
-              **{f"new_entries:{source}": n for source, n in batch.new_entries.items()}}
     rows: dict[str, list[tuple]] = {
         "feed_fetches": [
             (run_id, f.source, f.url, now, f.status, f.http_status, f.etag, f.last_modified, f.body_hash,
-             len(p.entries) if p else None, counts.get(f"new_entries:{f.source}", 0), p.bozo if p else None,
+             len(p.entries) if p else None, batch.new_entries.get(f.source, 0), p.bozo if p else None,
              f.error or (p and (p.error or p.bozo_reason)) or None, f.elapsed_ms)
             for f, p in batch.feed_fetches],
         "entries": [(e.entry_id, e.source, e.guid, e.link, e.raw_link, e.title, e.published, now, article_id)

@@ -222,10 +222,15 @@ def schema_version(path: Path) -> int:
             return 0
 
 
-def read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to an existing warehouse."""
+def require(path: Path) -> None:
+    """Raise the one-line WarehouseError every reader gives when there is no warehouse at `path`."""
     if not exists(path):
         raise WarehouseError(f"no warehouse at {path}; run `monitor run` or `monitor demo` first, or pass --warehouse")
+
+
+def read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing warehouse."""
+    require(path)
     return _connect(path, read_only=True)
 
 

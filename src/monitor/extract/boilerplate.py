@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from urllib.parse import urlsplit
 
-from monitor.htmltext import text_key
+from monitor.extract.htmltext import text_key
 from monitor.models import Article
+from monitor.urls import site_of as host_of
 
 # A line must recur on this many of a host's pages: two articles quoting the same sentence is news, three pages
 # carrying the same short line is the page's frame (with MIN_SHARE below).
@@ -32,12 +32,6 @@ MAX_LINE_CHARS = 250
 # Lines shorter than this (a key of one or two words: "Advertisement", "Share") are widget labels that
 # `bodytext.clean_body` already knows; counting them would also remove one-word lines such as a name.
 MIN_KEY_CHARS = 12
-
-
-def host_of(url: str) -> str:
-    """The site a page belongs to: its host without "www." (news.example and www.news.example are one site)."""
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")
 
 
 def _keys(lines) -> set[str]:

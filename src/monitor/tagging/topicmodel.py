@@ -27,7 +27,7 @@ import numpy as np
 
 from monitor.once import once
 
-MODEL = Path(__file__).parent / "data" / "topic_model.npz"
+MODEL = Path(__file__).parents[1] / "data" / "topic_model.npz"
 TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
 # The two views get equal say: neither was better on its own in every class.
 NB_SHARE = 0.5
@@ -82,7 +82,7 @@ def load() -> TopicModel:
         )
 
 
-VOCABULARY = Path(__file__).parent / "data" / "iptc_mediatopics.json"
+VOCABULARY = Path(__file__).parents[1] / "data" / "iptc_mediatopics.json"
 _LABEL_WORD = re.compile(r"\w+")
 
 
@@ -133,7 +133,7 @@ def narrower() -> Narrower:
     return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
 
 
-LEXICON = Path(__file__).parent / "data" / "topic_lexicon.toml"
+LEXICON = Path(__file__).parents[1] / "data" / "topic_lexicon.toml"
 # Short names the lexicon file uses for the 17 top-level IPTC Media Topics.
 TOPIC_KEYS = {
     "arts": "medtop:01000000", "crime": "medtop:02000000", "disaster": "medtop:03000000",

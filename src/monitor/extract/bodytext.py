@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.htmltext import text_key
+from monitor.extract.htmltext import text_key
 
 # Phrases that open a teaser or a block of links to other articles, in the languages of the outlets we watch.
 # Multi-word phrases are unambiguous; the single words ("related", "ähnliche") only count as a label (alone on

@@ -18,25 +18,18 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import trafilatura
-from htmldate import find_date
 from lxml import etree
-from trafilatura.metadata import (
-    META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename, extract_title, extract_url,
-)
-from trafilatura.settings import set_date_params
 
-from monitor.boilerplate import strip_site_furniture
-from monitor.bodytext import clean_body, opens_with_leadin
-from monitor.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.extract.boilerplate import strip_site_furniture
+from monitor.extract.bodytext import clean_body, opens_with_leadin
+from monitor.extract.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.extract.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
+from monitor.extract.metadata import choose_language, declared, ld_text, meta, read
 from monitor.fields import (
     MAX_AUTHOR_CHARS, MAX_BODY_CHARS, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, bounded_url, cut_text,
-    in_date_window, normalize_language,
+    normalize_language,
 )
-from monitor.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
-from monitor.metadata import (
-    DateCandidate, canonical_url, choose_date, choose_language, clean_title, date_from_url, declared_language,
-    detect_language, json_ld, lead_image, ld_name, ld_text, meta, parse_date, read_date, site_labels,
-)
+from monitor.language import detect_language
 from monitor.models import Article, Page, Rejection, page_hash, stable_id
 from monitor.urls import normalize_url
 
@@ -60,8 +53,8 @@ def _extractor_version() -> str:
 
 # The modules whose code decides what extraction yields (by name: they may move into a package later).
 _EXTRACTION_MODULES = frozenset(
-    f"monitor.{name}" for name in ("extract", "bodytext", "captions", "htmltext", "metadata", "fields", "urls",
-                                   "boilerplate", "models"))
+    f"monitor.{name}" for name in ("extract.article", "extract.bodytext", "extract.captions", "extract.htmltext",
+                                   "extract.metadata", "extract.boilerplate", "language", "fields", "urls", "models"))
 
 # A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
 MAX_HTML_CHARS = 10_000_000
@@ -270,49 +263,6 @@ def _trafilatura_body(tree: etree._Element, url: str, page_prose: int) -> str:
     return body
 
 
-def _page_fallbacks(tree: etree._Element, url: str, *, want_author: bool, want_site: bool
-                   ) -> tuple[str | None, str | None, str | None, str | None]:
-    """(title, date, site name, author) as trafilatura.extract_metadata finds them, for pages whose JSON-LD and
-    meta tags lack a title or a date: its steps in its order, without the categories, tags, licence and domain
-    lookups we never use (half its time: it was a tenth of extraction), and without the author and site-name
-    heuristics when the page already gave them. trafilatura is pinned below 3 for these functions."""
-    found = examine_meta(tree)
-    if found.author and " " not in found.author:  # as extract_metadata: a one-word author is a handle
-        found.author = None
-    try:
-        found = extract_meta_json(tree, found)
-    except Exception:  # noqa: BLE001 - trafilatura's JSON-LD reader fails on odd JSON; extract_metadata also goes on
-        pass
-    title = found.title or extract_title(tree)
-    author = (found.author or extract_author(tree)) if want_author else None
-    page_url = found.url or extract_url(tree, url)
-    date = find_date(tree, **{**set_date_params(False), "url": page_url})
-    site = None
-    if want_site:
-        site = found.sitename or extract_sitename(tree)
-        if site:
-            site = site.lstrip("@")
-            if site and "." not in site and not site[0].isupper():
-                site = site.title()
-        elif page_url and (match := META_URL.match(page_url)):
-            site = match[1]
-    return title, date, site, author
-
-
-# Only this much of a title is read (cleaning a 2 MB one took half a second); `_bounded` then cuts it to its cap.
-TITLE_READ_CHARS = 4 * MAX_TITLE_CHARS
-
-
-def _page_dates(tree: etree._Element, ld: dict) -> tuple[list[DateCandidate], list[DateCandidate]]:
-    """Candidate (published, modified) dates the page states itself, in order of trust (`metadata.choose_date`)."""
-    published = [(ld_text(ld, "datePublished"), "json-ld"),
-                 (meta(tree, "article:published_time", "datePublished", "pubdate", "date"), "meta")]
-    modified = [(ld_text(ld, "dateModified"), "json-ld"),
-                (meta(tree, "article:modified_time", "og:updated_time", "dateModified", "last-modified"), "meta")]
-    return ([(value, where, kind) for text, where in published for value, kind in [read_date(text)]],
-            [(value, where, kind) for text, where in modified for value, kind in [read_date(text)]])
-
-
 def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | None = None,
             fallback_published: datetime | None = None, fallback_language: str | None = None,
             fetched_at: datetime | None = None) -> Article | Rejection:
@@ -334,36 +284,12 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
         return Rejection(url, "extract", "unparseable", detail=str(exc)[:200], source=source)
     if any(True for _ in itertools.islice(tree.iter(), MAX_ELEMENTS, None)):
         return Rejection(url, "extract", "too-complex", detail=f"more than {MAX_ELEMENTS} elements", source=source)
-    ld = json_ld(tree)
-    title = ld_text(ld, "headline") or meta(tree, "og:title")
-    dates, modified_dates = _page_dates(tree, ld)
-    canonical = canonical_url(tree, url)
-    declared = declared_language(tree)
-    publisher = ld_name(ld.get("publisher"))
-    site_name = meta(tree, "og:site_name") or publisher
-    author = ld_name(ld.get("author")) or meta(tree, "author", "article:author")
-    image = lead_image(tree, ld, url)
+    stated = declared(tree, url)  # before captions and pruning touch the tree
     captions = harvest_captions(tree, url)
     scripts = [script.text for script in tree.iter("script") if script.text and len(script.text) > EMBEDDED_MIN_CHARS]
     page_prose = prune_boilerplate(tree)
-    if not title or not any(d and in_date_window(d, fetched_at) for d, _, _ in dates):
-        found_title, found_date, found_site, found_author = _page_fallbacks(
-            tree, url, want_author=not author, want_site=not site_name)
-        title = title or found_title
-        guessed = parse_date(found_date)
-        # trafilatura's date heuristics read the URL too; a date that is just the URL's is labelled as such below.
-        if guessed != date_from_url(url):
-            dates.append((guessed, "page", "date"))
-        site_name = site_name or found_site
-        author = author or found_author
-    # The feed's timestamp beats a date in the URL, which has no time of day.
-    dates += [(fallback_published, "feed", "aware"), (date_from_url(url), "url", "date")]
-    published, published_source, date_flags = choose_date("published", dates, fetched_at)
-    modified, _, modified_flags = choose_date("modified", modified_dates, fetched_at)
-    names = [n for n in (site_name, publisher, meta(tree, "application-name"),
-                         (meta(tree, "twitter:site") or "").lstrip("@")) if n]
-    raw_title = title or ""
-    title = clean_title(raw_title[:TITLE_READ_CHARS], names, site_labels(canonical))
+    page = read(tree, url, stated, fetched_at=fetched_at, feed_published=fallback_published)
+    title, ld = page.title, page.ld
     body = _trafilatura_body(tree, url, page_prose)
     method = "trafilatura"
     body = clean_body(body, title)
@@ -383,26 +309,26 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     body = _without_captions(body, {caption_key(c.text) for c in captions})
     detected = detect_language(f"{title}\n{body}")
     return _bounded(Article(
-        article_id=stable_id(canonical),
+        article_id=stable_id(page.canonical_url),
         url=normalize_url(url),
-        canonical_url=canonical,
+        canonical_url=page.canonical_url,
         title=title,
         body=body,
         captions=captions,
-        published=published,
-        language=choose_language(declared, detected) or normalize_language(fallback_language),
-        author=author,
-        site_name=site_name,
+        published=page.published,
+        language=choose_language(page.language_declared, detected) or normalize_language(fallback_language),
+        author=page.author,
+        site_name=page.site_name,
         extraction_method=method,
         source=source,
-        published_source=published_source,
-        modified=modified,
-        language_declared=declared,
+        published_source=page.published_source,
+        modified=page.modified,
+        language_declared=page.language_declared,
         language_detected=detected,
-        lead_image=image,
-        date_flags=date_flags + modified_flags,
+        lead_image=page.lead_image,
+        date_flags=page.date_flags,
         extractor_version=EXTRACTOR_VERSION,
-    ), cut_before=("title",) if len(raw_title) > TITLE_READ_CHARS else ())
+    ), cut_before=("title",) if page.title_cut else ())
 
 
 # Text fields of an article and their caps (`monitor.fields`); URLs are dropped rather than cut.

