@@ -12,8 +12,6 @@ articles of a named source, dated as fetched by the archive.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections import Counter
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -120,7 +118,7 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
             sample = read_pages(root, quote(sample_site_pages(quote(stored), reextraction.hosts(batches))))
             furniture = learn_furniture(quote(extract_pages(quote(sample), 0, learn=False)))
         total = sum(len(b) for b in batches)
-        counts: Counter = Counter()
+        counts = reextraction.tally()
         rejected = done = 0
         progress("reextract", 0, total)
         for batch in batches:
@@ -184,8 +182,8 @@ def import_warc(files: list[str], source: str, warehouse_path: str | None = None
     the import itself, tagged, and loaded batch by batch. Returns counts per outcome."""
     cfg = config.load(config_dir)
     path = cfg.warehouse_path(warehouse_path)
-    run_id = f"import-{uuid.uuid4().hex[:9]}"
-    counts: Counter = Counter()
+    run_id = reextraction.import_run_id()
+    counts = reextraction.tally()
     init_warehouse(path)
     with warehouse.run_lock(path):
         prior = read_recent(path, cfg.settings.dedup.window_days)
@@ -211,10 +209,6 @@ def import_warc(files: list[str], source: str, warehouse_path: str | None = None
                                "same-article": len(articles) - len(unique), "rejected": len(rejections),
                                "duplicates": sum(c.duplicate_of is not None for c in clusters)})
             progress("import", number, len(files))
-    summary = (f"imported {counts['articles']} articles of {source} from {counts['pages']} HTML pages in "
-               f"{len(files)} WARC files: {counts['duplicates']} duplicates of other articles, "
-               f"{counts['same-article']} pages of an article already seen, {counts['rejected']} rejected; "
-               f"records skipped: " + (", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(counts.items())
-                                                  if k.startswith("skipped:")) or "none"))
+    summary = reextraction.import_summary(counts, source, len(files))
     log.info("%s", summary)
     return {"counts": dict(counts), "summary": summary, "run_id": run_id, "warehouse": str(path)}

@@ -8,6 +8,7 @@ URL now reads differently: other tables and users' links refer to that id.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import replace
 
@@ -61,3 +62,21 @@ def summary_line(counts: Counter, rejected: int, missing: int, version: str) -> 
     extra = "".join([f"; {rejected} pages no longer yield an article (kept as they were)" if rejected else "",
                      f"; {missing} articles' pages are not in the page store" if missing else ""])
     return f"re-extracted {counts.get('articles', 0)} articles with {version}; changed: {changed}{extra}"
+
+
+def tally() -> Counter:
+    """The counts of a re-extraction or an import, by outcome."""
+    return Counter()
+
+
+def import_run_id() -> str:
+    """The run id a WARC import's rows carry: its own, so its batches are told apart from ingest runs'."""
+    return f"import-{uuid.uuid4().hex[:9]}"
+
+
+def import_summary(counts: Counter, source: str, files: int) -> str:
+    """The one line a WARC import ends with."""
+    skipped = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(counts.items()) if k.startswith("skipped:"))
+    return (f"imported {counts['articles']} articles of {source} from {counts['pages']} HTML pages in {files} WARC "
+            f"files: {counts['duplicates']} duplicates of other articles, {counts['same-article']} pages of an "
+            f"article already seen, {counts['rejected']} rejected; records skipped: {skipped or 'none'}")

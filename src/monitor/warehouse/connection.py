@@ -57,10 +57,16 @@ def exists(path: Path) -> bool:
     return path.exists()
 
 
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """DuckDB draws a progress bar on stdout for statements over 2 s; a library's output belongs to its caller."""
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     if not is_lake(path):
-        return duckdb.connect(str(path), read_only=read_only)
-    con = duckdb.connect()  # in memory; the warehouse is the attached catalog
+        return _quiet(duckdb.connect(str(path), read_only=read_only))
+    con = _quiet(duckdb.connect())  # in memory; the warehouse is the attached catalog
     try:
         con.execute(f"LOAD '{_ducklake_extension()}'")
         catalog = lake_catalog_file(path)

@@ -183,24 +183,24 @@ def index_new(con: duckdb.DuckDBPyConnection, at_most: int | None = None) -> int
         FROM (SELECT article_id, stemmer FROM todo) t LEFT JOIN words w USING (article_id)
         WHERE w.word IS NULL OR length(w.word) <= {MAX_WORD}
         GROUP BY t.article_id, w.word""")
-    try:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE search_stems AS
-            SELECT stemmer, word, stem(word, stemmer) AS stem
-            FROM (SELECT DISTINCT stemmer, word FROM search_tokens WHERE word IS NOT NULL)""")
-        con.execute("""
-            INSERT INTO search_docs
-            SELECT article_id, any_value(stemmer), coalesce(sum(weight), 0) FROM search_tokens GROUP BY article_id""")
-        con.execute("""
-            INSERT INTO search_postings
-            SELECT t.article_id, t.word, s.stem, t.stemmer, t.weight, d.length
-            FROM search_tokens t JOIN search_stems s USING (stemmer, word)
-                 JOIN search_docs d USING (article_id)
-            ORDER BY s.stem""")
-        count, added = con.execute("SELECT count(DISTINCT article_id), count(word) FROM search_tokens").fetchone()
-    finally:
-        con.execute("DROP TABLE IF EXISTS search_tokens")
-        con.execute("DROP TABLE IF EXISTS search_stems")
+    # On a failure the caller rolls its transaction back, and these temporary tables with it: a DROP here would
+    # only fail again on the aborted transaction and hide the first error (a full disk).
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE search_stems AS
+        SELECT stemmer, word, stem(word, stemmer) AS stem
+        FROM (SELECT DISTINCT stemmer, word FROM search_tokens WHERE word IS NOT NULL)""")
+    con.execute("""
+        INSERT INTO search_docs
+        SELECT article_id, any_value(stemmer), coalesce(sum(weight), 0) FROM search_tokens GROUP BY article_id""")
+    con.execute("""
+        INSERT INTO search_postings
+        SELECT t.article_id, t.word, s.stem, t.stemmer, t.weight, d.length
+        FROM search_tokens t JOIN search_stems s USING (stemmer, word)
+             JOIN search_docs d USING (article_id)
+        ORDER BY s.stem""")
+    count, added = con.execute("SELECT count(DISTINCT article_id), count(word) FROM search_tokens").fetchone()
+    con.execute("DROP TABLE IF EXISTS search_tokens")
+    con.execute("DROP TABLE IF EXISTS search_stems")
     _compact_if_due(con, added)
     return count
 
