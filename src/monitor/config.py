@@ -23,6 +23,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 RESOURCE_ROOTS = (PACKAGE_DIR / "_data", PACKAGE_DIR.parent.parent)
 ENV_CONFIG_DIR = "MONITOR_CONFIG_DIR"
 ENV_WAREHOUSE = "MONITOR_WAREHOUSE"
+# Where a DuckLake warehouse's Parquet files go; wins over settings' `warehouse.lake_data_path` (default: a folder
+# beside a local catalog file). Processes the CLI starts (workers, Dask) inherit it.
+ENV_LAKE_DATA = "MONITOR_LAKE_DATA_PATH"
 LAKE_PREFIX = "ducklake:"  # a warehouse path that names a DuckLake catalog instead of a DuckDB file
 _CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -74,6 +77,10 @@ class WarehouseSettings(_Strict):
     # A DuckDB file, or "ducklake:<catalog>" (a local catalog file, or "ducklake:postgres:dbname=... host=...");
     # relative paths resolve against the project root.
     path: str = "warehouse/monitor.duckdb"
+    # Where a DuckLake warehouse keeps its Parquet files: a folder every writer reaches (shared disk, or object
+    # storage such as "s3://bucket/monitor/"). Needed with a Postgres catalog; the catalog records it the first time
+    # and later writers read it from there. Empty: beside a local catalog file. Relative to the project root.
+    lake_data_path: str = ""
 
 
 class HttpSettings(_Strict):
@@ -312,6 +319,10 @@ class Config(_Strict):
         # The bundled config lives inside the installed package: never write there, use the working directory.
         project = Path.cwd() if self.root.is_relative_to(PACKAGE_DIR) else self.root.parent
         if chosen.startswith(LAKE_PREFIX):  # ducklake:<catalog file> or ducklake:postgres:...: resolve a file only
+            data = self.settings.warehouse.lake_data_path
+            if data and not os.environ.get(ENV_LAKE_DATA):  # the warehouse code (and every child) reads it there
+                local = not re.match(r"^[a-z0-9]+://", data) and not Path(data).expanduser().is_absolute()
+                os.environ[ENV_LAKE_DATA] = str(project / data) + "/" if local else data
             catalog = chosen[len(LAKE_PREFIX):]
             if re.match(r"^[a-z]+:", catalog):
                 return Path(chosen)
