@@ -8,6 +8,7 @@ from datetime import timedelta
 from prefect.schedules import Cron, Interval
 
 from flows.ingest import ingest
+from flows.maintenance import maintenance_deployment
 from flows.report import DAILY_CRON, DAILY_TIMEZONE, report
 from monitor import config
 
@@ -40,4 +41,6 @@ def deployments(cfg: config.Config, config_dir: str | None = None, warehouse_pat
         parameters={"out": report_out or str(cfg.root.parent / "reports" / "report.html"),
                     "config_dir": config_dir, "warehouse_path": warehouse_path},
         description="The visual report of the last 28 days"))
+    if str(warehouse_path or cfg.warehouse_path()).startswith(config.LAKE_PREFIX):  # a DuckDB file needs no upkeep
+        out.append(maintenance_deployment(cfg, config_dir, warehouse_path))
     return out

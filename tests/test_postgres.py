@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -17,13 +18,14 @@ from click.testing import CliRunner
 
 from monitor import demo, warehouse
 from monitor.cli import cli
-from monitor.cli.serve import LocalServer
 from monitor.config import ENV_LAKE_DATA
 from monitor.demo.server import serve_directory
 from tests.pg import postgres
 
 MONITOR = [sys.executable, "-m", "monitor.cli"]
-WRITERS_TIMEOUT = 240  # seconds for three overlapping runs on a loaded 2-core machine (about 40 s idle)
+WRITERS_TIMEOUT = 480  # seconds for serve's start and three overlapping runs on a 2-core machine shared six ways
+SERVE_EVERY = 30  # seconds between the served deployment's runs: one more writer, not a queue of them
+READ_EVERY = 1.0  # seconds between rounds of readers: they check reading works during writes, not load the machine
 # What must come out the same however many runs wrote at once: each table's rows, keyed as the warehouse keys them.
 SAME = {
     "articles": "SELECT article_id, url, title, body FROM articles",
@@ -71,7 +73,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
             **extra}
 
 
-def test_ducklake_with_a_postgres_catalog_from_settings_ingests_and_reads(pg, newsroom, tmp_path):
+def test_ducklake_with_a_postgres_catalog_from_settings_ingests_and_reads(pg, newsroom, tmp_path, prefect_harness):
     dsn = pg.create_database("lake_one")
     use_lake(newsroom, f"postgres:{dsn}", tmp_path / "shared" / "lake")
     runner = CliRunner()
@@ -94,11 +96,13 @@ def test_ducklake_with_a_postgres_catalog_from_settings_ingests_and_reads(pg, ne
     assert "<svg id=" in page.read_text()
 
 
-@pytest.mark.timeout(WRITERS_TIMEOUT + 120)
-def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(pg, newsroom, tmp_path):
-    """Three ingest runs over overlapping sources, started together against one Postgres-backed lake (and one
-    Postgres-backed Prefect server), no concurrency limit; readers read all along. The lake then holds exactly what
-    one run over all the sources puts into a DuckDB file."""
+@pytest.mark.timeout(WRITERS_TIMEOUT + 180)
+def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(pg, newsroom, tmp_path,
+                                                                                 prefect_harness):
+    """`monitor serve` with its Prefect server's database in Postgres, its schedule every few seconds; three more
+    ingest runs over overlapping sources started together, reporting to it; all of them writing to one lake whose
+    catalog is in Postgres, with no concurrency limit, while readers read. The lake then holds exactly what one
+    run over all the sources puts into a DuckDB file, and the server's Postgres database has the served runs."""
     names = re.findall(r'^name = "([^"]+)"', (newsroom / "sources.toml").read_text(), flags=re.M)
     assert len(names) == 3
     plain = tmp_path / "one-run.duckdb"
@@ -106,25 +110,28 @@ def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(
 
     dsn = pg.create_database("lake_many")
     use_lake(newsroom, f"postgres:{dsn}", tmp_path / "shared")
+    sources = newsroom / "sources.toml"
+    sources.write_text(sources.read_text().replace("interval_minutes = 60", f"interval_seconds = {SERVE_EVERY}"))
     lake = Path(f"ducklake:postgres:{dsn}")
-    prefect_db = pg.create_database("prefect_writers")
-    server = LocalServer(tmp_path / "prefect-server", ui=False)
-    os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = pg.sqlalchemy_url("prefect_writers")
+    pg.create_database("prefect")
+    env = child_env(tmp_path / "prefect-client")
+    served = subprocess.Popen([*MONITOR, "--config", str(newsroom), "serve", "--report-out",
+                               str(tmp_path / "report.html")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env={**env, "PREFECT_API_DATABASE_CONNECTION_URL": pg.sqlalchemy_url("prefect"),
+                                              "PREFECT_RUNNER_POLL_FREQUENCY": "2"})
+    picks = [names[:2], names[1:], names]  # every source in two or three runs at once, besides the served ones
+    runs, readers, outputs = [], Counter(), []
     try:
-        server.start(advertise=False)
-    finally:
-        os.environ.pop("PREFECT_API_DATABASE_CONNECTION_URL")
-    env = child_env(tmp_path / "prefect-client", PREFECT_API_URL=server.url)
-    picks = [names[:2], names[1:], names]  # every source in two or three runs at once
-    runs, readers = [], Counter()
-    try:
+        wait_for(lambda: (newsroom.parent / ".monitor" / "prefect" / "server.json").exists() or served.poll(),
+                 WRITERS_TIMEOUT, "monitor serve's server")
+        assert served.poll() is None, served.communicate()[0]
         runs = [subprocess.Popen([*MONITOR, "--config", str(newsroom), "run", *[a for n in pick for a in ("--source", n)]],
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for pick in picks]
         deadline = time.monotonic() + WRITERS_TIMEOUT
         runner = CliRunner()
         while any(r.poll() is None for r in runs) and time.monotonic() < deadline:
-            if not warehouse.exists(lake) or not _migrated(lake):
+            if not _migrated(lake):
                 time.sleep(0.5)
                 continue
             for command in (["sql", "SELECT count(*) FROM articles"], ["search", "talks"],
@@ -132,22 +139,44 @@ def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(
                 result = runner.invoke(cli, ["--config", str(newsroom), *command])
                 assert result.exit_code == 0, (command, result.output)
                 readers[command[0]] += 1
+            time.sleep(READ_EVERY)
         outputs = [r.communicate(timeout=max(1, deadline - time.monotonic()))[0] for r in runs]
+        wait_for(lambda: _served_runs(pg) >= 1, WRITERS_TIMEOUT, "a served run completed")
     finally:
         for r in runs:
             if r.poll() is None:
                 r.kill()
                 r.wait()
-        server.stop()
+        served.send_signal(signal.SIGINT)
+        try:
+            stopped = served.communicate(timeout=90)[0]
+        except subprocess.TimeoutExpired:
+            served.kill()
+            stopped = served.communicate()[0]
     assert [r.returncode for r in runs] == [0, 0, 0], "\n---\n".join(o[-4000:] for o in outputs)
+    assert served.returncode == 0 and "stopped the Prefect server" in stopped, stopped[-3000:]
     assert min(readers.values(), default=0) >= 1, readers
     for name, sql in SAME.items():
         got, want = rows(lake, sql), rows(plain, sql)
         assert not [row for row, n in Counter(got).items() if n > 1], f"{name}: rows doubled"
         assert sorted(got, key=repr) == sorted(want, key=repr), name
-    assert rows(lake, "SELECT count(*) FROM runs") == [(3,)]
-    # the three runs reported to the Prefect server, whose database is in Postgres
-    assert int(pg.sql("prefect_writers", "SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED'")) == 3
+    (stored_runs,) = rows(lake, "SELECT count(*) FROM runs WHERE flow_run_id IS NOT NULL")[0]
+    assert stored_runs >= 4  # the three, and at least one scheduled by the Postgres-backed server
+
+
+def _served_runs(pg) -> int:
+    """Completed runs of the served deployment, as the Prefect server's Postgres database records them."""
+    return int(pg.sql("prefect", "SELECT count(*) FROM flow_run r JOIN deployment d ON r.deployment_id = d.id "
+                                 "WHERE r.state_type = 'COMPLETED'"))
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _migrated(lake: Path) -> bool:

@@ -182,16 +182,33 @@ class TaggingSettings(_Strict):
     min_topic_score: float = Field(0.15, ge=0, le=1)
 
 
+_HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"
+
+
+class LakeSettings(_Strict):
+    # When `monitor serve` tends a DuckLake warehouse (flows/maintenance.py): 03:30 UTC, between the night's runs.
+    maintenance_cron: str = "30 3 * * *"
+    # Snapshots older than this are expired: time travel reaches back this far, no further.
+    expire_snapshots_days: float = Field(7.0, ge=0)
+    # Files no live snapshot uses are deleted after this long; a reader still on an old snapshot needs them meanwhile.
+    cleanup_files_days: float = Field(1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _cron(self) -> "LakeSettings":
+        if not croniter.is_valid(self.maintenance_cron) or any(_HASHED.match(f) for f in self.maintenance_cron.split()):
+            raise ValueError(f"maintenance_cron {self.maintenance_cron!r} is not a cron expression: use five fields, "
+                             "for example '30 3 * * *' (03:30 every day)")
+        return self
+
+
 class Settings(_Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
+    lake: LakeSettings = LakeSettings()
     http: HttpSettings = HttpSettings()
     pipeline: PipelineSettings = PipelineSettings()
     feeds: FeedSettings = FeedSettings()
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
-
-
-_HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"
 
 
 class Schedule(_Strict):
