@@ -152,19 +152,21 @@ def transaction(con: duckdb.DuckDBPyConnection, path: Path, work: Callable[[duck
     transaction first claims the `lake_writes` row, so two overlapping writes conflict at commit instead of both
     inserting the same new keys; the loser rolls back and runs `work` again (see `retry_conflicts`), when its
     inserts, which skip keys already held, see the winner's rows. Other errors propagate after a rollback."""
-    def attempt() -> T:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if is_lake(path):
-                con.execute("UPDATE lake_writes SET writes = writes + 1, last_write = now()")
-            result = work(con)
-            con.execute("COMMIT")
-            return result
-        except duckdb.Error:
-            _rollback(con)
-            raise
+    return retry_conflicts(path, lambda: _attempt(con, is_lake(path), work))
 
-    return retry_conflicts(path, attempt)
+
+def _attempt(con: duckdb.DuckDBPyConnection, lake: bool, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """One try of `transaction`."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if lake:
+            con.execute("UPDATE lake_writes SET writes = writes + 1, last_write = now()")
+        result = work(con)
+        con.execute("COMMIT")
+        return result
+    except duckdb.Error:
+        _rollback(con)
+        raise
 
 
 def retry_conflicts(path: Path, work: Callable[[], T]) -> T:
@@ -301,7 +303,11 @@ def migrate(con: duckdb.DuckDBPyConnection, lake: bool = False) -> list[int]:
             raise
         log.info("warehouse migrated to schema version %d (%s)", version, name)
         applied.append(version)
-    con.execute(resource_path(VIEWS).read_text(encoding="utf-8"))
+    views = resource_path(VIEWS).read_text(encoding="utf-8")
+    if lake:  # all views in one transaction, in turn with other writers: a reader never sees some of them missing
+        _attempt(con, True, lambda c: c.execute(views))
+    else:
+        con.execute(views)
     return applied
 
 
