@@ -164,7 +164,8 @@ def main() -> int:
             parent.recv()
             cpu_before = _cpu_seconds()
             cycle_s, cycle_result = timed(force=True)
-            cycle = (cycle_s, cycle_result, _cpu_seconds() - cpu_before)
+            added = warehouse.query(path, "SELECT count(*) FROM entries")[1][0][0] - stored
+            cycle = (cycle_s, cycle_result, _cpu_seconds() - cpu_before, added)
 
     c1, c3 = first["counts"], forced["counts"]
     # Wall time includes Prefect's own flow start and exit (a heartbeat thread joined on exit costs up to 1 s
@@ -189,16 +190,15 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _cycle_line(seconds: float, result: dict, cpu: float, args) -> str:
-    """The realistic cycle: its outcomes, time, CPU, peak memory and the hourly capacity it implies. The CPU
-    count includes the Prefect test server's process (a child); the newsroom's own is left out (it is a child too,
-    but blocked in accept most of the time; its share is small)."""
+def _cycle_line(seconds: float, result: dict, cpu: float, added: int, args) -> str:
+    """The realistic cycle: its outcomes, time, CPU, peak memory and the hourly capacity it implies. The CPU is
+    this process's (the flow and its fetches): children count only once they have ended, so the newsroom and the
+    Prefect test server, which run to the end, are left out."""
     counts = result["counts"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (f"; poll cycle with {args.changed:.0%} changed: {seconds:.1f}s wall, {cpu:.1f}s CPU, "
             f"{counts.get('feed:ok', 0)} parsed, {counts.get('feed:not-modified', 0)} not-modified, "
-            f"{counts.get('feed:unchanged', 0)} unchanged, {counts.get('entries:new', counts.get('new_entries', 0))} "
-            f"new entries; peak RSS {peak_mb:.0f} MB; {args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
+            f"{counts.get('feed:unchanged', 0)} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; {args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
             f"{args.feeds / cpu * 3600 * 2:,.0f} feeds/hour if 2 cores were busy with polling alone")
 
 

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,7 +174,6 @@ def open_files(pids: list[int]) -> int:
 
 
 def flow_runs(api_url: str) -> dict[str, int]:
-    body = json.dumps({"limit": 200, "offset": 0}).encode()
     counts: dict[str, int] = {}
     offset = 0
     while True:
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--publish-seconds", type=float, default=4.0)
     parser.add_argument("--feeds", type=int, default=6)
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse and Prefect data for inspection")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="monitor-soak-"))
     room, base = Newsroom(args.feeds), [""]
@@ -284,10 +285,14 @@ def main() -> None:
     print(f"soak {args.minutes:g} min, 1 item / {args.publish_seconds:g} s on {args.feeds} feeds (1 failing, every "
           f"{NOT_FOUND_EVERY}th page 404): storable items {len(published)}, stored once {once}, missing {missing}, "
           f"doubled {doubled}; flow runs {runs.get('COMPLETED', 0)} completed, "
-          f"{runs.get('FAILED', 0) + runs.get('CRASHED', 0)} failed/crashed, {sum(runs.values())} in all; memory "
+          f"{runs.get('FAILED', 0) + runs.get('CRASHED', 0)} failed/crashed, {runs.get('CANCELLED', 0)} cancelled, "
+          f"{runs.get('RUNNING', 0) + runs.get('PENDING', 0)} running at the end (those scheduled ahead left out); "
+          f"memory "
           f"{memory}; mean RSS first->last third (MB) {flat}; open files peak {files_peak} final {files_final}; "
           f"Prefect DB {db.stat().st_size / 1e6 if db.exists() else 0:.1f} MB; children left {len(left)}; "
-          f"serve exit {served.returncode}; data in {work}")
+          f"serve exit {served.returncode}" + (f"; data in {work}" if args.keep else ""))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -117,17 +117,19 @@ def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(
     lake = Path(f"ducklake:postgres:{dsn}")
     pg.create_database("prefect")
     env = child_env(tmp_path / "prefect-client")
+    on_postgres = {"PREFECT_API_DATABASE_CONNECTION_URL": pg.sqlalchemy_url("prefect"),
+                   "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     served = subprocess.Popen([*MONITOR, "--config", str(newsroom), "serve", "--report-out",
                                str(tmp_path / "report.html")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, env={**env, "PREFECT_API_DATABASE_CONNECTION_URL": pg.sqlalchemy_url("prefect"),
-                                              "PREFECT_RUNNER_POLL_FREQUENCY": "2"})
+                              text=True, env={**env, **on_postgres})
     picks = [names[:2], names[1:], names]  # every source in two or three runs at once, besides the served ones
     runs, readers, outputs = [], Counter(), []
     try:
         wait_for(lambda: (newsroom.parent / ".monitor" / "prefect" / "server.json").exists() or served.poll(),
                  WRITERS_TIMEOUT, "monitor serve's server")
         assert served.poll() is None, served.communicate()[0]
-        runs = [subprocess.Popen([*MONITOR, "--config", str(newsroom), "run", *[a for n in pick for a in ("--source", n)]],
+        runs = [subprocess.Popen([*MONITOR, "--config", str(newsroom), "run",
+                                  *[a for n in pick for a in ("--source", n)]],
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for pick in picks]
         deadline = time.monotonic() + WRITERS_TIMEOUT
