@@ -2,13 +2,12 @@
 temporary folder as an unprivileged user, the server on a free port of 127.0.0.1, stopped at the end.
 
 The server dies with the process that started it, even a SIGKILLed pytest: the kernel sends the postmaster
-SIGQUIT (PR_SET_PDEATHSIG, set after the switch to the unprivileged user, which would otherwise clear it) and the
-postmaster's own backends end once it is gone. Without the binaries the tests that use it are skipped, saying so.
+SIGQUIT (PR_SET_PDEATHSIG, asked for after the switch to the unprivileged user, which would otherwise clear it) and
+the postmaster's own backends end once it is gone. Without the binaries the tests that use it are skipped, saying so.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import shutil
@@ -29,7 +28,6 @@ USER = "nobody"  # initdb and postgres refuse to run as root; this user exists o
 ROLE = "monitor"  # the superuser role initdb creates (trust auth: loopback only, a throwaway cluster)
 START_SECONDS = 60  # about 1 s on an idle machine; a loaded 2-core CI runner can take many times that
 STOP_SECONDS = 20
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # Small and fast: nothing here has to survive a crash, so no fsync; enough connections for Prefect's pool (its
 # server opens several) plus a few DuckLake writers at once.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
@@ -79,11 +77,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """In the child, after the switch of user: SIGQUIT (immediate shutdown) when the parent thread ends."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
-
-
 def _ready(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -99,6 +92,8 @@ def postgres():
     folder = bin_dir()
     if folder is None:
         pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does it)")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to run PostgreSQL as another user")
     try:
         account = pwd.getpwnam(USER)
     except KeyError:
@@ -118,9 +113,13 @@ def postgres():
         port = _free_port()
         options = [arg for key, value in {**SETTINGS, "port": str(port)}.items() for arg in ("-c", f"{key}={value}")]
         log = open(home / "server.log", "ab")  # noqa: SIM115 - the child keeps it
-        process = subprocess.Popen([str(folder / "postgres"), "-D", str(data), "-k", str(home), *options], env=env,
-                                   cwd=home, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                                   **as_user)
+        # setpriv (util-linux) switches user and then asks the kernel for SIGQUIT, postgres' immediate shutdown,
+        # when the parent ends; asked for before the switch, the switch would clear it. Then it becomes postgres.
+        switch = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups"] \
+            if as_user else ["setpriv"]
+        process = subprocess.Popen([*switch, "--pdeathsig", "QUIT", "--", str(folder / "postgres"), "-D", str(data),
+                                    "-k", str(home), *options], env=env, cwd=home, stdout=log,
+                                   stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + START_SECONDS
         while not _ready(port):
