@@ -77,9 +77,10 @@ class WarehouseSettings(_Strict):
     # A DuckDB file, or "ducklake:<catalog>" (a local catalog file, or "ducklake:postgres:dbname=... host=...");
     # relative paths resolve against the project root.
     path: str = "warehouse/monitor.duckdb"
-    # Where a DuckLake warehouse keeps its Parquet files: a folder every writer reaches (shared disk, or object
-    # storage such as "s3://bucket/monitor/"). Needed with a Postgres catalog; the catalog records it the first time
-    # and later writers read it from there. Empty: beside a local catalog file. Relative to the project root.
+    # Where a DuckLake warehouse keeps its Parquet files: a folder every writer reaches (a shared disk; object
+    # storage such as "s3://..." would need DuckDB's httpfs extension, which is not shipped). Needed with a Postgres
+    # catalog, which records it the first time; later writers read it there. Empty: beside a local catalog file.
+    # Relative to the project root.
     lake_data_path: str = ""
 
 
