@@ -199,7 +199,7 @@ def _cycle_line(seconds: float, result: dict, cpu: float, added: int, args) -> s
     return (f"; poll cycle with {args.changed:.0%} changed: {seconds:.1f}s wall, {cpu:.1f}s CPU, "
             f"{counts.get('feed:ok', 0)} parsed, {counts.get('feed:not-modified', 0)} not-modified, "
             f"{counts.get('feed:unchanged', 0)} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; {args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
-            f"{args.feeds / cpu * 3600 * 2:,.0f} feeds/hour if 2 cores were busy with polling alone")
+            f"{args.feeds / cpu * 3600:,.0f} feeds/hour if one core did nothing else")
 
 
 if __name__ == "__main__":
