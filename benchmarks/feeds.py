@@ -198,7 +198,8 @@ def _cycle_line(seconds: float, result: dict, cpu: float, added: int, args) -> s
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (f"; poll cycle with {args.changed:.0%} changed: {seconds:.1f}s wall, {cpu:.1f}s CPU, "
             f"{counts.get('feed:ok', 0)} parsed, {counts.get('feed:not-modified', 0)} not-modified, "
-            f"{counts.get('feed:unchanged', 0)} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; {args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
+            f"{counts.get('feed:unchanged', 0)} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; "
+            f"{args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
             f"{args.feeds / cpu * 3600:,.0f} feeds/hour if one core did nothing else")
 
 
