@@ -12,6 +12,7 @@ from pathlib import Path
 from prefect.schedules import Cron, Interval
 
 from flows.ingest import ingest
+from flows.maintenance import maintenance
 from flows.report import DAILY_CRON, DAILY_TIMEZONE, report
 from monitor import config
 
@@ -40,8 +41,11 @@ def ingest_name(group: str) -> str:
     return f"ingest-{group}"
 
 
-def definitions(cfg: config.Config) -> list[Definition]:
-    """One ingest deployment per schedule group that has sources, plus the daily report."""
+def definitions(cfg: config.Config, lake: bool | None = None) -> list[Definition]:
+    """One ingest deployment per schedule group that has sources, the daily report, and the lake's maintenance
+    when the warehouse is a DuckLake (`lake`; by default, when settings' warehouse is one)."""
+    if lake is None:
+        lake = str(cfg.warehouse_path()).startswith(config.LAKE_PREFIX)
     out = []
     for group, schedule in cfg.sources.schedule.items():
         if not any(s.schedule == group for s in cfg.sources.source):
@@ -54,6 +58,11 @@ def definitions(cfg: config.Config) -> list[Definition]:
     out.append(Definition(
         name="daily-report", entrypoint="flows/report.py:report", tags=("monitor", "report"),
         description="The visual report of the last 28 days", parameters={"out": REPORT_OUT}, cron=DAILY_CRON))
+    if lake:  # a DuckDB file needs no upkeep
+        out.append(Definition(
+            name="lake-maintenance", entrypoint="flows/maintenance.py:maintenance", tags=("monitor", "maintenance"),
+            description="Compact the DuckLake warehouse, expire old snapshots, delete freed files",
+            cron=cfg.settings.lake.maintenance_cron))
     return out
 
 
@@ -62,9 +71,9 @@ def deployments(cfg: config.Config, config_dir: str | None = None, warehouse_pat
     """The definitions as Prefect deployments for `monitor serve`, with this invocation's paths."""
     flows = {"flows/ingest.py:ingest": ingest.with_options(retries=INGEST_RETRIES,
                                                            retry_delay_seconds=INGEST_RETRY_DELAY_SECONDS),
-             "flows/report.py:report": report}
+             "flows/report.py:report": report, "flows/maintenance.py:maintenance": maintenance}
     out = []
-    for d in definitions(cfg):
+    for d in definitions(cfg, lake=str(warehouse_path or cfg.warehouse_path()).startswith(config.LAKE_PREFIX)):
         parameters = {**d.parameters, "config_dir": config_dir, "warehouse_path": warehouse_path}
         if "out" in parameters:
             parameters["out"] = report_out or str(cfg.root.parent / Path(d.parameters["out"]))

@@ -23,6 +23,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 RESOURCE_ROOTS = (PACKAGE_DIR / "_data", PACKAGE_DIR.parent.parent)
 ENV_CONFIG_DIR = "MONITOR_CONFIG_DIR"
 ENV_WAREHOUSE = "MONITOR_WAREHOUSE"
+# Where a DuckLake warehouse's Parquet files go; wins over settings' `warehouse.lake_data_path` (default: a folder
+# beside a local catalog file). Processes the CLI starts (workers, Dask) inherit it.
+ENV_LAKE_DATA = "MONITOR_LAKE_DATA_PATH"
 LAKE_PREFIX = "ducklake:"  # a warehouse path that names a DuckLake catalog instead of a DuckDB file
 _CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -74,6 +77,11 @@ class WarehouseSettings(_Strict):
     # A DuckDB file, or "ducklake:<catalog>" (a local catalog file, or "ducklake:postgres:dbname=... host=...");
     # relative paths resolve against the project root.
     path: str = "warehouse/monitor.duckdb"
+    # Where a DuckLake warehouse keeps its Parquet files: a folder every writer reaches (a shared disk; object
+    # storage such as "s3://..." would need DuckDB's httpfs extension, which is not shipped). Needed with a Postgres
+    # catalog, which records it the first time; later writers read it there. Empty: beside a local catalog file.
+    # Relative to the project root.
+    lake_data_path: str = ""
 
 
 class HttpSettings(_Strict):
@@ -208,8 +216,28 @@ class PageSettings(_Strict):
         return warehouse_path.with_suffix(".pages")
 
 
+_HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"
+
+
+class LakeSettings(_Strict):
+    # When `monitor serve` tends a DuckLake warehouse (flows/maintenance.py): 03:30 UTC, between the night's runs.
+    maintenance_cron: str = "30 3 * * *"
+    # Snapshots older than this are expired: time travel reaches back this far, no further.
+    expire_snapshots_days: float = Field(7.0, ge=0)
+    # Files no live snapshot uses are deleted after this long; a reader still on an old snapshot needs them meanwhile.
+    cleanup_files_days: float = Field(1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _cron(self) -> "LakeSettings":
+        if not croniter.is_valid(self.maintenance_cron) or any(_HASHED.match(f) for f in self.maintenance_cron.split()):
+            raise ValueError(f"maintenance_cron {self.maintenance_cron!r} is not a cron expression: use five fields, "
+                             "for example '30 3 * * *' (03:30 every day)")
+        return self
+
+
 class Settings(_Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
+    lake: LakeSettings = LakeSettings()
     http: HttpSettings = HttpSettings()
     pipeline: PipelineSettings = PipelineSettings()
     feeds: FeedSettings = FeedSettings()
@@ -217,9 +245,6 @@ class Settings(_Strict):
     dedup: DedupSettings = DedupSettings()
     tagging: TaggingSettings = TaggingSettings()
     pages: PageSettings = PageSettings()
-
-
-_HASHED = re.compile(r"^[HR](?:\(|/|$)")  # croniter's hashed and random fields: "H", "H(0-29)", "R/5"
 
 
 class Schedule(_Strict):
@@ -484,6 +509,10 @@ class Config(_Strict):
         # The bundled config lives inside the installed package: never write there, use the working directory.
         project = Path.cwd() if self.root.is_relative_to(PACKAGE_DIR) else self.root.parent
         if chosen.startswith(LAKE_PREFIX):  # ducklake:<catalog file> or ducklake:postgres:...: resolve a file only
+            data = self.settings.warehouse.lake_data_path
+            if data and not os.environ.get(ENV_LAKE_DATA):  # the warehouse code (and every child) reads it there
+                local = not re.match(r"^[a-z0-9]+://", data) and not Path(data).expanduser().is_absolute()
+                os.environ[ENV_LAKE_DATA] = str(project / data) + "/" if local else data
             catalog = chosen[len(LAKE_PREFIX):]
             if re.match(r"^[a-z]+:", catalog):
                 return Path(chosen)

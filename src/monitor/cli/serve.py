@@ -232,8 +232,10 @@ def serve(ctx: click.Context, warehouse_path: Path | None, port: int | None, rep
     Example: monitor serve --port 4200
     """
     cfg = load_config(ctx)
-    path = cfg.warehouse_path(warehouse_path).resolve()
     from monitor import warehouse
+
+    path = cfg.warehouse_path(warehouse_path)  # absolute already; resolving "ducklake:..." made it a file in cwd
+    path = path if warehouse.connection.is_lake(path) else path.resolve()
 
     warehouse.init(path)  # fail fast on an unusable warehouse, before any server starts
     server = LocalServer(server_home(cfg.root), port) if not os.environ.get("PREFECT_API_URL") else None

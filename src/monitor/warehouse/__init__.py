@@ -20,7 +20,7 @@ from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tag
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
-    migrations, read_only, require, run_lock, schema_version)
+    migrations, read_only, require, run_lock, schema_version, transaction)
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,14 @@ def prepare(path: Path, sources: list[Source], configured: list[str] | None = No
     every feed's polling state."""
     with _open_for_writing(path) as con:
         try:
-            con.execute("BEGIN TRANSACTION")
-            _upsert_sources(con, sources)
-            if configured is not None:  # configured again (put back in the file): active again
-                con.execute("UPDATE sources SET retired_at = NULL WHERE list_contains(?, name)", [configured])
-                _retire(con, "NOT list_contains(?, name)", [configured])
-            con.execute("COMMIT")
+            def record(c: duckdb.DuckDBPyConnection) -> None:
+                _upsert_sources(c, sources)
+                if configured is not None:  # configured again (put back in the file): active again
+                    c.execute("UPDATE sources SET retired_at = NULL WHERE list_contains(?, name)", [configured])
+                    _retire(c, "NOT list_contains(?, name)", [configured])
+
+            transaction(con, path, record)
         except duckdb.Error as exc:
-            _rollback(con)
             raise WarehouseError(f"recording the sources in {path} failed and was rolled back ({_first_line(exc)})"
                                  ) from None
         return _feed_states(con)
@@ -122,9 +122,9 @@ def _first_retry(transient: bool, reason: str, now: datetime,
 def retry_rejected(path: Path, sources: list[str]) -> int:
     """Make the rejected pages of these sources due now, final ones included; returns how many."""
     with _open_for_writing(path) as con:
-        (count,) = con.execute(
+        (count,) = transaction(con, path, lambda c: c.execute(
             "UPDATE rejections SET next_attempt = now() WHERE stage <> 'feed' AND list_contains(?, source)",
-            [sources]).fetchone()
+            [sources]).fetchone())
     return count
 
 
@@ -342,37 +342,37 @@ def load(path: Path, batch: LoadBatch) -> None:
     run, run_id = batch.run, batch.run_id or (batch.run.run_id if batch.run else "")
     from monitor.warehouse import search
 
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        for name, table in tables.items():
+            if table.num_rows:
+                con.register(f"{name}_in", table)
+                for statement in _WRITES[name]:
+                    con.execute(statement)
+                con.unregister(f"{name}_in")
+        if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
+            while search.index_new(con, at_most=search.INDEX_CHUNK):  # a chunk at a time (memory)
+                pass
+        # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
+        # only this run's articles can be new to them (older ones were known when the entries were stored).
+        con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
+                       WHERE entries.article_id IS NULL AND a.run_id = ?
+                         AND entries.link IN (a.url, a.canonical_url)""", [run_id])
+        if run is not None:
+            stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
+            con.execute(
+                """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
+                                     stage_seconds, parameters)
+                   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
+                [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
+                 list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
+                 json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
+            )
+
     with _connect(path, read_only=False) as con:
         indexing = search.load_fts(con)  # without it articles stay unindexed and search scans (a logged warning)
         try:
-            con.execute("BEGIN TRANSACTION")
-            for name, table in tables.items():
-                if table.num_rows:
-                    con.register(f"{name}_in", table)
-                    for statement in _WRITES[name]:
-                        con.execute(statement)
-                    con.unregister(f"{name}_in")
-            if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
-                while search.index_new(con, at_most=search.INDEX_CHUNK):  # a chunk at a time (memory)
-                    pass
-            # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
-            # only this run's articles can be new to them (older ones were known when the entries were stored).
-            con.execute("""UPDATE entries SET article_id = a.article_id FROM articles a
-                           WHERE entries.article_id IS NULL AND a.run_id = ?
-                             AND entries.link IN (a.url, a.canonical_url)""", [run_id])
-            if run is not None:
-                stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
-                con.execute(
-                    """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
-                                         stage_seconds, parameters)
-                       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
-                    [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
-                     list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
-                     json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
-                )
-            con.execute("COMMIT")
+            transaction(con, path, write)
         except duckdb.Error as exc:
-            _rollback(con)
             raise WarehouseError(f"load into {path} failed, all or nothing of this batch stored "
                                  f"({_first_line(exc)}); fix the cause and run again to complete it") from None
     log.info("loaded run %s batch: %d articles, %d entries, %d rejections",
@@ -412,15 +412,17 @@ def replace_tags(path: Path, tags: list[Tags], taxonomy: str, taxonomy_version: 
     ids = [t.doc_id for t in tags]
     now = datetime.now(timezone.utc)
     tables = {name: _arrow(name, rows) for name, rows in _tag_rows(tags, taxonomy, taxonomy_version, now).items()}
+
+    def swap(con: duckdb.DuckDBPyConnection) -> dict:
+        before = _tag_sets(con, ids)
+        for name, table in tables.items():
+            _replace_rows(con, name, ids, table)
+        return before
+
     with _connect(path, read_only=False) as con:
         try:
-            con.execute("BEGIN TRANSACTION")
-            before = _tag_sets(con, ids)
-            for name, table in tables.items():
-                _replace_rows(con, name, ids, table)
-            con.execute("COMMIT")
+            before = transaction(con, path, swap)
         except duckdb.Error as exc:
-            _rollback(con)
             raise WarehouseError(f"re-tag in {path} failed, all or nothing of this batch stored ({_first_line(exc)}); "
                                  "run it again") from None
     return {

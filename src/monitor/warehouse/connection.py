@@ -6,14 +6,18 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
 import re
+import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
-from monitor.config import LAKE_PREFIX, resource_path
+from monitor.config import ENV_LAKE_DATA, LAKE_PREFIX, resource_path
 
 log = logging.getLogger("monitor.warehouse")
 
@@ -25,7 +29,16 @@ LOCK_RETRY_FIRST, LOCK_RETRY_MAX = 0.05, 1.0  # seconds: back off from a quick r
 # An ingest run waits this long for an overlapping one to finish: longer than any run we have measured.
 RUN_LOCK_WAIT_SECONDS = 1800.0
 RUN_LOCK_POLL_SECONDS = 0.5
-ENV_LAKE_DATA = "MONITOR_LAKE_DATA_PATH"  # where a DuckLake warehouse's Parquet files go (default: beside the catalog)
+# Two DuckLake writers that overlap: the one that commits second fails with a transaction conflict (both updated the
+# `lake_writes` row, migration 011) and runs its whole transaction again, on a fresh snapshot that holds the first
+# one's rows. A load takes well under a second, so even several writers at once settle within a few retries; the
+# waits grow from FIRST to MAX, with jitter so that two losers do not collide again in step.
+CONFLICT_RETRIES = 12
+CONFLICT_RETRY_FIRST, CONFLICT_RETRY_MAX = 0.05, 3.0  # seconds
+# Two writers that create one new Postgres catalog at once: the second's CREATE TABLE fails ("duplicate key value
+# violates unique constraint", or "already exists"); it waits like a lock and then finds the catalog made.
+CATALOG_RACE = "Failed to initialize DuckLake"
+CONFLICT = "conflict"  # in the message of DuckDB's TransactionException when DuckLake refuses a commit
 MIGRATIONS = "warehouse/migrations"  # NNN_name.sql, applied in order, each once
 VIEWS = "warehouse/views.sql"  # derived views, replaced on every open for writing
 
@@ -68,7 +81,10 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return _quiet(duckdb.connect(str(path), read_only=read_only))
     con = _quiet(duckdb.connect())  # in memory; the warehouse is the attached catalog
     try:
+        con.execute("SET autoinstall_known_extensions = false")  # nothing is downloaded, ever
         con.execute(f"LOAD '{_ducklake_extension()}'")
+        if str(path)[len(LAKE_PREFIX):].startswith("postgres:"):
+            con.execute(f"LOAD '{_postgres_extension()}'")
         catalog = lake_catalog_file(path)
         data = os.environ.get(ENV_LAKE_DATA) or (f"{catalog}.files/" if catalog else None)
         options = [f"DATA_PATH '{_quote(data)}'"] if data else []
@@ -100,6 +116,82 @@ def _ducklake_extension() -> str:
     return str(found)
 
 
+def _postgres_extension() -> str:
+    """DuckDB's postgres extension from PyPI (`duckdb-extension-postgres`), for a DuckLake catalog in Postgres.
+
+    The package ships it as `postgres.duckdb_extension`, but DuckDB derives the entry point it looks for from the
+    file name and the extension's is `postgres_scanner`; so it is loaded through a link by that name, in a folder
+    of this user's under the temporary directory."""
+    try:
+        import duckdb_extension_postgres
+    except ImportError:
+        raise WarehouseError("a ducklake:postgres: warehouse needs DuckDB's postgres extension: "
+                             "pip install 'monitor[lake]'") from None
+    shipped = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{duckdb.__version__}" / \
+        "postgres.duckdb_extension"
+    if not shipped.exists():
+        raise WarehouseError(f"the installed postgres extension does not match DuckDB {duckdb.__version__}; install "
+                             f"duckdb-extension-postgres=={duckdb.__version__}")
+    folder = Path(tempfile.gettempdir()) / f"monitor-duckdb-{os.getuid()}" / f"v{duckdb.__version__}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.parent.stat().st_uid != os.getuid():
+        raise WarehouseError(f"{folder.parent} belongs to another user; remove it")
+    link = folder / "postgres_scanner.duckdb_extension"
+    if not link.exists() or link.resolve() != shipped.resolve():
+        spare = folder / f".{os.getpid()}.link"
+        spare.unlink(missing_ok=True)
+        spare.symlink_to(shipped)
+        spare.replace(link)  # atomic: a process loading it at the same moment sees the old link or the new one
+    return str(link)
+
+
+T = TypeVar("T")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether DuckLake refused a commit because another transaction changed the same thing first."""
+    return isinstance(exc, duckdb.TransactionException) and CONFLICT in str(exc).lower()
+
+
+def transaction(con: duckdb.DuckDBPyConnection, path: Path, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run `work(con)` in one write transaction and commit; returns what it returned. On a DuckLake warehouse the
+    transaction first claims the `lake_writes` row, so two overlapping writes conflict at commit instead of both
+    inserting the same new keys; the loser rolls back and runs `work` again (see `retry_conflicts`), when its
+    inserts, which skip keys already held, see the winner's rows. Other errors propagate after a rollback."""
+    return retry_conflicts(path, lambda: _attempt(con, is_lake(path), work))
+
+
+def _attempt(con: duckdb.DuckDBPyConnection, lake: bool, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """One try of `transaction`."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if lake:
+            con.execute("UPDATE lake_writes SET writes = writes + 1, last_write = now()")
+        result = work(con)
+        con.execute("COMMIT")
+        return result
+    except BaseException:  # a work function's own error (a bad watch query) leaves no transaction open either
+        _rollback(con)
+        raise
+
+
+def retry_conflicts(path: Path, work: Callable[[], T]) -> T:
+    """Run `work()` again while DuckLake reports that another writer committed a conflicting change first, up to
+    CONFLICT_RETRIES times, waiting a little longer each time; `work` must be safe to repeat (a whole transaction,
+    or the migrations, which skip what is done)."""
+    delay = CONFLICT_RETRY_FIRST
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            return work()
+        except duckdb.Error as exc:
+            if not is_conflict(exc) or attempt == CONFLICT_RETRIES:
+                raise
+            log.info("%s: another writer committed first; retrying (%d)", path, attempt + 1)
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, CONFLICT_RETRY_MAX)
+    raise AssertionError("unreachable")
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; while another process holds DuckDB's file lock (a flow's load, a long query), wait and
     retry up to LOCK_WAIT_SECONDS (readers) or LOCK_WAIT_WRITE_SECONDS (the writer)."""
@@ -108,9 +200,17 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     while True:
         try:
             return _open(path, read_only)
-        except (duckdb.IOException, duckdb.BinderException) as exc:  # ATTACH reports a locked catalog as binder
+        except duckdb.InvalidInputException as exc:  # a remote catalog (Postgres) that no writer has made yet
+            if "does not exist" not in str(exc):
+                raise
+            raise WarehouseError(f"no warehouse at {path}; run `monitor run` first") from None
+        except duckdb.Error as exc:  # ATTACH reports a locked catalog file as a binder error
             first = str(exc).splitlines()[0]
-            if "lock" not in first.lower():
+            if first.startswith(CATALOG_RACE) and ("already exists" in str(exc) or "duplicate key" in str(exc)):
+                log.info("%s: another writer is creating the catalog; waiting for it", path)  # then it exists
+            elif not isinstance(exc, (duckdb.IOException, duckdb.BinderException)):
+                raise
+            elif "lock" not in first.lower():
                 raise WarehouseError(f"cannot open {path}: {first}") from None
             if time.monotonic() + delay > deadline:
                 raise WarehouseError(
@@ -132,7 +232,7 @@ def _open_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(f"cannot create {folder}: {exc.strerror}; choose another --warehouse") from None
     con = _connect(path, read_only=False)
     try:
-        migrate(con, lake=is_lake(path))
+        retry_conflicts(path, lambda: migrate(con, lake=is_lake(path)))
     except duckdb.Error as exc:
         con.close()
         raise WarehouseError(f"migrating {path} failed and was rolled back: {str(exc).splitlines()[0]}") from None
@@ -209,7 +309,11 @@ def migrate(con: duckdb.DuckDBPyConnection, lake: bool = False) -> list[int]:
             raise
         log.info("warehouse migrated to schema version %d (%s)", version, name)
         applied.append(version)
-    con.execute(resource_path(VIEWS).read_text(encoding="utf-8"))
+    views = resource_path(VIEWS).read_text(encoding="utf-8")
+    if lake:  # all views in one transaction, in turn with other writers: a reader never sees some of them missing
+        _attempt(con, True, lambda c: c.execute(views))
+    else:
+        con.execute(views)
     return applied
 
 

@@ -13,7 +13,7 @@ import duckdb
 
 from monitor.config import Watch, country_code
 from monitor.warehouse.connection import (
-    QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, exists, read_only)
+    QueryError, WarehouseError, _connect, _first_line, _open_for_writing, exists, read_only, transaction)
 from monitor.warehouse.search import SearchFilters, find
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,15 @@ def record_hits(path: Path, watches: dict[str, tuple[Watch, datetime | None]], r
     counts: dict[str, int] = {}
     with _open_for_writing(path) as con:
         for name, (watch, since) in watches.items():
-            try:
-                con.execute("BEGIN TRANSACTION")
-                start = since or _first_checked(con, name, started)
-                counts[name] = (_spike_hits(con, name, watch, start, run_id) if watch.spikes
-                                else _article_hits(con, name, watch, start, run_id))
-                con.execute("COMMIT")
+            def check(c: duckdb.DuckDBPyConnection, name: str = name, watch: Watch = watch,
+                      since: datetime | None = since) -> int:
+                start = since or _first_checked(c, name, started)
+                return (_spike_hits(c, name, watch, start, run_id) if watch.spikes
+                        else _article_hits(c, name, watch, start, run_id))
+
+            try:  # one transaction per watch; on a lake it claims the write row, so overlapping runs take turns
+                counts[name] = transaction(con, path, check)
             except (QueryError, duckdb.Error) as exc:  # one bad watch does not keep the others from their hits
-                _rollback(con)
                 log.warning("watch %s: not checked (%s); fix it with `monitor watch remove` / watches.toml", name,
                             _first_line(exc))
     return counts
