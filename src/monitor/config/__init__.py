@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # src/monitor (this file is monitor/config/__init__.py)
 # A wheel carries config/ and warehouse/ under monitor/_data (see pyproject force-include); a checkout
 # or an editable install finds them at the repository root.
 RESOURCE_ROOTS = (PACKAGE_DIR / "_data", PACKAGE_DIR.parent.parent)
