@@ -11,8 +11,8 @@ index's rows not counted), articles/s, file size and each query's time.
 
 With --search it measures search alone, faster to build: the N articles (bodies of 80 words drawn by a Zipf law
 from the same made-up vocabulary, titles, a caption, 2 countries, a story) are generated inside DuckDB, then indexed
-in batches by `search.index_new`, the function each load calls (same tokenising, stemming and compaction rule), and
-the two-word query with one filter is timed on a fresh read-only connection, first and again.
+in batches by `search_index.index_new`, the function each load calls (same tokenising, stemming and compaction rule),
+and the two-word query with one filter is timed on a fresh read-only connection, first and again.
 
 Usage: .venv/bin/python benchmarks/warehouse.py [--articles 1000000] [--batch 50000] [--keep PATH] [--search]
 """
@@ -110,7 +110,7 @@ def build_for_search(path: Path, articles: int, batch_size: int, words: list[str
     index them. Returns (seconds to generate, seconds to index)."""
     import duckdb
 
-    from monitor.warehouse import search as index
+    from monitor.warehouse import search_index as index
 
     warehouse.init(path)
     began = time.perf_counter()

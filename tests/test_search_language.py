@@ -16,6 +16,7 @@ from monitor import warehouse
 from monitor.cli import cli
 from monitor.models import Article, Caption, DedupResult, LoadBatch, Tags, TopicScore
 from monitor.warehouse import search as wsearch
+from monitor.warehouse import search_index
 
 POLITICS = TopicScore("medtop:11000000", "politics", 0.8, 1)
 ECONOMY = TopicScore("medtop:04000000", "economy, business and finance", 0.7, 1)
@@ -244,7 +245,7 @@ def test_parser_collects_field_filters_and_refuses_them_under_not():
 def test_a_load_that_makes_the_postings_due_rewrites_them_in_stem_order(store, tmp_path, monkeypatch):
     copy = tmp_path / "compacted.duckdb"
     shutil.copy(store, copy)
-    monkeypatch.setattr(wsearch, "COMPACT_READ_ROWS", 1)  # due at the next load
+    monkeypatch.setattr(search_index, "COMPACT_READ_ROWS", 1)  # due at the next load
     monkeypatch.setitem(ARTICLES, "a9", ("Trump visits China", "A state visit.", "daily", "en", 9, ("CN",), POLITICS,
                                          None))
     warehouse.load(copy, _batch(["a9"]))
@@ -261,7 +262,7 @@ def test_the_next_load_indexes_what_the_index_lacks(store, tmp_path, monkeypatch
     with duckdb.connect(str(copy)) as con:  # as after migration 007: articles stored, none indexed
         con.execute("DELETE FROM search_docs")
         con.execute("DELETE FROM search_postings")
-    monkeypatch.setattr(wsearch, "INDEX_CHUNK", 3)  # in chunks, as a big warehouse is
+    monkeypatch.setattr(search_index, "INDEX_CHUNK", 3)  # in chunks, as a big warehouse is
     warehouse.load(copy, _batch(["a1"]))  # nothing new: the load still brings the index up to date
     with warehouse.read_only(copy) as con:
         assert wsearch.indexed(con)

@@ -340,7 +340,7 @@ def load(path: Path, batch: LoadBatch) -> None:
     now = datetime.now(timezone.utc)
     tables = _tables(batch, now)
     run, run_id = batch.run, batch.run_id or (batch.run.run_id if batch.run else "")
-    from monitor.warehouse import search
+    from monitor.warehouse import search_index
 
     def write(con: duckdb.DuckDBPyConnection) -> None:
         for name, table in tables.items():
@@ -350,7 +350,7 @@ def load(path: Path, batch: LoadBatch) -> None:
                     con.execute(statement)
                 con.unregister(f"{name}_in")
         if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
-            while search.index_new(con, at_most=search.INDEX_CHUNK):  # a chunk at a time (memory)
+            while search_index.index_new(con, at_most=search_index.INDEX_CHUNK):  # a chunk at a time (memory)
                 pass
         # Entries stored earlier without an article (a failed or interrupted run) get it once it exists;
         # only this run's articles can be new to them (older ones were known when the entries were stored).
@@ -369,7 +369,7 @@ def load(path: Path, batch: LoadBatch) -> None:
             )
 
     with _connect(path, read_only=False) as con:
-        indexing = search.load_fts(con)  # without it articles stay unindexed and search scans (a logged warning)
+        indexing = search_index.load_fts(con)  # without it articles stay unindexed and search scans (a logged warning)
         try:
             transaction(con, path, write)
         except duckdb.Error as exc:
