@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from monitor.warehouse.search_index import (  # the index's upkeep; its names st
     BODY_WEIGHT, CAPTION_WEIGHT, COMPACT_MEMORY, COMPACT_READ_ROWS, INDEX_CHUNK, LEAD_WEIGHT, LEAD_WORDS, MAX_WORD,
     SORTED_RUN_READ, STEMMERS, TITLE_WEIGHT, WORD_PATTERN, _compact_if_due, _stemmer_values, _warn_once, fts_extension,
     index_new, indexed, load_fts)
+
+log = logging.getLogger(__name__)  # the same logger search_index writes to
 
 # BM25's usual constants: term-frequency saturation and document-length normalisation.
 BM25_K1, BM25_B = 1.2, 0.75
