@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test install clean
+.PHONY: demo test test-heavy install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/monitor demo
 
-# Test files are spread over one worker process per core, at most four (each worker runs its own Prefect test
-# server); a file's tests stay together in one worker so its module fixtures are built once.
+# Tests are spread over one worker process per core, at most four (each worker runs its own Prefect test server);
+# idle workers take tests from busy ones, so one file of slow tests does not hold the rest back. Tests marked
+# heavy (minutes each: writers at once on Postgres) run in their own job, `make test-heavy`.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal -m "not heavy"
+
+test-heavy: $(STAMP)
+	$(BIN)/python -m pytest -q -m heavy
 
 clean:
 	rm -rf $(VENV) .pytest_cache warehouse/*.duckdb

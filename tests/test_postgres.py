@@ -98,6 +98,7 @@ def test_ducklake_with_a_postgres_catalog_from_settings_ingests_and_reads(pg, ne
     assert "<svg id=" in page.read_text()
 
 
+@pytest.mark.heavy  # about 2.5 minutes of a 2-core machine: `make test-heavy`, not CI's 10 minutes
 @pytest.mark.timeout(WRITERS_TIMEOUT + 180)
 def test_overlapping_runs_write_one_lake_at_once_and_nothing_is_lost_or_doubled(pg, newsroom, tmp_path,
                                                                                  prefect_harness):
