@@ -36,8 +36,10 @@ def test_maintenance_compacts_expires_and_cleans_a_lake_without_changing_its_dat
     assert any(r["files_after"] < r["files_before"] for r in rounds)  # the flushed files of two rounds were merged
     assert sum(r["files_deleted"] for r in rounds) > 0
     deleted = on_disk - parquet_files(tmp_path / "lake" / "catalog.ducklake.files")
-    # gone from the disk: files that were there before the round (and some the round itself wrote, then merged)
-    assert 0 < len(deleted) <= rounds[-1]["files_deleted"]
+    # gone from the disk: at most what the round says it deleted (files that were there before the round, or ones
+    # the round itself wrote and merged: which of the two depends on how the loads were cut into files, so a count
+    # of pre-existing files gone is not asserted; in one CI run it was 0, in others more)
+    assert len(deleted) <= rounds[-1]["files_deleted"]
 
     # with nothing loaded since, another round has only the upkeep's own bookkeeping (its lake_writes row) to do
     again = maintenance(warehouse_path=str(lake), config_dir=str(config_dir))
