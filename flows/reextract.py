@@ -20,6 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from flows.tasks import cluster_articles as cluster_with_sketches, load, read_recent, store_pages
 from monitor import config, dedup, extract, outcomes, pagestore, planning, reextraction, tagging, warehouse
 from monitor.models import Article, LoadBatch
 from monitor.warehouse import pages as stored_pages
@@ -36,7 +37,8 @@ LEARN_PAGES_PER_HOST = 200
 
 
 def progress(stage: str, done: int, total: int) -> None:
-    """Report progress as a log record the CLI turns into a progress bar."""
+    """Report progress as a log record the CLI turns into a progress line (on this flow's logger, which
+    `monitor reextract` and `import-warc` listen to)."""
     log.info("%s: %d/%d", stage, done, total, extra={"progress": (stage, done, total)})
 
 
@@ -48,11 +50,6 @@ def select_articles(path: Path, since: datetime | None, source: str | None, vers
 @task(name="read-page-index")
 def read_page_index(root: Path) -> dict:
     return pagestore.index(root)
-
-
-@task(name="read-recent-articles")
-def read_recent(path: Path, window_days: int) -> list:
-    return warehouse.recent_docs(path, window_days)
 
 
 @task(name="read-pages")
@@ -152,26 +149,9 @@ def read_warc(file: Path, source: str) -> tuple:
     return pagestore.read_warc(file, source)
 
 
-@task(name="store-pages")
-def store_pages(pages: list, settings: config.PageSettings, path: Path) -> int:
-    return pagestore.store_pages(pages, settings.store_dir(path), settings.keep_days)
-
-
 @task(name="sketch")
 def sketch_articles(articles: list, shingle_size: int) -> list:
     return dedup.sketch_articles(articles, shingle_size)
-
-
-@task(name="dedup-new")
-def cluster_new(articles: list, prior: list, settings: config.DedupSettings, sketches: list) -> list:
-    return dedup.cluster_articles(articles, prior, shingle_size=settings.shingle_size,
-                                  threshold=settings.near_threshold, min_shingles=settings.min_shingles,
-                                  sketches=sketches)
-
-
-@task(name="load")
-def load(path: Path, batch: LoadBatch) -> None:
-    warehouse.load(path, batch)
 
 
 @flow(name="import-warc", log_prints=False)
@@ -199,7 +179,7 @@ def import_warc(files: list[str], source: str, warehouse_path: str | None = None
                 unique = [a for a in dedup.unique_articles(articles) if a.article_id not in seen]
                 seen.update(a.article_id for a in unique)
                 sketches = sketch_articles(quote(unique), cfg.settings.dedup.shingle_size)
-                clusters = cluster_new(quote(unique), quote(prior), cfg.settings.dedup, quote(sketches))
+                clusters = cluster_with_sketches(quote(unique), quote(prior), cfg.settings.dedup, quote(sketches))
                 tags = tag_articles(quote(unique), quote(cfg))
                 load(path, quote(LoadBatch(run_id=run_id, articles=tuple(unique), clusters=tuple(clusters),
                                            tags=tuple(tags), rejections=tuple(rejections),
