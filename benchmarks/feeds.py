@@ -178,10 +178,10 @@ def main() -> int:
 
     print(f"feeds {args.feeds} feeds x {args.items} items on {args.hosts} hosts: "
           f"first run {first_s:.2f}s wall, {first['elapsed_s']:.2f}s work ({args.feeds / first_s:.0f} feeds/s wall, "
-          f"{args.feeds / first['elapsed_s']:.0f} work; {c1.get('feed:ok', 0)} parsed, {stored} entries); "
-          f"immediate re-run ({due['counts'].get('feed:not-due', 0)} not due) {share(due_s, due)}; "
-          f"forced re-run ({c3.get('feed:not-modified', 0)} not-modified, {c3.get('feed:unchanged', 0)} unchanged, "
-          f"{c3.get('feed:ok', 0)} parsed) {share(forced_s, forced)}" + (_cycle_line(*cycle, args) if cycle else ""))
+          f"{args.feeds / first['elapsed_s']:.0f} work; {c1.count('feed', 'ok')} parsed, {stored} entries); "
+          f"immediate re-run ({due['counts'].count('feed', 'skipped', 'not-due')} not due) {share(due_s, due)}; "
+          f"forced re-run ({c3.count('feed', 'not-modified')} not-modified, {c3.count('feed', 'unchanged')} unchanged, "
+          f"{c3.count('feed', 'ok')} parsed) {share(forced_s, forced)}" + (_cycle_line(*cycle, args) if cycle else ""))
     return 0
 
 
@@ -197,8 +197,8 @@ def _cycle_line(seconds: float, result: dict, cpu: float, added: int, args) -> s
     counts = result["counts"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (f"; poll cycle with {args.changed:.0%} changed: {seconds:.1f}s wall, {cpu:.1f}s CPU, "
-            f"{counts.get('feed:ok', 0)} parsed, {counts.get('feed:not-modified', 0)} not-modified, "
-            f"{counts.get('feed:unchanged', 0)} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; "
+            f"{counts.count('feed', 'ok')} parsed, {counts.count('feed', 'not-modified')} not-modified, "
+            f"{counts.count('feed', 'unchanged')} unchanged, {added} new entries stored; peak RSS {peak_mb:.0f} MB; "
             f"{args.feeds / seconds * 3600:,.0f} feeds/hour at this pace, "
             f"{args.feeds / cpu * 3600:,.0f} feeds/hour if one core did nothing else")
 

@@ -95,7 +95,7 @@ def batch(start: int, size: int, rng: random.Random, first_day: datetime,
         clusters.append(DedupResult(aid, f"{n - 7:016x}" if pickup else aid, f"{n - 7:016x}" if pickup else None,
                                     "near" if pickup else None, 0.8 if pickup else None))
     now = datetime.now(timezone.utc)
-    run = RunRecord(f"bench{start}", None, now, now, "completed", (), {})
+    run = RunRecord(f"bench{start}", None, now, now, "completed", ())
     return LoadBatch(run=run, articles=tuple(articles), clusters=tuple(clusters), tags=tuple(tags),
                      taxonomy="IPTC Media Topics", taxonomy_version="2019-04-06")
 

@@ -83,7 +83,7 @@ class IngestRun:
         self.tags: list = []
         self.rejections: list = []
         self.seconds = {"feeds": 0.0, "tag": 0.0, "dedup": 0.0, "load": 0.0}
-        self.deferred: Counter = Counter()  # "since:{source}" / "limit:{source}" -> entries left for later
+        self.deferred: Counter = Counter()  # ("since" | "limit", source) -> entries left for later
 
     def go(self) -> dict:
         """Run to the end; returns the run's summary."""
@@ -195,7 +195,7 @@ class IngestRun:
         limit = self.options.limit
         if limit is not None:
             room = max(0, limit - self.pages_total)
-            self.deferred.update(f"limit:{r.source}" for r in requests[room:])
+            self.deferred.update(("limit", r.source) for r in requests[room:])
             requests = requests[:room]
         if not requests:
             return

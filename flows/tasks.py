@@ -4,6 +4,7 @@ loop that submits these tasks is flows/_ingest_run.py.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -119,7 +120,7 @@ SUMMARY_ARTIFACT = "ingest-summary"
 @task(name="publish-summary")
 def publish_summary(summary: dict) -> dict:
     """The run's counts as a table artifact on its flow run (in the UI, and for `monitor status`); returns them."""
-    create_table_artifact([{"outcome": k, "count": v} for k, v in sorted(summary["counts"].items())],
+    create_table_artifact([dataclasses.asdict(o) for o in summary["counts"].outcomes],
                           key=SUMMARY_ARTIFACT, description=f"run {summary['run_id']}"
                           f"{' (dry run)' if summary['dry_run'] else ''}: sources {', '.join(summary['sources'])}")
     return summary

@@ -26,7 +26,7 @@ def test_ingest_into_ducklake_matches_a_duckdb_file_and_stays_idempotent(tmp_pat
         ingest(warehouse_path=str(plain), config_dir=str(config_dir))
         first = ingest(warehouse_path=str(lake), config_dir=str(config_dir))
         again = ingest(warehouse_path=str(lake), config_dir=str(config_dir), force=True)
-    assert first["counts"]["articles:new"] == 3 and again["counts"]["articles:new"] == 0
+    assert first["counts"].count("articles", "new") == 3 and again["counts"].count("articles", "new") == 0
     assert (tmp_path / "lake" / "catalog.ducklake.files").is_dir()  # the data lives in Parquet files
     for name, sql in SAME.items():
         assert warehouse.query(lake, sql)[1] == warehouse.query(plain, sql)[1], name

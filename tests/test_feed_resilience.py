@@ -133,7 +133,7 @@ def test_hostile_feeds_are_recorded_and_the_rest_is_ingested(tmp_path, prefect_h
     assert statuses["etag"] == "not-modified" and statuses["lying"] == "unchanged"
     assert {statuses[n] for n in ("gzip", "brotli", "charset", "malformed", "nolink", "seed")} <= \
         {"unchanged", "not-modified"}
-    assert second["counts"]["entries"] == 0  # nothing unchanged was parsed again
+    assert second["counts"].count("entries", "seen") == 0  # nothing unchanged was parsed again
     # Even a forced run leaves alone a host that asked for an hour's rest.
     assert statuses["closed"].startswith("host-busy") and handler.calls["/closed.xml"] == 1
     failures = dict(_rows(path, "SELECT source, consecutive_failures FROM feed_state"))
@@ -142,7 +142,7 @@ def test_hostile_feeds_are_recorded_and_the_rest_is_ingested(tmp_path, prefect_h
 
 def _check_first_run(path: Path, first: dict, handler) -> None:
     # The seed feed is untouched by its neighbours.
-    assert first["counts"]["articles:new"] == 3
+    assert first["counts"].count("articles", "new") == 3
     # No lost entries from feeds that parse: 3 items each (the malformed one salvages a 4th, "nolink" has 4).
     entries = dict(_rows(path, "SELECT source, count(*) FROM entries GROUP BY source"))
     assert {n: entries.get(n) for n in PARSEABLE} == {**{n: 3 for n in PARSEABLE}, "malformed": 4, "nolink": 4}

@@ -225,7 +225,7 @@ def test_the_cut_and_the_rejected_dates_reach_the_warehouse(tmp_path):
     got = article(html, fallback_published=FEED_TIME)
     path = tmp_path / "w.duckdb"
     warehouse.init(path)
-    run = RunRecord("r1", None, FETCHED, FETCHED, "completed", (), {})
+    run = RunRecord("r1", None, FETCHED, FETCHED, "completed", ())
     warehouse.load(path, LoadBatch(run=run, articles=(got,)))
     _, rows = warehouse.query(path, "SELECT truncated, date_flags, published_source, length(title) FROM articles")
     assert rows == [(["title"], ["published-out-of-window:json-ld"], "feed", len(got.title))]

@@ -56,8 +56,8 @@ def test_running_twice_adds_no_data_rows(tmp_path, prefect_harness):
     assert {t: second[t] for t in DATA_TABLES} == {t: first[t] for t in DATA_TABLES}
     assert second["runs"] == first["runs"] + 2  # the runs log records every run
     # An hourly feed polled a moment ago is not due; a forced run asks, and the server answers 304.
-    assert not_due["skipped"] == {"seed": "not-due"} and not_due["counts"]["feed:not-due"] == 1
-    assert forced["counts"]["feed:not-modified"] == 1 and forced["counts"]["articles:new"] == 0
+    assert not_due["skipped"] == {"seed": "not-due"} and not_due["counts"].count("feed", "skipped", "not-due") == 1
+    assert forced["counts"].count("feed", "not-modified") == 1 and forced["counts"].count("articles", "new") == 0
 
 
 def test_bad_feeds_are_recorded_and_the_run_goes_on(tmp_path, prefect_harness):
@@ -70,7 +70,7 @@ def test_bad_feeds_are_recorded_and_the_run_goes_on(tmp_path, prefect_harness):
         config_dir = write_config(tmp_path / "config", sources, "[http]\nretries = 1\nretry_delay_seconds = 0\n")
         path = tmp_path / "w.duckdb"
         result = ingest(warehouse_path=str(path), config_dir=str(config_dir))
-    assert good and result["counts"]["articles:new"] == 3
+    assert good and result["counts"].count("articles", "new") == 3
     reasons = dict(_one(path, "SELECT source, reason FROM rejections WHERE stage = 'feed' ORDER BY source"))
     assert reasons == {"error": "transient", "gone": "http-404", "empty": "empty-body", "html": "not-a-feed"}
     statuses = dict(_one(path, "SELECT source, status FROM feed_fetches"))
@@ -87,9 +87,9 @@ def test_demo_newsroom(tmp_path, prefect_harness):
         path = tmp_path / "demo.duckdb"
         result = ingest(warehouse_path=str(path), config_dir=str(config_dir))
     counts = result["counts"]
-    assert counts["articles:new"] >= 40 and counts["feed:bozo"] == 1
-    assert counts["rejected:fetch:http-404"] == 1
-    assert counts["duplicates:ledger"] >= 1  # the tracking-parameter link
+    assert counts.count("articles", "new") >= 40 and counts.count("feed", "bozo") == 1
+    assert counts.count("fetch", "rejected", "http-404") == 1
+    assert counts.of("ledger").duplicates >= 1  # the tracking-parameter link
     (members, outlets), = _one(path, "SELECT articles, outlets FROM story_clusters WHERE articles > 1")
     assert (members, outlets) == (3, 3)
     # Countries named only in the outlets' related-link boxes are never tagged.
@@ -153,7 +153,7 @@ def test_amp_and_main_page_from_two_feeds_are_one_article(tmp_path, prefect_harn
         again = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
     assert _one(path, "SELECT canonical_url FROM articles") == [(main,)]
     assert _one(path, "SELECT count(DISTINCT article_id), count(*) FROM entries") == [(1, 3)]
-    assert again["counts"]["articles:new"] == 0 and again["counts"]["pages:fetched"] == 0
+    assert again["counts"].count("articles", "new") == 0 and again["counts"].count("pages", "fetched") == 0
 
 
 def test_a_wire_copy_next_run_joins_the_stored_story_by_its_signature(tmp_path, prefect_harness):

@@ -110,8 +110,8 @@ def test_repeated_guids_inside_a_feed_and_across_feeds_never_stop_the_load(tmp_p
         path = tmp_path / "w.duckdb"
         first = ingest(warehouse_path=str(path), config_dir=str(config_dir))
         second = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
-    assert first["counts"]["articles:new"] == 7  # sloppy 2, l1, l2, good 3
-    assert second["counts"]["articles:new"] == 0
+    assert first["counts"].count("articles", "new") == 7  # sloppy 2, l1, l2, good 3
+    assert second["counts"].count("articles", "new") == 0
     assert one(path, "SELECT count(*) FROM articles") == 7
     assert one(path, "SELECT count(*) FROM runs") == 2
     assert one(path, "SELECT count(*) FROM feed_state WHERE last_success IS NOT NULL") == 4
@@ -150,7 +150,7 @@ def test_a_slow_feed_delays_only_its_own_pages(tmp_path, prefect_harness):
         slow.release.set()
         runner.join(150)
     assert stored == 3 and feed_still_hanging  # committed before the slow feed had even answered
-    assert result["counts"]["articles:new"] == 4
+    assert result["counts"].count("articles", "new") == 4
 
 
 def test_a_run_killed_late_keeps_the_waves_it_loaded(tmp_path):
@@ -222,10 +222,11 @@ def test_every_entry_is_accounted_for_and_a_pickup_counts_as_an_outlet(tmp_path,
         result = ingest(warehouse_path=str(path), config_dir=str(config_dir), since="2024-01-01")
         limited = ingest(warehouse_path=str(tmp_path / "l.duckdb"), config_dir=str(config_dir), limit=1)
     counts = result["counts"]
-    assert counts["pickups:second"] == 1 and counts["entries:pickup"] == 1 and counts["new_articles:second"] == 0
-    assert counts["deferred:old"] == 2 and counts["entries:deferred:since"] == 2
+    assert counts.of("second").pickups == 1 and counts.count("entries", "pickup") == 1
+    assert counts.of("second").new_articles == 0
+    assert counts.of("old").deferred == 2 and counts.count("entries", "deferred", "since") == 2
     assert warehouse.query(path, "SELECT outlets, articles FROM story_clusters")[1] == [(2, 1)]
-    assert limited["counts"]["entries:deferred:limit"] == 3  # four new entries, one page allowed
+    assert limited["counts"].count("entries", "deferred", "limit") == 3  # four new entries, one page allowed
 
 
 def test_the_wait_before_a_404_is_fetched_again_is_a_setting(tmp_path, prefect_harness):

@@ -28,11 +28,12 @@ def test_a_run_records_its_flow_run_stage_times_and_parameters(tmp_path, prefect
         config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
         path = tmp_path / "w.duckdb"
         result = ingest(warehouse_path=str(path), config_dir=str(config_dir), limit=2)
-    (flow_run_id, stages, parameters, counts), = rows(path, "SELECT flow_run_id, stage_seconds, parameters, counts "
-                                                            "FROM runs")
+    (flow_run_id, stages, parameters, requested), = rows(
+        path, "SELECT flow_run_id, stage_seconds, parameters, n FROM runs JOIN run_outcomes USING (run_id) "
+              "WHERE (stage, kind) = ('pages', 'requested')")
     assert flow_run_id and len(flow_run_id) == 36
     assert set(json.loads(stages)) == {"prepare", "feeds", "pages", "dedup", "tag", "load"}
-    assert json.loads(parameters)["limit"] == 2 and json.loads(counts)["pages:requested"] == 2
+    assert json.loads(parameters)["limit"] == 2 and requested == 2
     assert result["stage_seconds"].keys() <= json.loads(stages).keys()
     status = CliRunner().invoke(cli, ["status", "--warehouse", str(path), "--format", "json", "--last", "1"])
     (last,) = json.loads(status.output)
@@ -47,9 +48,9 @@ def test_a_dry_run_writes_nothing_and_since_leaves_older_entries(tmp_path, prefe
         config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "seed"\nurl = "{feed}"\n')
         path = tmp_path / "w.duckdb"
         dry = ingest(warehouse_path=str(path), config_dir=str(config_dir), dry_run=True)
-        assert not path.exists() and dry["dry_run"] and dry["counts"]["articles:new"] == 3
+        assert not path.exists() and dry["dry_run"] and dry["counts"].count("articles", "new") == 3
         later = ingest(warehouse_path=str(path), config_dir=str(config_dir), since="2099-01-01")
-    assert later["counts"]["pages:requested"] == 0  # every seed entry is dated before 2099
+    assert later["counts"].count("pages", "requested") == 0  # every seed entry is dated before 2099
     assert rows(path, "SELECT count(*) FROM entries WHERE article_id IS NULL") == [(4,)]  # left for a later run
 
 
@@ -75,7 +76,7 @@ def test_two_overlapping_runs_take_turns_and_insert_nothing_twice(tmp_path, pref
         for t in threads:
             t.join()
     assert errors == [] and len(results) == 2
-    assert sorted(r["counts"]["articles:new"] for r in results) == [0, 3]  # the second planned after the first
+    assert sorted(r["counts"].count("articles", "new") for r in results) == [0, 3]  # the second planned after the first
     both, one = warehouse.table_counts(path), warehouse.table_counts(single)
     assert {t: both[t] for t in DATA_TABLES} == {t: one[t] for t in DATA_TABLES}
     assert both["runs"] == 2
@@ -118,7 +119,7 @@ def test_a_retried_run_reads_its_feeds_back_instead_of_fetching_them_again(tmp_p
                                                                       config_dir=str(config_dir))
     # the first attempt's first load (its feed batch) failed; the retry loaded the feeds, one wave of pages and
     # the run's record
-    assert len(loads) == 4 and result["counts"]["articles:new"] == 3
+    assert len(loads) == 4 and result["counts"].count("articles", "new") == 3
     assert hits["/feed.xml"] == 1  # fetched by the first attempt only
     assert warehouse.table_counts(path)["articles"] == 3
 
@@ -132,7 +133,7 @@ def test_extraction_and_tagging_in_worker_processes_give_the_same_warehouse(runn
         threads, dask = tmp_path / "threads.duckdb", tmp_path / "dask.duckdb"
         ingest(warehouse_path=str(threads), config_dir=str(config_dir), cpu_runner=None)
         result = ingest(warehouse_path=str(dask), config_dir=str(config_dir), force=True, cpu_runner=runner)
-    assert result["counts"]["articles:new"] == 3
+    assert result["counts"].count("articles", "new") == 3
     same = "SELECT article_id, title, body FROM articles ORDER BY 1"
     assert rows(dask, same) == rows(threads, same)
     tags = "SELECT article_id, country, is_about FROM article_countries ORDER BY 1, 2"
@@ -283,7 +284,7 @@ def test_a_rejected_page_is_tried_again_later_or_now_on_request_and_a_410_is_fin
                                        (f"{base}/gone.html", "gone", 1, None)]  # never
         routes["/fixed.html"] = (200, "text/html; charset=utf-8", (SEED / "armenia-ceasefire.html").read_bytes())
         later = ingest(warehouse_path=str(path), config_dir=str(config_dir), force=True)
-        assert later["counts"]["pages:requested"] == 0  # not due for a day
+        assert later["counts"].count("pages", "requested") == 0  # not due for a day
         monitor = ["--config", str(config_dir), "run", "--force", "--warehouse", str(path)]
         routes["/fixed.html"] = (404, "text/plain", b"not found")
         again = CliRunner().invoke(cli, [*monitor, "--retry-rejected"], catch_exceptions=False)

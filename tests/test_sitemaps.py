@@ -134,7 +134,7 @@ def test_sitemap_outlet_found_through_robots_and_an_opml_feed_are_imported_inges
         third = ingest(warehouse_path=str(path), config_dir=str(directory), force=True)
     assert result.exit_code == 0, result.output
     # the imported feed's entries (its pages are not served: their links are the fixture's placeholders)
-    assert first["counts"]["new_articles:gazette"] == 4 and first["counts"]["entries:127-0-0-1"] == 4
+    assert first["counts"].of("gazette").new_articles == 4 and first["counts"].of("127-0-0-1").entries == 4
     stored = _counts(path, "SELECT title FROM articles WHERE source = 'gazette' ORDER BY title")
     assert stored == sorted((t,) for _, t, _, _ in STORIES)
     assert _counts(path, "SELECT count(*), count(DISTINCT title) FROM entries WHERE source = 'gazette'") == [(4, 4)]
@@ -149,11 +149,11 @@ def test_sitemap_outlet_found_through_robots_and_an_opml_feed_are_imported_inges
         "bad-loop": f"bad-sitemap: sitemap index {base}/bad/loop.xml loops back to {base}/bad/loop.xml; refused"}
     assert _counts(path, "SELECT count(*) FROM entries WHERE source LIKE 'bad-%'") == [(0,)]
     # polled again: nothing new, nothing doubled
-    assert second["counts"].get("new_articles:gazette", 0) == 0
+    assert second["counts"].of("gazette").new_articles == 0
     assert _counts(path, "SELECT count(*), count(DISTINCT url) FROM articles") == \
         _counts(path, "SELECT count(*), count(*) FROM articles")
     # retired: no longer polled, its articles kept, gone from the active views
-    assert "gazette" not in third["sources"] and third["counts"].get("feed:error", 0) >= 1
+    assert "gazette" not in third["sources"] and third["counts"].count("feed", "error") >= 1
     assert _counts(path, "SELECT count(*) FROM articles WHERE source = 'gazette'") == [(4,)]
     assert ("gazette",) not in _counts(path, "SELECT source FROM feed_health")
     assert ("gazette",) in _counts(path, "SELECT source FROM feed_health_all")

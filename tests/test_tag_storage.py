@@ -12,7 +12,7 @@ import pytest
 from monitor import warehouse
 from monitor.cli import _print_summary
 from monitor.config import Source
-from monitor.models import Article, DedupResult, LoadBatch, RunRecord, Tags, TopicScore
+from monitor.models import Article, DedupResult, LoadBatch, RunCounts, RunRecord, Tags, TopicScore
 from monitor.outcomes import RunInputs, run_record
 from monitor.report import render
 from monitor.warehouse.report import report_data
@@ -41,7 +41,7 @@ def article(article_id: str, language: str, source: str = "desk") -> Article:
 
 def batch(tags: tuple[Tags, ...], run_id: str = "r1") -> LoadBatch:
     articles = tuple(article(t.doc_id, t.language) for t in tags)
-    run = RunRecord(run_id, None, DAY, DAY, "completed", ("desk",), {})
+    run = RunRecord(run_id, None, DAY, DAY, "completed", ("desk",))
     return LoadBatch(run, articles=articles, clusters=tuple(DedupResult(a.article_id, a.article_id) for a in articles),
                      tags=tags)
 
@@ -116,13 +116,13 @@ def test_the_run_counts_and_prints_articles_stored_untagged(capsys):
     inputs = RunInputs("r1", None, DAY, sources, [], [], {}, 3, [], [article(t.doc_id, t.language) for t in (RU, HY)],
                        [DedupResult(t.doc_id, t.doc_id) for t in (RU, HY)], [RU, HY], [])
     counts = run_record(inputs, DAY).counts
-    assert counts["tagged:unsupported-language"] == 1 and counts["unsupported-language:desk"] == 1
+    assert counts.count("articles", "untagged", "unsupported-language") == 1 and counts.of("desk").untagged == 1
     _print_summary({"run_id": "r1", "warehouse": "w", "counts": counts, "sources": ["desk"]}, 1.0)
     printed = capsys.readouterr().out
     assert "untagged ┃" in printed and "untagged: 1 new articles are in a language the tagger" in printed
     assert re.search(r"^│ desk +│( +\d+ │){6} +1 │$", printed, re.M), printed  # the last column: 1 untagged
-    _print_summary({"run_id": "r1", "warehouse": "w", "counts": {**counts, "tagged:unsupported-language": 0},
-                    "sources": ["desk"]}, 1.0)
+    tagged = RunCounts(tuple(o for o in counts.outcomes if o.kind != "untagged"), counts.sources)
+    _print_summary({"run_id": "r1", "warehouse": "w", "counts": tagged, "sources": ["desk"]}, 1.0)
     assert "unsupported" not in capsys.readouterr().out
 
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from monitor.config import PipelineSettings, Source
 from monitor.models import (
-    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Rejection, RunRecord, Tags,
+    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Outcome, Rejection, RunCounts,
+    RunRecord, SourceCounts, Tags,
 )
 from monitor.planning import all_entries
 
@@ -59,7 +60,7 @@ class RunInputs:
     skipped: dict[str, str] | None = None  # source -> why it was not fetched ("not-due", "dead")
     stage_seconds: dict[str, float] | None = None
     parameters: dict | None = None
-    deferred: dict[str, int] | None = None  # "since:{source}" / "limit:{source}" -> entries left for a later run
+    deferred: dict[tuple[str, str], int] | None = None  # (why: "since" | "limit", source) -> entries left for later
 
 
 def entry_rejections(entries: list[Entry]) -> list[Rejection]:
@@ -131,64 +132,65 @@ def run_record(inputs: RunInputs, finished_at: datetime, status: str = "complete
                      dict(inputs.stage_seconds or {}), dict(inputs.parameters or {}))
 
 
-def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> dict[str, int]:
-    """Counts per (stage, outcome) label, plus per-source figures for the summary."""
-    counts: Counter[str] = Counter()
+def count_outcomes(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> RunCounts:
+    """Counts per (stage, kind, reason) over the whole run, and each source's figures for the summary."""
+    counts: Counter[tuple[str, str, str]] = Counter()
     for fetch, parse in zip(inputs.fetches, inputs.parses):
-        counts[f"feed:{fetch.status}"] += 1
+        counts["feed", fetch.status, ""] += 1
         if parse and parse.bozo:
-            counts["feed:bozo"] += 1
+            counts["feed", "bozo", ""] += 1
     for reason in (inputs.skipped or {}).values():
-        counts[f"feed:{reason}"] += 1
-    counts["feed:failing"] = sum(s.consecutive_failures > 0 for s in inputs.feed_states)
-    counts["entries"] = len(entries)
-    counts["pages:requested"] = inputs.pages_fetched + sum(r.stage == "fetch" for r in inputs.rejections)
-    counts["pages:fetched"] = inputs.pages_fetched
-    counts["articles:extracted"] = len(inputs.extracted)
-    counts["articles:new"] = len(new_ids)
+        counts["feed", "skipped", reason] += 1
+    counts["feed", "failing", ""] = sum(s.consecutive_failures > 0 for s in inputs.feed_states)
+    counts["entries", "seen", ""] = len(entries)
+    counts["pages", "requested", ""] = inputs.pages_fetched + sum(r.stage == "fetch" for r in inputs.rejections)
+    counts["pages", "fetched", ""] = inputs.pages_fetched
+    counts["articles", "extracted", ""] = len(inputs.extracted)
+    counts["articles", "new", ""] = len(new_ids)
     for result in inputs.clusters:
         if result.doc_id in new_ids and result.match:
-            counts[f"dup:{result.match}"] += 1
+            counts["articles", "duplicate", result.match] += 1
     for rejection in inputs.rejections:
-        counts[f"rejected:{rejection.stage}:{rejection.reason}"] += 1
-    source_of = {a.article_id: a.source for a in inputs.articles}
-    for tags in inputs.tags:  # stored but left untagged (unsupported-language): in total and per source
+        counts[rejection.stage, "rejected", rejection.reason] += 1
+    for tags in inputs.tags:  # stored but left untagged (unsupported-language)
         if tags.doc_id in new_ids and tags.status != "ok":
-            counts[f"tagged:{tags.status}"] += 1
-            counts[f"{tags.status}:{source_of.get(tags.doc_id)}"] += 1
-    for row in summarize(inputs, entries, new_ids):
-        for key in ("entries", "new_entries", "new_articles", "duplicates", "pickups", "deferred", "errors"):
-            counts[f"{key}:{row['source']}"] = row[key]
-        counts["entries:pickup"] += row["pickups"]
-    for key, n in (inputs.deferred or {}).items():
-        counts[f"entries:deferred:{key.split(':', 1)[0]}"] += n
-    return dict(sorted(counts.items()))
+            counts["articles", "untagged", tags.status] += 1
+    sources = summarize(inputs, entries, new_ids)
+    counts["entries", "pickup", ""] = sum(s.pickups for s in sources)
+    counts["entries", "duplicate", ""] = sum(s.duplicates for s in sources)
+    for (reason, _), n in (inputs.deferred or {}).items():
+        counts["entries", "deferred", reason] += n
+    return RunCounts(tuple(Outcome(stage, kind, n, reason) for (stage, kind, reason), n in sorted(counts.items())
+                           if n), tuple(sorted(sources, key=lambda s: s.source)))
 
 
-def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> list[dict]:
+def summarize(inputs: RunInputs, entries: list[Entry], new_ids: set[str]) -> list[SourceCounts]:
     """Per source: entries, new articles, duplicates (same page twice, or a copy), pickups (a page that is an
     article already stored, or stored this run from another outlet's page: the same canonical URL), entries left
-    for a later run by `--since` or `--limit`, and errors."""
+    for a later run by `--since` or `--limit`, errors, and new articles left untagged."""
     source_of = {a.article_id: a.source for a in inputs.articles}
     stored_from = {a.article_id: a.url for a in inputs.articles}  # the page each stored article was read from
     matched = {c.doc_id: c.match for c in inputs.clusters}
     page_article = {a.url: a.article_id for a in inputs.extracted}
-    deferred = inputs.deferred or {}
+    deferred: Counter[str] = Counter()
+    for (_, source), n in (inputs.deferred or {}).items():
+        deferred[source] += n
+    untagged = Counter(source_of.get(t.doc_id) for t in inputs.tags if t.doc_id in new_ids and t.status != "ok")
     rows = []
     for source in inputs.sources:
         links = [e.link for e in entries if e.source == source.name and e.link]
         new = [aid for aid in new_ids if source_of.get(aid) == source.name]
         pickups = {link for link in links if link not in inputs.known and link in page_article
                    and (page_article[link] not in new_ids or stored_from.get(page_article[link]) != link)}
-        rows.append({
-            "source": source.name,
-            "entries": sum(e.source == source.name for e in entries),
-            # entries whose page was not done before this run
-            "new_entries": sum(1 for link in links if link not in inputs.known),
-            "new_articles": len(new),
-            "duplicates": (len(links) - len(set(links))) + sum(1 for aid in new if matched.get(aid)),
-            "pickups": len(pickups),
-            "deferred": deferred.get(f"since:{source.name}", 0) + deferred.get(f"limit:{source.name}", 0),
-            "errors": sum(r.source == source.name for r in inputs.rejections),
-        })
+        rows.append(SourceCounts(
+            source.name,
+            entries=sum(e.source == source.name for e in entries),
+            new_entries=sum(1 for link in links if link not in inputs.known),
+            new_articles=len(new),
+            duplicates=(len(links) - len(set(links))) + sum(1 for aid in new if matched.get(aid)),
+            pickups=len(pickups),
+            deferred=deferred[source.name],
+            errors=sum(r.source == source.name for r in inputs.rejections),
+            untagged=untagged[source.name],
+        ))
     return rows

@@ -119,6 +119,6 @@ def chunks(items: list, size: int) -> list[list]:
 
 
 def deferred_by_since(entries: list[Entry], known: set[str], since: datetime | None) -> Counter:
-    """Per source, the entries `plan_pages` leaves for a later run because they were published before `since`."""
-    return Counter(f"since:{e.source}" for e in entries
+    """Per ("since", source), the entries `plan_pages` leaves for a later run: published before `since`."""
+    return Counter(("since", e.source) for e in entries
                    if since and e.link and e.link not in known and e.published and e.published < since)

@@ -29,6 +29,8 @@ from monitor.cli.serve import prefect_api
 from monitor.cli.sources import COMMANDS as SOURCES_COMMANDS
 from monitor.cli.sources import local_newsroom
 from monitor.cli.watch import COMMANDS as WATCH_COMMANDS
+from monitor.models import RunCounts
+from monitor.warehouse import UNSUPPORTED_LANGUAGE
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -140,24 +142,26 @@ class _DropBelow(logging.Filter):
 
 
 def _print_summary(result: dict, seconds: float) -> None:
-    counts = result["counts"]
+    counts: RunCounts = result["counts"]
     table = Table(title=f"run {result['run_id']} in {seconds:.1f}s -> {result['warehouse']}")
+    untagged = counts.count("articles", "untagged", UNSUPPORTED_LANGUAGE)
     keys = ["entries", "new_articles", "duplicates", "pickups", "deferred", "errors"]
-    if counts.get("tagged:unsupported-language"):  # new articles stored untagged: their language is not covered
-        keys.append("unsupported-language")
+    if untagged:  # new articles stored untagged: their language is not covered
+        keys.append("untagged")
     # short labels: eight columns fit an 80-column terminal without cutting a header
-    labels = {"new_articles": "new", "duplicates": "dupes", "unsupported-language": "untagged"}
+    labels = {"new_articles": "new", "duplicates": "dupes"}
     for column in ["source", *(labels.get(k, k) for k in keys)]:
         table.add_column(column, justify="left" if column == "source" else "right")
     totals = [0] * len(keys)
     for name in result["sources"]:
-        row = [counts.get(f"{k}:{name}", 0) for k in keys]
+        figures = counts.of(name)
+        row = [getattr(figures, k) for k in keys]
         totals = [a + b for a, b in zip(totals, row)]
         table.add_row(name, *map(str, row))
     table.add_row("total", *map(str, totals), style="bold")
     console.print(table)
-    if counts.get("tagged:unsupported-language"):
-        console.print(f"untagged: {counts['tagged:unsupported-language']} new articles are in a language the tagger "
+    if untagged:
+        console.print(f"untagged: {untagged} new articles are in a language the tagger "
                       "does not read; they are stored with it (SELECT * FROM tagging_coverage)")
     skipped = result.get("skipped") or {}
     if skipped:

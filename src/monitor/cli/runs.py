@@ -3,6 +3,7 @@ an ad hoc run of a deployment, its parameters checked first; status lists the ru
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import click
 
+from monitor import warehouse
 from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config
 from monitor.cli.query import render
 from monitor.cli.serve import PREFECT_ENV, prefect_api, running_server
+from monitor.models import Outcome, RunCounts
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict:
@@ -156,8 +159,12 @@ def _deployment_names() -> list[str]:
         return sorted(f"{flows.get(d.flow_id, '?')}/{d.name}" for d in client.read_deployments())
 
 
-def _summaries(flow_run_ids: list) -> dict[str, dict]:
-    """The counts each ingest run published as its summary artifact, by flow run id."""
+OUTCOME_FIELDS = {f.name for f in dataclasses.fields(Outcome)}  # the columns of the summary artifact's table
+
+
+def _summaries(flow_run_ids: list) -> dict[str, RunCounts]:
+    """The counts each ingest run published as its summary artifact, by flow run id. An artifact of a release
+    before typed counts (rows of "outcome", "count") is left out: the run's warehouse rows have them."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
@@ -169,15 +176,16 @@ def _summaries(flow_run_ids: list) -> dict[str, dict]:
     out = {}
     for artifact in artifacts:
         table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
-        out[str(artifact.flow_run_id)] = {row["outcome"]: row["count"] for row in table or []}
+        if all(OUTCOME_FIELDS <= row.keys() for row in table or []):
+            out[str(artifact.flow_run_id)] = RunCounts(tuple(Outcome(**{k: row[k] for k in OUTCOME_FIELDS})
+                                                             for row in table or []))
     return out
 
 
-def count_totals(counts: dict) -> dict[str, int]:
+def count_totals(counts: RunCounts) -> dict[str, int]:
     """A run's counts per outcome, summed as a person reads them."""
-    return {"entries": counts.get("entries", 0), "new": counts.get("articles:new", 0),
-            "dups": sum(v for k, v in counts.items() if k.startswith("duplicates:")),
-            "rejected": sum(v for k, v in counts.items() if k.startswith("rejected:"))}
+    return {"entries": counts.count("entries", "seen"), "new": counts.count("articles", "new"),
+            "dups": counts.count("entries", "duplicate"), "rejected": counts.count(kind="rejected")}
 
 
 STATUS_COLUMNS = ["started", "flow_run", "deployment", "state", "parameters", "seconds", "entries", "new", "dups",
@@ -202,11 +210,11 @@ def status(ctx: click.Context, n: int, warehouse_path: Path | None, fmt: str) ->
     with prefect_api(ctx.obj["verbose"], cfg.root):
         runs = _flow_runs(n)
         counts = _summaries([r["id"] for r in runs]) if runs else {}
-    stored = _stored_runs(path, [str(r["id"]) for r in runs])
+    stored = warehouse.stored_runs(path, [str(r["id"]) for r in runs])
     rows = []
     for run in runs:
         counted, stages = stored.get(str(run["id"]), (None, {}))
-        found = counts.get(str(run["id"])) or counted
+        found = counts.get(str(run["id"]), counted)
         totals = count_totals(found) if found is not None else dict.fromkeys(("entries", "new", "dups", "rejected"))
         slowest = ", ".join(f"{k} {v:g}s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
         rows.append((run["started"], str(run["id"]), run["deployment"], run["state"], run["parameters"],
@@ -246,17 +254,6 @@ def _brief(parameters: dict) -> str:
     """The parameters a person set: paths and unset values left out."""
     return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in parameters.items()
                     if v not in (None, False, [], "auto") and k not in ("config_dir", "warehouse_path"))
-
-
-def _stored_runs(path: Path, flow_run_ids: list[str]) -> dict[str, tuple[dict, dict]]:
-    """(counts, seconds per stage) from the warehouse's `runs` rows of these flow runs, by flow run id."""
-    from monitor import warehouse
-
-    if not flow_run_ids or not warehouse.exists(path):
-        return {}
-    _, rows = warehouse.query(path, "SELECT flow_run_id, counts, stage_seconds FROM runs "
-                                    "WHERE list_contains(?, flow_run_id)", [flow_run_ids])
-    return {flow_run_id: (json.loads(counts or "{}"), json.loads(stages or "{}")) for flow_run_id, counts, stages in rows}
 
 
 COMMANDS = (trigger, status)

@@ -6,7 +6,6 @@ nothing. The warehouse is a DuckDB file, or a DuckLake catalog ("ducklake:<catal
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import datetime, timedelta, timezone
@@ -24,6 +23,7 @@ from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re
 from monitor.warehouse.tables import (  # noqa: F401 - Arrow shapes and writes, importable from here as before
     _B, _COLUMNS, _F, _I, _S, _T, _WRITES, KEYS, NOT_FOUND_RETRY, TRANSIENT_RETRY, _arrow, _first_retry, _insert_new,
     _regions, _tables, _tag_rows, _unique)
+from monitor.warehouse.runs import stored_runs, write_run  # noqa: F401 - a run's own rows, `stored_runs` for the CLI
 
 log = logging.getLogger(__name__)
 
@@ -199,15 +199,7 @@ def load(path: Path, batch: LoadBatch) -> None:
                        WHERE entries.article_id IS NULL AND a.run_id = ?
                          AND entries.link IN (a.url, a.canonical_url)""", [run_id])
         if run is not None:
-            stages = {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)}
-            con.execute(
-                """INSERT INTO runs (run_id, flow_run_id, started_at, finished_at, status, sources, counts,
-                                     stage_seconds, parameters)
-                   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
-                [run.run_id, run.flow_run_id, run.started_at, run.finished_at, run.status,
-                 list(run.sources), json.dumps(run.counts, sort_keys=True), json.dumps(stages),
-                 json.dumps(run.parameters, sort_keys=True, default=str), run.run_id],
-            )
+            write_run(con, run, {**run.stage_seconds, "load": round(time.perf_counter() - began, 3)})
 
     with _connect(path, read_only=False) as con:
         indexing = search_index.load_fts(con)  # without it articles stay unindexed and search scans (a logged warning)
@@ -330,21 +322,6 @@ def query_to_parquet(path: Path, sql: str, out: Path) -> int:
     except OSError as exc:
         raise WarehouseError(f"cannot write {out}: {exc}") from None
     return table.num_rows
-
-
-def last_runs(path: Path, n: int) -> list[dict]:
-    """The newest `n` runs: when, how long, outcome, counts per outcome and seconds per stage."""
-    with read_only(path) as con:
-        cursor = con.execute(
-            """SELECT run_id, flow_run_id, started_at, finished_at - started_at AS duration, status, sources,
-                      counts, stage_seconds, parameters
-               FROM runs ORDER BY started_at DESC LIMIT ?""", [n])
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-    for row in rows:
-        for key in ("counts", "stage_seconds", "parameters"):
-            row[key] = json.loads(row[key]) if row[key] else {}
-    return rows
 
 
 def table_counts(path: Path) -> dict[str, int]:
