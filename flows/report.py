@@ -12,8 +12,8 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from monitor import config, report as report_page
-from monitor.warehouse import report as report_queries
+from monitor import config, report_page
+from monitor.warehouse.report import record_report, report_data
 
 task = partial(task, cache_policy=NO_CACHE)  # the warehouse changes under the same parameters
 DAILY_CRON = "0 6 * * *"  # 06:00 every day, in the timezone below: the morning's reading
@@ -23,7 +23,7 @@ DEFAULT_DAYS = 28  # four weeks: the spike baseline, and enough days to see a tr
 
 @task(name="read-report-data")
 def read_report_data(path: Path, days: int, watches: dict, kind: str):
-    return report_queries.report_data(path, days, watches=watches, kind=kind)
+    return report_data(path, days, watches=watches, kind=kind)
 
 
 @task(name="render-report")
@@ -37,8 +37,8 @@ def write_report(html: str, out: str) -> str:
 
 
 @task(name="record-report")
-def record_report(path: Path, kind: str, data, out: str) -> None:
-    report_queries.record_report(path, kind, data, out, datetime.now(timezone.utc))
+def note_report_run(path: Path, kind: str, data, out: str) -> None:
+    record_report(path, kind, data, out, datetime.now(timezone.utc))
 
 
 @flow(name="report", log_prints=False)
@@ -51,6 +51,6 @@ def report(out: str = "reports/report.html", days: int = DEFAULT_DAYS, warehouse
     kind = "digest" if digest else "report"
     data = read_report_data(path, days, cfg.watches.watch, kind)
     written = write_report(render_report(data, digest), out)
-    record_report(path, kind, data, written)
+    note_report_run(path, kind, data, written)
     return written
 

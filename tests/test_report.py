@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.models import ReportData
-from monitor.report import ABOUT, MENTIONED, PALETTE, render
+from monitor.report_page import ABOUT, MENTIONED, PALETTE, render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -14,7 +14,7 @@ from monitor.cli import _print_summary
 from monitor.config import Source
 from monitor.models import Article, DedupResult, LoadBatch, RunCounts, RunRecord, Tags, TopicScore
 from monitor.outcomes import RunInputs, run_record
-from monitor.report import render
+from monitor.report_page import render
 from monitor.warehouse.report import report_data
 
 DAY = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)

@@ -380,7 +380,7 @@ def report(ctx: click.Context, out: Path, days: int, until: datetime | None, dig
 
     Example: monitor report --out report.html --days 14
     """
-    from monitor import report as report_page
+    from monitor import report_page
     from monitor.warehouse.report import record_report, report_data
 
     cfg, path = _existing(ctx, warehouse_path)
