@@ -26,6 +26,7 @@ from monitor.cli.query import report as report_command
 from monitor.cli.runs import COMMANDS as RUNS_COMMANDS
 from monitor.cli.serve import COMMANDS as SERVE_COMMANDS
 from monitor.cli.serve import prefect_api
+from monitor.cli.show import COMMANDS as SHOW_COMMANDS
 from monitor.cli.sources import COMMANDS as SOURCES_COMMANDS
 from monitor.cli.sources import local_newsroom
 from monitor.cli.watch import COMMANDS as WATCH_COMMANDS
@@ -331,8 +332,8 @@ def add_source(ctx: click.Context, url: str, name: str | None, schedule: str, la
                f"{', ' + repr(found.parse.title) if found.parse.title else ''}) to {cfg.root / 'sources.toml'}")
 
 
-for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS, *SOURCES_COMMANDS,
-                 *WATCH_COMMANDS, *PAGE_COMMANDS):
+for _command in (*BATCH_COMMANDS, *WAREHOUSE_COMMANDS, *SHOW_COMMANDS, *SERVE_COMMANDS, *RUNS_COMMANDS,
+                 *SOURCES_COMMANDS, *WATCH_COMMANDS, *PAGE_COMMANDS):
     cli.add_command(_command)
 
 

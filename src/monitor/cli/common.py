@@ -10,7 +10,7 @@ import click
 
 from monitor import config as config_mod
 from monitor.config import ConfigError
-from monitor.warehouse import WarehouseError
+from monitor.warehouse import WarehouseError, require
 
 
 class Failure(click.ClickException):
@@ -53,3 +53,11 @@ def jsonable(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value if isinstance(value, str | int | float | bool | type(None) | list | dict) else str(value)
+
+
+def existing_warehouse(ctx: click.Context, warehouse_path: Path | None) -> tuple[config_mod.Config, Path]:
+    """The config and the warehouse a command reads, failing in one line when there is no warehouse there."""
+    cfg = load_config(ctx)
+    path = cfg.warehouse_path(warehouse_path)
+    require(path)
+    return cfg, path

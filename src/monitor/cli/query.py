@@ -1,4 +1,4 @@
-"""The commands over the warehouse: `monitor sql`, `search`, `export`, `retag` and `report`. Each opens the
+"""The commands over the warehouse: `monitor sql`, `search`, `export`, `retag` and `report` (`show` is in show.py). Each opens the
 warehouse only for what it does (read-only except retag), so they run beside a flow."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor import warehouse
-from monitor.cli.common import WAREHOUSE_OPTION, Failure, QueryFailure, fail_on_domain_errors, jsonable, load_config
+from monitor.cli.common import (
+    WAREHOUSE_OPTION, Failure, QueryFailure, existing_warehouse, fail_on_domain_errors, jsonable, load_config)
 from monitor.warehouse import QueryError, WarehouseError
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -44,13 +45,6 @@ def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value else None
-
-
-def _existing(ctx: click.Context, warehouse_path: Path | None):
-    cfg = load_config(ctx)
-    path = cfg.warehouse_path(warehouse_path)
-    warehouse.require(path)
-    return cfg, path
 
 
 @click.command()
@@ -184,7 +178,7 @@ def search(ctx: click.Context, query: str, limit: int, warehouse_path: Path | No
     """
     from monitor.warehouse.search import find_stories
 
-    _, path = _existing(ctx, warehouse_path)
+    _, path = existing_warehouse(ctx, warehouse_path)
     if not query.strip() and not any(filters.values()):
         raise QueryFailure(f"nothing to search for in {query!r}: give words, a \"quoted phrase\" or a filter "
                            "(--country Germany)")
@@ -194,106 +188,6 @@ def search(ctx: click.Context, query: str, limit: int, warehouse_path: Path | No
         except QueryError as exc:
             raise QueryFailure(str(exc)) from None
     click.echo(render_stories(_story_rows(hits), fmt), nl=False)
-
-
-@click.command()
-@click.argument("ident")
-@WAREHOUSE_OPTION
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.pass_context
-@fail_on_domain_errors
-def show(ctx: click.Context, ident: str, warehouse_path: Path | None, fmt: str) -> None:
-    """Show one article: title, source, dates and where they came from, language, body, captions with credits,
-    countries (with the words that named them), regions, topics, its story's other members and wire agencies.
-
-    IDENT is an article id, a story id (shown as its first article) or the article's URL.
-
-    Example: monitor show https://example.org/news/ceasefire-holds
-    """
-    from monitor.warehouse.article import article
-
-    _, path = _existing(ctx, warehouse_path)
-    with warehouse.read_only(path) as con:
-        found = article(con, ident)
-    if found is None:
-        raise Failure(f"no article, story or URL {ident!r} in {path}: find one with `monitor search`")
-    found["country_phrases"] = _country_phrases(found)
-    if fmt == "json":
-        click.echo(json.dumps(_plain(found), ensure_ascii=False, indent=2))
-        return
-    click.echo(render_article(found), nl=False)
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return jsonable(value)
-
-
-def _country_phrases(found: dict) -> dict[str, list[str]]:
-    """The words of the article that named each stored country, as the tagger reads them now."""
-    from monitor.tagging import find_countries
-
-    stored = {c["country"] for c in found["countries"]}
-    text = "\n".join([found["title"] or "", found["body"] or ""] + [c["text"] for c in found["captions"]])
-    phrases: dict[str, list[str]] = {}
-    for match in find_countries(text, found["language"]):
-        if match.code in stored and match.phrase not in phrases.setdefault(match.code, []):
-            phrases[match.code].append(match.phrase)
-    return phrases
-
-
-def render_article(a: dict) -> str:
-    """The article as text for a terminal."""
-    import pycountry
-
-    def name(code: str) -> str:
-        country = pycountry.countries.get(alpha_2=code)
-        return f"{getattr(country, 'common_name', None) or country.name} ({code})" if country else code
-
-    lines = [a["title"] or "(no title)", "=" * min(len(a["title"] or "(no title)"), 100),
-             f"source     {a['source']}" + "".join(f", {label} {a[key]}" for label, key in
-                                                    (("site", "site_name"), ("by", "author")) if a[key]),
-             f"url        {a['url']}"]
-    if a["canonical_url"] != a["url"]:
-        lines.append(f"canonical  {a['canonical_url']}")
-    lines += [f"article    {a['article_id']}",
-              f"published  {jsonable(a['published']) or 'unknown'} (from {a['published_source'] or 'nowhere'})",
-              f"modified   {jsonable(a['modified']) or '-'}",
-              f"first seen {jsonable(a['first_seen'])}"]
-    if a["date_flags"]:
-        lines.append(f"dates set aside: {', '.join(a['date_flags'])}")
-    lines.append(f"language   {a['language'] or '?'} (page says {a['language_declared'] or '-'}, detected "
-                 f"{a['language_detected'] or '-'}); extracted by {a['extraction_method']}")
-    phrases = a.get("country_phrases", {})
-    if a["countries"]:
-        lines.append("countries")
-        for c in a["countries"]:
-            said = ", ".join(f'"{p}"' for p in phrases.get(c["country"], []))
-            lines.append(f"  {'about    ' if c['is_about'] else 'mentions '} {name(c['country'])}: {c['mentions']:g}"
-                         f" mentions{', in a caption' if c['in_caption'] else ''}{' - ' + said if said else ''}")
-    if a["regions"]:
-        lines.append("regions    " + ", ".join(r["region"] + (" (about)" if r["is_about"] else "")
-                                             for r in a["regions"]))
-    if a["topics"]:
-        lines.append("topics     " + ", ".join(f"{t['label']} {t['code']} {t['score']:.2f}" for t in a["topics"]))
-    if a["agencies"]:
-        lines.append("agencies   " + ", ".join(f"{g['agency']} ({g['found_in']})" for g in a["agencies"]))
-    story = a["story"]
-    if story:
-        lines.append(f"story      {story['story_id']}" + (f", {story['match']} match {story['similarity']:.2f} of "
-                                                           f"{story['duplicate_of']}" if story["match"] else "")
-                     + (f"; wire: {', '.join(story['wire_agencies'])}" if story["wire_agencies"] else ""))
-        for m in story["members"]:
-            how = (m["match"] or "first") + (f" {m['similarity']:.2f}" if m["similarity"] is not None else "")
-            lines.append(f"  {m['source']}  {m['url']}  ({how})")
-    if a["captions"]:
-        lines.append("captions")
-        lines += [f"  - {c['text']}" + (f" ({c['credit']})" if c["credit"] else "") for c in a["captions"]]
-    lines += ["", a["body"], ""]
-    return "\n".join(lines)
 
 
 @click.command()
@@ -317,7 +211,7 @@ def export(ctx: click.Context, out: Path, fmt: str, partition: str | None, since
     from monitor.warehouse.export import export as run_export
     from monitor.warehouse.export import written_to
 
-    _, path = _existing(ctx, warehouse_path)
+    _, path = existing_warehouse(ctx, warehouse_path)
     try:
         written = run_export(path, out, fmt, _utc(since), partition)
     except QueryError as exc:
@@ -347,7 +241,7 @@ def retag(ctx: click.Context, since: datetime | None, older: bool, written_by: s
     """
     from monitor.tagging import Tagger, tag_articles
 
-    cfg, path = _existing(ctx, warehouse_path)
+    cfg, path = existing_warehouse(ctx, warehouse_path)
     tagger = Tagger(cfg.regions, cfg.topics, cfg.settings.tagging)
     totals = {"articles": 0, "countries_changed": 0, "topics_changed": 0, "unsupported_language": 0}
     batches = warehouse.articles_for_tagging(path, _utc(since), RETAG_BATCH,
@@ -383,7 +277,7 @@ def report(ctx: click.Context, out: Path, days: int, until: datetime | None, dig
     from monitor import report_page
     from monitor.warehouse.report import record_report, report_data
 
-    cfg, path = _existing(ctx, warehouse_path)
+    cfg, path = existing_warehouse(ctx, warehouse_path)
     kind = "digest" if digest else "report"
     data = report_data(path, days, until.date() if until else None, cfg.watches.watch, kind)
     generated = datetime.now(timezone.utc)
@@ -401,4 +295,4 @@ def report(ctx: click.Context, out: Path, days: int, until: datetime | None, dig
     click.echo(f"wrote {written}: {data.totals.get('articles', 0)} articles, {period}")
 
 
-COMMANDS = (sql, search, show, export, retag, report)
+COMMANDS = (sql, search, export, retag, report)
