@@ -217,7 +217,27 @@ def test_a_valid_watches_toml_loads_names_and_codes_alike(tmp_path):
         '[watch.k]\nquery = "ceasefire"\ncountries = ["am", "Azerbaijan"]\nregions = ["south caucasus"]\n'
         'topics = ["Conflict, war and peace", "medtop:16000000"]\n[watch.s]\nspikes = true\nabout = ["GE"]\n')
     loaded = config.load(config_dir).watches.watch
-    assert loaded["k"].countries == ("am", "Azerbaijan") and loaded["s"].spikes
+    assert loaded["k"].filters.countries == ("am", "Azerbaijan") and loaded["s"].spikes
+
+
+def test_watches_toml_keeps_its_flat_filter_keys_and_they_are_the_searchs_filter_record(tmp_path):
+    # one filter record (models.Filters) for a watch and a search; watches.toml files written before it still load
+    from monitor.models import Filters, SearchFilters
+
+    config_dir = write_config(tmp_path / "config", "")
+    (config_dir / "watches.toml").write_text(
+        '[watch.flat]\nquery = "ceasefire"\ncountries = ["AM"]\nabout = ["AZ"]\ntopics = ["medtop:16000000"]\n'
+        '[watch.nested]\nquery = "ceasefire"\nfilters = {countries = ["AM"], about = ["AZ"], '
+        'topics = ["medtop:16000000"]}\n')
+    loaded = config.load(config_dir).watches.watch
+    assert loaded["flat"] == loaded["nested"]
+    assert loaded["flat"].filters == Filters(countries=("AM",), about=("AZ",), topics=("medtop:16000000",))
+    window = loaded["flat"].filters.within(until=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    assert window == SearchFilters(countries=("AM",), about=("AZ",), topics=("medtop:16000000",),
+                                   until=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    (config_dir / "watches.toml").write_text('[watch.x]\nquery = "a"\ncountries = ["AM"]\nfilters = {about = ["AZ"]}\n')
+    with pytest.raises(config.ConfigError, match=r"give the filters flat \(countries = \[...\]\) or in filters = \{...\}, not both"):
+        config.load(config_dir)
 
 
 def test_a_spikes_watch_records_each_spike_once(tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 
@@ -302,6 +302,34 @@ class RunOptions:
     dry_run: bool = False  # everything but the writes
     schedule: str | None = None  # a schedule group of sources.toml
     cpu_runner: str | None = "auto"  # where extraction and tagging run (flows/_execution.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What narrows the articles a search or a watch looks at: values as a person typed them (codes or names, any
+    case), resolved against the warehouse when a search runs (warehouse/search_filters.py)."""
+
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # mentioned
+    about: tuple[str, ...] = ()  # focus countries
+    regions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # IPTC code or label
+
+    def within(self, since: datetime | None = None, until: datetime | None = None) -> SearchFilters:
+        """These filters for a search of articles published in [since, until]."""
+        return SearchFilters(*(getattr(self, name) for name in FILTER_FIELDS), since=since, until=until)
+
+
+FILTER_FIELDS = tuple(f.name for f in fields(Filters))  # a watch's flat keys in watches.toml, its columns
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters(Filters):
+    """A search's filters: the watch-like ones, and the publication dates it covers."""
+
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

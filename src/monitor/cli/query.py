@@ -17,6 +17,7 @@ from rich.table import Table
 from monitor import warehouse
 from monitor.cli.common import (
     WAREHOUSE_OPTION, Failure, QueryFailure, existing_warehouse, fail_on_domain_errors, jsonable, load_config)
+from monitor.models import Filters, SearchFilters
 from monitor.warehouse import QueryError, WarehouseError
 
 FORMATS = ("table", "csv", "json", "parquet")
@@ -144,12 +145,10 @@ def _filter_options(func):
     return func
 
 
-def search_filters(sources=(), languages=(), countries=(), about=(), regions=(), topics=(), since=None, until=None):
-    """The command line's filters as the warehouse's SearchFilters (dates in UTC, --until to the end of its day)."""
-    from monitor.warehouse.search import SearchFilters
-
-    return SearchFilters(tuple(sources), tuple(languages), tuple(countries), tuple(about), tuple(regions),
-                         tuple(topics), _utc(since), _until(until))
+def search_filters(since: datetime | None = None, until: datetime | None = None, **values) -> SearchFilters:
+    """The command line's filters (--source ... --topic, named as models.Filters' fields) as a search takes them:
+    dates in UTC, --until to the end of its day."""
+    return Filters(**{k: tuple(v) for k, v in values.items()}).within(_utc(since), _until(until))
 
 
 @click.command()

@@ -13,6 +13,7 @@ from monitor import watch as watches
 from monitor.cli.common import Failure, fail_on_domain_errors, load_config
 from monitor.cli.common import WAREHOUSE_OPTION
 from monitor.cli.query import render
+from monitor.models import FILTER_FIELDS
 from monitor.warehouse import watches as store
 
 # The option that sets each field of a watch, for errors that name what to fix.
@@ -66,7 +67,7 @@ def add(ctx: click.Context, name: str, query: str, sources, languages, countries
                                 countries=countries, about=about, regions=regions, topics=topics, notify=notify)
     except ValueError as exc:  # pydantic's ValidationError: a bad --notify, a query with --spikes
         first = exc.errors()[0]
-        where = OPTIONS.get(str(first["loc"][0]), "") if first["loc"] else ""
+        where = OPTIONS.get(str(first["loc"][-1]), "") if first["loc"] else ""
         raise Failure(f"watch {name}: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}"
                       ) from None
     problem = cfg.watch_problem(spec)
@@ -93,7 +94,8 @@ def list_watches(ctx: click.Context, warehouse_path: Path | None) -> None:
     counts = store.hit_counts(path)
     rows = []
     for name, (spec, _, origin) in watches.all_watches(path, cfg).items():
-        filters = "; ".join(f"{k}={','.join(getattr(spec, k))}" for k in store.FILTERS if getattr(spec, k))
+        filters = "; ".join(f"{k}={','.join(getattr(spec.filters, k))}" for k in FILTER_FIELDS
+                            if getattr(spec.filters, k))
         hits, last = counts.get(name, (0, None))
         rows.append((name, origin, "(spikes)" if spec.spikes else spec.query, filters, spec.notify or "", hits,
                      f"{last:%Y-%m-%d %H:%M}" if last else ""))

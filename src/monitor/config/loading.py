@@ -40,17 +40,17 @@ class Config(_Strict):
         """What in a watch names nothing known (a country, region, topic or source), as (key, what to do); None if
         all is known. Codes and names, any case, as the search filters take them."""
         checks = (
-            ("countries", watch.countries, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
-            ("about", watch.about, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
-            ("regions", watch.regions, lambda v: v.casefold() in {r.casefold() for r in
+            ("countries", watch.filters.countries, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
+            ("about", watch.filters.about, _country_known, "an ISO 3166 code (AM) or a country name (Armenia)"),
+            ("regions", watch.filters.regions, lambda v: v.casefold() in {r.casefold() for r in
                                                                   (*self.regions.m49, *self.regions.group)},
              "a region of regions.toml, e.g. 'South Caucasus'"),
-            ("topics", watch.topics, lambda v: v.casefold() in {t.code for t in self.topics.topic}
+            ("topics", watch.filters.topics, lambda v: v.casefold() in {t.code for t in self.topics.topic}
              | {t.label.casefold() for t in self.topics.topic}, "an IPTC code (medtop:16000000) or a label of "
              "topics.toml, e.g. 'conflict, war and peace'"),
-            ("sources", watch.sources, lambda v: v in {s.name for s in self.sources.source},
+            ("sources", watch.filters.sources, lambda v: v in {s.name for s in self.sources.source},
              f"a source of sources.toml ({', '.join(sorted(s.name for s in self.sources.source)) or 'none yet'})"),
-            ("languages", watch.languages, lambda v: re.fullmatch(r"[a-z]{2}", v.lower()) is not None,
+            ("languages", watch.filters.languages, lambda v: re.fullmatch(r"[a-z]{2}", v.lower()) is not None,
              "a two-letter language code such as 'en'"),
         )
         for key, values, known, hint in checks:
@@ -131,7 +131,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         nested = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
         current = nested[-1] if nested else None
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(current.model_fields)
+        flat: dict[str, tuple[str, ...]] = getattr(current, "flat_keys", {})  # a field written as several keys
+        return sorted(key for name in current.model_fields for key in flat.get(name, (name,)))
     return []
 
 

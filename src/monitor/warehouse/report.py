@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from monitor.config import Watch
 from monitor.models import ReportData
 from monitor.warehouse import QueryError, _open_for_writing, read_only
 from monitor.warehouse.search import find
-from monitor.warehouse.watches import search_filters, stored_watches
+from monitor.warehouse.watches import stored_watches
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +128,7 @@ def _headlines(con: duckdb.DuckDBPyConnection, table: str, condition: str, key: 
 def _watch_headlines(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, window: list[datetime],
                      previous: datetime | None) -> list[dict]:
     """The best matches of a watch's query in the window, one per story."""
-    filters = replace(search_filters(watch), since=window[0], until=window[1])
+    filters = watch.filters.within(since=window[0], until=window[1])
     try:
         hits = find(con, watch.query, filters, limit=HEADLINES * 4)
     except QueryError as exc:

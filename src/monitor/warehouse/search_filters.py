@@ -7,13 +7,12 @@ import functools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from monitor import query as ql
+from monitor.models import SearchFilters  # noqa: F401 - the record the filters arrive in, importable from here
 from monitor.warehouse.connection import QueryError
 from monitor.warehouse.search_index import STEMMERS
 
@@ -27,19 +26,6 @@ LANGUAGE_NAMES = {"arabic": "ar", "basque": "eu", "catalan": "ca", "danish": "da
                   "belarusian": "be", "azerbaijani": "az", "armenian": "hy", "georgian": "ka", "persian": "fa",
                   "hebrew": "he", "swahili": "sw", "hausa": "ha", "amharic": "am", "vietnamese": "vi", "thai": "th",
                   "malay": "ms", "urdu": "ur", "bengali": "bn", "croatian": "hr", "slovak": "sk", "slovenian": "sl"}
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    """Raw values as a user typed them: codes or names, any case."""
-    sources: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()   # mentioned
-    about: tuple[str, ...] = ()       # focus countries
-    regions: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()      # IPTC code or label
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,13 +12,13 @@ from pathlib import Path
 import duckdb
 
 from monitor.config import Watch, country_code
+from monitor.models import FILTER_FIELDS
 from monitor.warehouse.connection import (
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, exists, read_only, transaction)
-from monitor.warehouse.search import SearchFilters, find
+from monitor.warehouse.search import find
 
 log = logging.getLogger(__name__)
 
-FILTERS = ("sources", "languages", "countries", "about", "regions", "topics")
 # A run's articles are looked at again by every check until the run is settled: it wrote its `runs` row (it will
 # load nothing more), or its newest article is older than this (it died; no run lasts anywhere near a day).
 SETTLED_AFTER = timedelta(days=1)
@@ -29,7 +29,7 @@ MAX_NOTIFY_ATTEMPTS = 10
 
 def add_watch(path: Path, name: str, watch: Watch) -> None:
     """Store a watch; a name already stored raises WarehouseError."""
-    filters = {k: list(getattr(watch, k)) for k in FILTERS if getattr(watch, k)}
+    filters = {k: list(getattr(watch.filters, k)) for k in FILTER_FIELDS if getattr(watch.filters, k)}
     with _open_for_writing(path) as con:
         if con.execute("SELECT 1 FROM watches WHERE name = ?", [name]).fetchone():
             raise WarehouseError(f"a watch named {name!r} exists already; `monitor watch remove {name}` first, or "
@@ -62,10 +62,6 @@ def stored_watches(path: Path) -> dict[str, tuple[Watch, datetime]]:
     return {name: (Watch(query=query, spikes=spikes, notify=notify, **json.loads(filters)), created)
             for name, query, filters, spikes, notify, created in rows}
 
-
-def search_filters(watch: Watch) -> SearchFilters:
-    """The watch's filters as the search takes them."""
-    return SearchFilters(**{k: tuple(getattr(watch, k)) for k in FILTERS})
 
 
 def record_hits(path: Path, watches: dict[str, tuple[Watch, datetime | None]], run_id: str,
@@ -103,7 +99,7 @@ def _article_hits(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, since
     ids = [r[0] for r in candidates]
     if not ids:
         return 0
-    matched = [h.article_id for h in find(con, watch.query, search_filters(watch), article_ids=ids, limit=None)]
+    matched = [h.article_id for h in find(con, watch.query, watch.filters.within(), article_ids=ids, limit=None)]
     (added,) = con.execute(
         """INSERT INTO watch_hits SELECT ?, m.article_id, c.cluster_id, now(), ?, NULL, 0
            FROM (SELECT unnest(?) AS article_id) m LEFT JOIN article_clusters c USING (article_id)
@@ -120,9 +116,9 @@ def _article_hits(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, since
 
 
 def _spike_hits(con: duckdb.DuckDBPyConnection, name: str, watch: Watch, since: datetime, run_id: str) -> int:
-    mentioned = [country_code(v) for v in watch.countries]
-    about = [country_code(v) for v in watch.about]
-    topics = [t.lower() for t in watch.topics]
+    mentioned = [country_code(v) for v in watch.filters.countries]
+    about = [country_code(v) for v in watch.filters.about]
+    topics = [t.lower() for t in watch.filters.topics]
     wanted = not (mentioned or about or topics)
     (added,) = con.execute(
         """INSERT INTO watch_spike_hits
