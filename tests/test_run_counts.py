@@ -1,6 +1,7 @@
 """A run's counts are typed records (models.RunCounts) from where they are counted to where they are stored and
 printed: no "{figure}:{source}" keys parsed back. Real DuckDB files; the counting itself is pure."""
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from monitor import warehouse
-from monitor.cli.runs import count_totals
+from monitor.cli.runs import artifact_counts, count_totals
 from monitor.config import Source
 from monitor.models import Entry, FeedFetch, FeedParse, LoadBatch, Outcome, Rejection, RunCounts, SourceCounts
 from monitor.outcomes import RunInputs, run_record
@@ -89,3 +90,11 @@ def test_runs_recorded_with_keyed_counts_are_migrated_and_still_read(tmp_path: P
 
 def test_a_run_that_counted_nothing_reads_back_empty():
     assert RunCounts().count() == 0 and RunCounts().of("any") == SourceCounts("any")
+
+
+def test_the_summary_artifact_is_the_runs_outcomes_in_typed_columns():
+    counts = run_record(inputs(), DAY).counts
+    table = json.loads(json.dumps([dataclasses.asdict(o) for o in counts.outcomes]))  # as flows/tasks.py publishes it
+    assert artifact_counts(table) == RunCounts(counts.outcomes)
+    # an artifact of a run before typed counts: left to the warehouse's migrated rows
+    assert artifact_counts([{"outcome": "articles:new", "count": 3}]) is None

@@ -173,13 +173,16 @@ def _summaries(flow_run_ids: list) -> dict[str, RunCounts]:
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=[SUMMARY_ARTIFACT]), flow_run_id=ArtifactFilterFlowRunId(any_=flow_run_ids)))
-    out = {}
-    for artifact in artifacts:
-        table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
-        if all(OUTCOME_FIELDS <= row.keys() for row in table or []):
-            out[str(artifact.flow_run_id)] = RunCounts(tuple(Outcome(**{k: row[k] for k in OUTCOME_FIELDS})
-                                                             for row in table or []))
-    return out
+    found = {str(a.flow_run_id): artifact_counts(json.loads(a.data) if isinstance(a.data, str) else a.data)
+             for a in artifacts}
+    return {flow_run_id: counts for flow_run_id, counts in found.items() if counts is not None}
+
+
+def artifact_counts(table: list[dict] | None) -> RunCounts | None:
+    """The counts of a summary artifact's table (one row per Outcome); None for a table of the older shape."""
+    if not all(OUTCOME_FIELDS <= row.keys() for row in table or []):
+        return None
+    return RunCounts(tuple(Outcome(**{k: row[k] for k in OUTCOME_FIELDS}) for row in table or []))
 
 
 def count_totals(counts: RunCounts) -> dict[str, int]:
