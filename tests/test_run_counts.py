@@ -1,4 +1,4 @@
-"""A run's counts are typed records (models.RunCounts) from where they are counted to where they are stored and
+"""A run's counts are typed records (counts.RunCounts) from where they are counted to where they are stored and
 printed: no "{figure}:{source}" keys parsed back. Real DuckDB files; the counting itself is pure."""
 
 import dataclasses
@@ -11,7 +11,8 @@ import duckdb
 from monitor import warehouse
 from monitor.cli.runs import artifact_counts, count_totals
 from monitor.config import Source
-from monitor.models import Entry, FeedFetch, FeedParse, LoadBatch, Outcome, Rejection, RunCounts, SourceCounts
+from monitor.counts import Outcome, RunCounts, SourceCounts
+from monitor.models import Entry, FeedFetch, FeedParse, LoadBatch, Rejection
 from monitor.outcomes import RunInputs, run_record
 from tests.test_migrations import OLD
 

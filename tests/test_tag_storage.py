@@ -12,7 +12,8 @@ import pytest
 from monitor import warehouse
 from monitor.cli import _print_summary
 from monitor.config import Source
-from monitor.models import Article, DedupResult, LoadBatch, RunCounts, RunRecord, Tags, TopicScore
+from monitor.counts import RunCounts
+from monitor.models import Article, DedupResult, LoadBatch, RunRecord, Tags, TopicScore
 from monitor.outcomes import RunInputs, run_record
 from monitor.report_page import render
 from monitor.warehouse.report import report_data

@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.config import PipelineSettings, Source
+from monitor.counts import Outcome, RunCounts, SourceCounts
 from monitor.models import (
-    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Outcome, Rejection, RunCounts,
-    RunRecord, SourceCounts, Tags,
+    Article, DedupDoc, DedupResult, Entry, FeedFetch, FeedParse, FeedState, LoadBatch, Rejection, RunRecord, Tags,
 )
 from monitor.planning import all_entries
 

@@ -1,6 +1,6 @@
 -- Migration 012 (issue 22): a run's counts in typed rows instead of one JSON object of labelled keys
 -- ("rejected:fetch:http-404", "duplicates:{source}") that readers split apart again. `run_outcomes` holds the run's
--- counts per (stage, kind, reason) (models.Outcome), `run_sources` each source's figures (models.SourceCounts).
+-- counts per (stage, kind, reason) (counts.Outcome), `run_sources` each source's figures (counts.SourceCounts).
 CREATE TABLE IF NOT EXISTS run_outcomes (
     run_id  TEXT NOT NULL,
     stage   TEXT NOT NULL,     -- feed | entries | pages | articles | fetch | extract (the stage a rejection is from)

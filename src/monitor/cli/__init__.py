@@ -30,7 +30,7 @@ from monitor.cli.show import COMMANDS as SHOW_COMMANDS
 from monitor.cli.sources import COMMANDS as SOURCES_COMMANDS
 from monitor.cli.sources import local_newsroom
 from monitor.cli.watch import COMMANDS as WATCH_COMMANDS
-from monitor.models import RunCounts
+from monitor.counts import RunCounts
 from monitor.warehouse import UNSUPPORTED_LANGUAGE
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from monitor import warehouse
 from monitor.cli.common import WAREHOUSE_OPTION, Failure, fail_on_domain_errors, load_config
 from monitor.cli.query import render
 from monitor.cli.serve import PREFECT_ENV, prefect_api, running_server
-from monitor.models import Outcome, RunCounts
+from monitor.counts import Outcome, RunCounts
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict:

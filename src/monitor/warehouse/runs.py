@@ -1,6 +1,6 @@
 """A run's own rows: `runs` (when, status, parameters, seconds per stage), its counted outcomes in `run_outcomes` and
 each source's figures in `run_sources` (migration 012), written in the run's last transaction and read back as the
-typed records they were made from (models.RunCounts)."""
+typed records they were made from (counts.RunCounts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.models import Outcome, RunCounts, RunRecord, SourceCounts
+from monitor.counts import Outcome, RunCounts, SourceCounts
+from monitor.models import RunRecord
 from monitor.warehouse.connection import exists, read_only
 
 # run_sources' columns after run_id: SourceCounts' fields, in order (the migration creates them so)
