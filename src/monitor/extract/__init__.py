@@ -3,7 +3,8 @@
 The package's modules are its private structure; callers use the names re-exported here: `extract` (one page)
 and `extract_pages` (a fetched batch).
 
-- article.py   extract(): guards, boilerplate pruning, the body readers (trafilatura, then fallbacks), bounds
+- article.py   extract(): guards, the body readers (trafilatura, then fallbacks), bounds; extract_pages() for a batch
+- pruning.py   blocks removed before trafilatura reads the page: figures, nav, related/newsletter/share boxes
 - metadata.py  title, dates, canonical URL, language, author, site name, lead image, each with its source
 - captions.py  image captions and credits, harvested before trafilatura (which drops <figure>)
 - bodytext.py  line cleaning of the body: the headline again, datelines, bylines, "Read more" lead-ins
