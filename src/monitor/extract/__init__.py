@@ -12,8 +12,10 @@ and `extract_pages` (a fetched batch).
 - boilerplate.py  a site's furniture: lines and captions recurring on many of one host's pages, learned and removed
 """
 
-from monitor.extract.article import EXTRACTOR_VERSION, SITE_EXTRACTOR_VERSION, extract, extract_pages
-from monitor.extract.boilerplate import learn as learn_furniture, strip_site_furniture
+from monitor.extract.article import (
+    EXTRACTOR_VERSION, SITE_EXTRACTOR_VERSION, extract, extract_pages, extract_with_furniture)
+from monitor.extract.boilerplate import learn as learn_furniture, learn_stored as learn_stored_furniture
+from monitor.extract.boilerplate import strip_site_furniture
 
-__all__ = ["EXTRACTOR_VERSION", "SITE_EXTRACTOR_VERSION", "extract", "extract_pages", "learn_furniture",
-           "strip_site_furniture"]
+__all__ = ["EXTRACTOR_VERSION", "SITE_EXTRACTOR_VERSION", "extract", "extract_pages", "extract_with_furniture",
+           "learn_furniture", "learn_stored_furniture", "strip_site_furniture"]

@@ -275,13 +275,14 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
 
 
 def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None,
-                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None
-                  ) -> list[Article | Rejection]:
+                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None,
+                  site_version: bool = True) -> list[Article | Rejection]:
     """Extract every fetched page, using what its feed entry said as the fallback date, language and source; each
     article names its page's address in the page store. A page's own `fetched_at` (an archived page), else
     `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates.
     Site furniture (`boilerplate`) is removed when given (`furniture`: per host, learned from the site's stored
-    pages by `monitor reextract`) or with `learn_furniture`, learned from this batch grouped by host."""
+    pages by `monitor reextract`, or known to the warehouse) or with `learn_furniture`, learned from this batch
+    grouped by host; the articles then name SITE_EXTRACTOR_VERSION, unless `site_version` is False."""
     fetched_at = fetched_at or datetime.now(timezone.utc)
     results: list[Article | Rejection] = []
     for page in pages:
@@ -298,11 +299,22 @@ def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: date
         results.append(found)
     if furniture is None and not learn_furniture:
         return results
-    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r
-            for r in strip_site_furniture(results, furniture)]
+    stripped = strip_site_furniture(results, furniture)
+    if not site_version:
+        return stripped
+    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r for r in stripped]
+
+
+def extract_with_furniture(pages: list[Page], min_body_chars: int, furniture: dict[str, frozenset[str]]
+                           ) -> list[Article | Rejection]:
+    """The ingest flow's extraction: pages of many sites, each stripped of the furniture the warehouse knows of its
+    site (learned from the site's stored stories). The articles keep EXTRACTOR_VERSION: `monitor reextract` still
+    learns their sites' furniture from the stored pages themselves."""
+    return extract_pages(pages, min_body_chars, furniture=furniture, site_version=False)
 
 
 EXTRACTOR_VERSION = _extractor_version()
 # Articles whose site furniture was learned from many pages of their site (`monitor reextract`) name this version:
-# the ingest flow extracts page by page, so its articles are what a later `monitor reextract` picks up.
+# the ingest flow extracts page by page (removing only what the warehouse knows of each site), so its articles are
+# what a later `monitor reextract` picks up.
 SITE_EXTRACTOR_VERSION = f"{EXTRACTOR_VERSION}+site"
