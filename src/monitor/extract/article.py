@@ -22,7 +22,8 @@ from lxml import etree
 
 from monitor.extract.boilerplate import strip_site_furniture
 from monitor.extract.bodytext import clean_body
-from monitor.extract.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
+from monitor.extract.captions import (
+    bound_captions, caption_key, harvest_captions, is_caption_element, merge_captions, split_credit)
 from monitor.extract.htmltext import WS, parse_html, text_of
 from monitor.extract.metadata import choose_language, declared, ld_text, meta, read
 from monitor.extract.pruning import prune_boilerplate
@@ -115,10 +116,10 @@ def _ld_article_body(ld: dict) -> str:
     return "\n".join(line for line in (WS.sub(" ", part).strip() for part in text.splitlines()) if line)
 
 
-def _embedded_html_text(scripts: list[str]) -> str:
+def _embedded_html(scripts: list[str]) -> tuple[str, etree._Element | None]:
     """The longest article HTML held in a JSON string inside a script (Next.js, Nuxt and similar pages render the
-    article from JSON), as paragraphs, one per line."""
-    best = ""
+    article from JSON): its paragraphs, one per line, and its parsed tree (where its captions are)."""
+    best, best_root = "", None
     for script in scripts:
         if len(script) > EMBEDDED_MAX_SCRIPT_CHARS or ("\\u003cp" not in script and "<p" not in script):
             continue
@@ -135,8 +136,8 @@ def _embedded_html_text(scripts: list[str]) -> str:
                 is_caption_element(a) for a in p.iterancestors())]
             text = "\n".join(line for line in lines if line)
             if len(text) > len(best):
-                best = text
-    return best
+                best, best_root = text, root
+    return best, best_root
 
 
 def _paragraph_fallback(tree: etree._Element) -> str:
@@ -198,12 +199,15 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     if len(body) < max(min_body_chars, FALLBACK_BELOW_CHARS):
         # trafilatura found (almost) nothing: the article may live in JSON (a client-rendered page) or in
         # markup it did not recognise. The longest of the other readers wins, and says which it was.
-        candidates = [(_ld_article_body(ld), "json-ld"), (_embedded_html_text(scripts), "embedded-json")]
+        embedded, embedded_tree = _embedded_html(scripts)
+        candidates = [(_ld_article_body(ld), "json-ld"), (embedded, "embedded-json")]
         if len(body) < min_body_chars:  # loose paragraphs only when the body would be rejected otherwise
             candidates.append((_paragraph_fallback(tree), "paragraphs"))
         fallback, name = max(candidates, key=lambda c: len(c[0]))
         if len(fallback) > len(body):
             body, method = fallback, name
+            if name == "embedded-json":  # the article's own HTML, so the captions in it are its images' captions
+                captions = merge_captions(captions, harvest_captions(embedded_tree, url))
     if len(body) < min_body_chars:
         return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
     body = _without_captions(body, {caption_key(c.text) for c in captions})
