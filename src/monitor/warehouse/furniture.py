@@ -51,23 +51,23 @@ def _samples(con: duckdb.DuckDBPyConnection, hosts: list[str], now: datetime) ->
     """The newest SAMPLE_STORIES stories of each host (one article each) with their bodies and captions."""
     rows = con.execute(
         f"""WITH recent AS (
-                SELECT a.article_id, a.url, a.body, a.first_seen, {HOST_OF_URL} AS host,
-                       coalesce(k.cluster_id, a.article_id) AS story
-                FROM articles a LEFT JOIN article_clusters k USING (article_id)
-                WHERE a.first_seen >= ?::TIMESTAMPTZ - to_days(?) AND {HOST_OF_URL} IN (SELECT unnest(?))),
+                SELECT article_id, first_seen, {HOST_OF_URL} AS host FROM articles
+                WHERE first_seen >= ?::TIMESTAMPTZ - to_days(?) AND {HOST_OF_URL} IN (SELECT unnest(?))),
             stories AS (
-                SELECT * FROM recent
-                QUALIFY row_number() OVER (PARTITION BY host, story ORDER BY first_seen DESC, article_id) = 1)
-            SELECT article_id, url, body FROM stories
-            QUALIFY row_number() OVER (PARTITION BY host ORDER BY first_seen DESC, article_id) <= ?""",
+                SELECT r.article_id, r.first_seen, r.host FROM recent r LEFT JOIN article_clusters k USING (article_id)
+                QUALIFY row_number() OVER (PARTITION BY r.host, coalesce(k.cluster_id, r.article_id)
+                                           ORDER BY r.first_seen DESC, r.article_id) = 1),
+            chosen AS (
+                SELECT article_id FROM stories
+                QUALIFY row_number() OVER (PARTITION BY host ORDER BY first_seen DESC, article_id) <= ?),
+            shown AS (
+                SELECT article_id, list(text ORDER BY position) AS texts FROM captions
+                WHERE article_id IN (SELECT article_id FROM chosen) GROUP BY article_id)
+            SELECT a.article_id, a.url, a.body, s.texts FROM articles a LEFT JOIN shown s USING (article_id)
+            WHERE a.article_id IN (SELECT article_id FROM chosen)""",
         [now, SAMPLE_DAYS, hosts, SAMPLE_STORIES]).fetchall()
-    captions: dict[str, list[Caption]] = {}
-    for article_id, text in con.execute(
-            "SELECT article_id, text FROM captions WHERE article_id IN (SELECT unnest(?)) ORDER BY article_id, "
-            "position", [[r[0] for r in rows]]).fetchall():
-        captions.setdefault(article_id, []).append(Caption(text))
-    return [Article(article_id, url, url, "", body, tuple(captions.get(article_id, ())))
-            for article_id, url, body in rows]
+    return [Article(article_id, url, url, "", body, tuple(Caption(t) for t in texts or ()))
+            for article_id, url, body, texts in rows]
 
 
 def _rows(furniture: dict[str, frozenset[str]], origin: str, now: datetime) -> pa.Table:
