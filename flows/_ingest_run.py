@@ -26,7 +26,8 @@ from flows._execution import (
 )
 from flows.tasks import (
     check_watches, cluster_articles, extract_pages, fetch_feeds, fetch_pages, load, parse_feeds, prepare_warehouse, read_feed_states,
-    read_known_links, read_pending, read_recent, retry_feed, sketch_articles, store_pages, tag_articles,
+    read_known_links, read_pending, read_recent, read_site_furniture, refresh_site_furniture, retry_feed,
+    sketch_articles, store_pages, tag_articles,
 )
 from monitor import config, dedup, fetch, health, outcomes, planning, warehouse
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page, RunOptions
@@ -74,6 +75,7 @@ class IngestRun:
         self.ready: tuple[list, list, list] = ([], [], [])  # articles, tags, sketches waiting for their wave
         self.ready_rejections: list = []
         self.storing: list = []  # page-store writes (threads beside the loop), awaited before the run's record
+        self.furniture: dict = {}  # per host, the site furniture the warehouse knows (removed during extraction)
         # results
         self.prior: list | None = None
         self.seen: set[str] = set()
@@ -104,6 +106,7 @@ class IngestRun:
             log.info("%d feeds skipped (%s)", len(self.skipped),
                      ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items())))
         self.exists = warehouse.exists(self.path)
+        self.furniture = read_site_furniture(self.path) if self.exists else {}
         if self.exists:  # entries an earlier run left unfinished come first
             pending = read_pending(self.path, [s.name for s in self.chosen])
             if pending:
@@ -235,7 +238,8 @@ class IngestRun:
             if got and self.settings.pages.store and not self.dry_run:
                 self.storing.append(store_pages.submit(quote(got), settings.pages, self.path))
             self.extracting.append((submit_cpu(self.pool, extract_pages, pages=Parcel(got),
-                                               min_body_chars=settings.pipeline.min_body_chars),
+                                               min_body_chars=settings.pipeline.min_body_chars,
+                                               furniture=quote(self.furniture)),
                                     len(got) + len(rejected)))
             moved = True
         while self.finishing and has_finished(self.finishing[0][1]) and has_finished(self.finishing[0][2]):
@@ -282,6 +286,8 @@ class IngestRun:
     def finish(self, clock: Stopwatch) -> dict:
         for stored in self.storing:  # a page store that cannot be written fails its task, not the run
             stored.result(raise_on_failure=False)
+        if self.unique and not self.dry_run:  # the furniture of the sites this run touched, for the next run
+            refresh_site_furniture.submit(self.path, quote(self.unique)).result(raise_on_failure=False)
         rejections = (self.rejections + outcomes.entry_rejections(self.entries)
                       + outcomes.feed_rejections(self.fetches, self.parses))
         inputs = outcomes.RunInputs(

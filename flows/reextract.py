@@ -23,7 +23,7 @@ from prefect.utilities.annotations import quote
 from flows.tasks import cluster_articles as cluster_with_sketches, load, read_recent, store_pages
 from monitor import config, dedup, extract, outcomes, pagestore, planning, reextraction, tagging, warehouse
 from monitor.models import Article, LoadBatch
-from monitor.warehouse import pages as stored_pages
+from monitor.warehouse import furniture as site_furniture, pages as stored_pages
 
 log = logging.getLogger("monitor.flows.reextract")
 if logging.getLogger("monitor").level == logging.NOTSET:  # as in flows/ingest.py: library INFO lines reach the run
@@ -72,6 +72,11 @@ def learn_furniture(articles: list) -> dict:
     return extract.learn_furniture(articles)
 
 
+@task(name="keep-site-furniture")
+def keep_site_furniture(path: Path, sampled: list) -> int:
+    return site_furniture.replace(path, sampled, extract.learn_stored_furniture)
+
+
 @task(name="read-body-hashes")
 def read_body_hashes(path: Path, ids: list[str]) -> dict:
     return stored_pages.body_hashes(path, ids)
@@ -113,7 +118,9 @@ def reextract(warehouse_path: str | None = None, config_dir: str | None = None, 
         furniture = {}
         if batches:
             sample = read_pages(root, quote(sample_site_pages(quote(stored), reextraction.hosts(batches))))
-            furniture = learn_furniture(quote(extract_pages(quote(sample), 0, learn=False)))
+            sampled = extract_pages(quote(sample), 0, learn=False)
+            furniture = learn_furniture(quote(sampled))
+            keep_site_furniture(path, quote(sampled))  # what the ingest flow then removes from new pages
         total = sum(len(b) for b in batches)
         counts = reextraction.tally()
         rejected = done = 0

@@ -16,6 +16,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID
 from flows._execution import Parcel, on_items
 from monitor import config, dedup, extract, feeds, fetch, pagestore, polling, tagging, warehouse, watch
 from monitor.models import FeedFetch, FeedRequest
+from monitor.warehouse import furniture as site_furniture
 
 # Inputs are batches of records: hashing them for Prefect's cache would cost more than the work, and the
 # warehouse, not a task cache, is what makes a re-run cheap.
@@ -76,9 +77,19 @@ def store_pages(pages: list, settings: config.PageSettings, path: Path) -> int:
     return pagestore.store_pages(pages, settings.store_dir(path), settings.keep_days)
 
 
+@task(name="read-site-furniture")
+def read_site_furniture(path: Path) -> dict:
+    return site_furniture.known(path)
+
+
 @task(name="extract-pages")
-def extract_pages(pages: Parcel, min_body_chars: int) -> list:
-    return on_items(pages, extract.extract_pages, min_body_chars)
+def extract_pages(pages: Parcel, min_body_chars: int, furniture: dict) -> list:
+    return on_items(pages, extract.extract_with_furniture, min_body_chars, furniture)
+
+
+@task(name="learn-site-furniture")
+def refresh_site_furniture(path: Path, articles: list) -> int:
+    return site_furniture.refresh(path, articles, extract.learn_stored_furniture)
 
 
 @task(name="read-recent-articles")

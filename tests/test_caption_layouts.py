@@ -28,3 +28,21 @@ def test_teaser_cards_author_boxes_and_widgets_are_not_captions():
         "<div><img src='/d.jpg'><span>Share this article</span></div>"                   # a widget label
         "<div><img src='/e.jpg'><h3>More from the harbour this week</h3><span>Five stories</span></div>")
     assert found == ()
+
+
+def test_captions_of_article_html_held_in_script_json_are_taken_when_that_html_is_the_body():
+    import json
+
+    from monitor.extract import extract
+
+    caption = "Cranes lift the first caisson into place on Monday (Photo: Ana Reis)"
+    article = (f"<div class='img-box'><img src='/a.jpg'><div class='caption'><p>{caption}</p></div></div>"
+               + BODY.replace("harbour works", "harbour works in the client-rendered page"))
+    teaser = "<div class='caption'><p>A teaser elsewhere on the site, never shown</p></div>"
+    data = json.dumps({"contentHtml": article, "related": teaser})
+    page = (f"<html><head><title>Harbour works begin</title></head><body><div id='app'></div>"
+            f"<script>window.__DATA__ = {data};</script></body></html>")
+    found = extract(page, "https://paper.example/news/harbour")
+    assert found.extraction_method == "embedded-json" and "client-rendered page" in found.body
+    assert found.captions == (Caption("Cranes lift the first caisson into place on Monday", "Photo: Ana Reis"),)
+    assert "caisson" not in found.body  # the caption is not body text

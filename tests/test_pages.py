@@ -19,7 +19,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from monitor import config, dedup, extract, pagestore, tagging, warehouse
+from monitor.extract.htmltext import text_key
 from monitor.models import LoadBatch, Page, PageRequest, page_hash
+from monitor.warehouse import furniture as site_furniture
 from tests.conftest import CONFIG, write_config
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -140,6 +142,8 @@ def test_reextract_killed_half_way_is_resumed_and_then_has_nothing_to_do(tmp_pat
     assert not any(PITCH in body for _, _, body, _, _, _ in want)  # the site's furniture, learned from its pages
     assert all(version == extract.SITE_EXTRACTOR_VERSION and body != "stale" and captions == 1
                for _, _, body, version, captions, _ in want)
+    # and the warehouse keeps it, for the ingest flow to remove from the site's new pages
+    assert site_furniture.known(reference) == {"news.example": frozenset({text_key(PITCH)})}
     # the same command in its own process, SIGKILLed once a batch has landed (reporting to this test's server)
     env = {**os.environ, "PREFECT_API_URL": get_current_settings().api.url, "PREFECT_LOGGING_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "monitor.cli", "--config", str(CONFIG), "reextract", "--warehouse", str(path),

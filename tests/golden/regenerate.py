@@ -175,8 +175,8 @@ def cases() -> list[Case]:
             + json.dumps({"props": {"pageProps": {"article": {"title": TITLE, "contentHtml": (
                 '<div class="caption"><p>' + CAPTION + "</p></div>" + paragraphs())}}}})
             + "</script></body></html>"),
-            body_has=PARAGRAPHS, body_lacks=["Dock workers gather"],
-            expect={"extraction_method": "embedded-json"}),
+            body_has=PARAGRAPHS, body_lacks=["Dock workers gather"], captions=[(CAPTION, None)],
+            expect={"extraction_method": "embedded-json"}),  # the article's own HTML: its caption is the article's
         Case("json-ld-article-body-only", (
             "<html><head><title>Harbour strike</title>"
             + '<script type="application/ld+json">' + json.dumps({

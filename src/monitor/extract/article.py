@@ -21,10 +21,12 @@ import trafilatura
 from lxml import etree
 
 from monitor.extract.boilerplate import strip_site_furniture
-from monitor.extract.bodytext import clean_body, opens_with_leadin
-from monitor.extract.captions import bound_captions, caption_key, harvest_captions, is_caption_element, split_credit
-from monitor.extract.htmltext import WS, classes_of, link_density, parse_html, prose_chars, text_of
+from monitor.extract.bodytext import clean_body
+from monitor.extract.captions import (
+    bound_captions, caption_key, harvest_captions, is_caption_element, merge_captions, split_credit)
+from monitor.extract.htmltext import WS, parse_html, text_of
 from monitor.extract.metadata import choose_language, declared, ld_text, meta, read
+from monitor.extract.pruning import prune_boilerplate
 from monitor.fields import (
     MAX_AUTHOR_CHARS, MAX_BODY_CHARS, MAX_SITE_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, bounded_url, cut_text,
     normalize_language,
@@ -54,115 +56,14 @@ def _extractor_version() -> str:
 # The modules whose code decides what extraction yields (by name: they may move into a package later).
 _EXTRACTION_MODULES = frozenset(
     f"monitor.{name}" for name in ("extract.article", "extract.bodytext", "extract.captions", "extract.htmltext",
-                                   "extract.metadata", "extract.boilerplate", "language", "fields", "urls", "models"))
+                                   "extract.metadata", "extract.boilerplate", "extract.pruning",
+                                   "language", "fields", "urls", "models"))
 
 # A page over 10 MB of HTML is a data dump or an attack, never an article (fetch caps bytes the same way).
 MAX_HTML_CHARS = 10_000_000
 # Elements in one page. Real news pages have about 1,000 (median on fundus-dev; the largest 4,100); 300,000
 # spans took 9.5 s and 550 MB to extract, so a page this crowded is rejected before extraction starts.
 MAX_ELEMENTS = 50_000
-# A block opening with "Read more", "Related", "Also read" is a link block when this share of it is links,
-# or when it is this short (a label over a list).
-LEADIN_LINK_DENSITY = 0.3
-LEADIN_MAX_CHARS = 120
-# The block after such a label is its list of links when it is a list or at least this share links.
-LINK_LIST_DENSITY = 0.5
-# A block marked "share"/"related"/... by its class is removed only if it holds at most this share of the
-# page's prose: wrappers such as <div class="article share-enabled"> must survive.
-BOILERPLATE_MAX_PROSE_SHARE = 0.2
-
-# Class or id tokens of blocks that are never article text. Measured on fundus-dev: broader lists ("tags",
-# "social", "comments", "share") and removing <aside>/<form> cost body recall (ASP.NET pages wrap the whole
-# page in a <form>; some CMSs put the standfirst in an <aside>).
-_BOILERPLATE_TOKENS = re.compile(
-    r"(?:^|[\s_-])(related|read-?more|readmore|also-?read|more-?stories|recommended|newsletter|subscribe|"
-    r"subscription|signup|sign-up|cookie|consent|gdpr|promo|advert|outbrain|taboola|most-?read|trending|"
-    r"share-?bar|share-?buttons|social-?share)(?:$|[\s_-])",
-    re.I,
-)
-
-
-def prune_boilerplate(tree: etree._Element) -> int:
-    """Remove figures, navigation, related/read-more link blocks, newsletter, share and cookie boxes in place;
-    returns the characters of paragraph prose the page had before.
-
-    Caption blocks outside <figure> stay in the tree (removing them moved trafilatura off the article on some
-    pages); their lines are filtered from the body after extraction instead.
-    """
-    doomed: list[etree._Element] = list(tree.iter("figure", "figcaption", "nav", "footer", "button"))
-    page_prose = prose_chars(tree) or 1
-    # <noscript> usually holds a tracking pixel or an image; some blogs put the whole post there for readers
-    # without JavaScript, so one holding a real share of the page's prose stays.
-    doomed += [el for el in tree.iter("noscript") if prose_chars(el) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose]
-    for element in tree.iter(*_BLOCK_TAGS):
-        # A class name alone never removes the block that holds most of the article's prose.
-        if _BOILERPLATE_TOKENS.search(classes_of(element)) and prose_chars(element) <= BOILERPLATE_MAX_PROSE_SHARE * page_prose:
-            doomed.append(element)
-    doomed += _leadin_blocks(tree)
-    for element in doomed:
-        _drop(element)
-    return page_prose
-
-
-# Enough leading characters to recognise the longest lead-in ("you may also like") after some whitespace.
-LEADIN_PROBE_CHARS = 40
-_BLOCK_TAGS = ("div", "section", "ul", "ol", "p", "span", "dl", "table")
-
-
-def _leadin_blocks(tree: etree._Element) -> list[etree._Element]:
-    """Blocks that open with "Read more", "Related", ... and are mostly links or short.
-
-    Found from the text nodes that open so, walking up through the blocks they open: reading the leading text
-    of every block instead cost 6 us x 400 blocks a page.
-    """
-    found: list[etree._Element] = []
-    openings: list[tuple[etree._Element, str]] = []
-    for element in tree.iter():
-        if element.text and opens_with_leadin(element.text):
-            openings.append((element, element.text))
-        if element.tail and opens_with_leadin(element.tail) and element.getparent() is not None:
-            openings.append((element.getparent(), element.tail))  # tail text flows in the parent
-    for owner, opening in openings:
-        first = opening.strip()[:LEADIN_PROBE_CHARS // 2]
-        for block in [owner, *owner.iterancestors()]:
-            if not _leading_text(block).startswith(first):
-                break
-            if block.tag in _BLOCK_TAGS:
-                text = text_of(block)
-                if link_density(block) > LEADIN_LINK_DENSITY or len(text) < LEADIN_MAX_CHARS:
-                    found.append(block)
-                    # A label ("More on this:") introduces the list of links printed right after it.
-                    listing = block.getnext()
-                    if len(text) < LEADIN_MAX_CHARS and listing is not None and (
-                            listing.tag in ("ul", "ol") or link_density(listing) > LINK_LIST_DENSITY):
-                        found.append(listing)
-    return found
-
-
-def _leading_text(element: etree._Element) -> str:
-    """The first few words of an element's text, without reading all of it (blocks nest deeply)."""
-    parts: list[str] = []
-    size = 0
-    for piece in element.itertext():
-        parts.append(piece)
-        size += len(piece)
-        if size >= LEADIN_PROBE_CHARS:
-            break
-    return WS.sub(" ", "".join(parts)).strip()
-
-
-def _drop(element: etree._Element) -> None:
-    """Remove an element but keep its tail text."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail and element.tail.strip():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
 
 
 # A page's description shorter than this is a slogan, not a standfirst.
@@ -215,10 +116,10 @@ def _ld_article_body(ld: dict) -> str:
     return "\n".join(line for line in (WS.sub(" ", part).strip() for part in text.splitlines()) if line)
 
 
-def _embedded_html_text(scripts: list[str]) -> str:
+def _embedded_html(scripts: list[str]) -> tuple[str, etree._Element | None]:
     """The longest article HTML held in a JSON string inside a script (Next.js, Nuxt and similar pages render the
-    article from JSON), as paragraphs, one per line."""
-    best = ""
+    article from JSON): its paragraphs, one per line, and its parsed tree (where its captions are)."""
+    best, best_root = "", None
     for script in scripts:
         if len(script) > EMBEDDED_MAX_SCRIPT_CHARS or ("\\u003cp" not in script and "<p" not in script):
             continue
@@ -235,8 +136,8 @@ def _embedded_html_text(scripts: list[str]) -> str:
                 is_caption_element(a) for a in p.iterancestors())]
             text = "\n".join(line for line in lines if line)
             if len(text) > len(best):
-                best = text
-    return best
+                best, best_root = text, root
+    return best, best_root
 
 
 def _paragraph_fallback(tree: etree._Element) -> str:
@@ -298,12 +199,15 @@ def extract(html: str, url: str, *, min_body_chars: int = 200, source: str | Non
     if len(body) < max(min_body_chars, FALLBACK_BELOW_CHARS):
         # trafilatura found (almost) nothing: the article may live in JSON (a client-rendered page) or in
         # markup it did not recognise. The longest of the other readers wins, and says which it was.
-        candidates = [(_ld_article_body(ld), "json-ld"), (_embedded_html_text(scripts), "embedded-json")]
+        embedded, embedded_tree = _embedded_html(scripts)
+        candidates = [(_ld_article_body(ld), "json-ld"), (embedded, "embedded-json")]
         if len(body) < min_body_chars:  # loose paragraphs only when the body would be rejected otherwise
             candidates.append((_paragraph_fallback(tree), "paragraphs"))
         fallback, name = max(candidates, key=lambda c: len(c[0]))
         if len(fallback) > len(body):
             body, method = fallback, name
+            if name == "embedded-json":  # the article's own HTML, so the captions in it are its images' captions
+                captions = merge_captions(captions, harvest_captions(embedded_tree, url))
     if len(body) < min_body_chars:
         return Rejection(url, "extract", "too-short", detail=f"{len(body)} chars < {min_body_chars}", source=source)
     body = _without_captions(body, {caption_key(c.text) for c in captions})
@@ -375,13 +279,14 @@ def _without_captions(body: str, caption_keys: set[str]) -> str:
 
 
 def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: datetime | None = None,
-                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None
-                  ) -> list[Article | Rejection]:
+                  learn_furniture: bool = False, furniture: dict[str, frozenset[str]] | None = None,
+                  site_version: bool = True) -> list[Article | Rejection]:
     """Extract every fetched page, using what its feed entry said as the fallback date, language and source; each
     article names its page's address in the page store. A page's own `fetched_at` (an archived page), else
     `fetched_at` (default: now, as pages are extracted as soon as they are fetched) bounds believable dates.
     Site furniture (`boilerplate`) is removed when given (`furniture`: per host, learned from the site's stored
-    pages by `monitor reextract`) or with `learn_furniture`, learned from this batch grouped by host."""
+    pages by `monitor reextract`, or known to the warehouse) or with `learn_furniture`, learned from this batch
+    grouped by host; the articles then name SITE_EXTRACTOR_VERSION, unless `site_version` is False."""
     fetched_at = fetched_at or datetime.now(timezone.utc)
     results: list[Article | Rejection] = []
     for page in pages:
@@ -398,11 +303,22 @@ def extract_pages(pages: list[Page], min_body_chars: int = 200, fetched_at: date
         results.append(found)
     if furniture is None and not learn_furniture:
         return results
-    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r
-            for r in strip_site_furniture(results, furniture)]
+    stripped = strip_site_furniture(results, furniture)
+    if not site_version:
+        return stripped
+    return [replace(r, extractor_version=SITE_EXTRACTOR_VERSION) if isinstance(r, Article) else r for r in stripped]
+
+
+def extract_with_furniture(pages: list[Page], min_body_chars: int, furniture: dict[str, frozenset[str]]
+                           ) -> list[Article | Rejection]:
+    """The ingest flow's extraction: pages of many sites, each stripped of the furniture the warehouse knows of its
+    site (learned from the site's stored stories). The articles keep EXTRACTOR_VERSION: `monitor reextract` still
+    learns their sites' furniture from the stored pages themselves."""
+    return extract_pages(pages, min_body_chars, furniture=furniture, site_version=False)
 
 
 EXTRACTOR_VERSION = _extractor_version()
 # Articles whose site furniture was learned from many pages of their site (`monitor reextract`) name this version:
-# the ingest flow extracts page by page, so its articles are what a later `monitor reextract` picks up.
+# the ingest flow extracts page by page (removing only what the warehouse knows of each site), so its articles are
+# what a later `monitor reextract` picks up.
 SITE_EXTRACTOR_VERSION = f"{EXTRACTOR_VERSION}+site"

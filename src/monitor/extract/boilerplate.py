@@ -3,7 +3,8 @@ pages ("Our Standards: The Thomson Reuters Trust Principles.", "Log in or create
 newsletter pitch, the author's headshot caption) are the site's, not the article's, and are removed.
 
 Nothing here names a site: what is furniture is counted per host over a batch of that host's extracted pages
-(`monitor extract --jsonl` groups its batch by host; `monitor reextract` reads stored pages host by host).
+(`monitor extract --jsonl` groups its batch by host; `monitor reextract` reads stored pages host by host; after an
+ingest run, the warehouse hands over each site's newest stored stories, `learn_stored`).
 The recall guard: a line counts as furniture only when it is on at least MIN_PAGES pages of the host AND on at
 least MIN_SHARE of them, and is short (MAX_LINE_CHARS). A sentence two articles quote is on two pages: kept.
 A long paragraph repeated across a running story's articles (the background paragraph) is article text: kept.
@@ -32,6 +33,11 @@ MAX_LINE_CHARS = 250
 # Lines shorter than this (a key of one or two words: "Advertisement", "Share") are widget labels that
 # `bodytext.clean_body` already knows; counting them would also remove one-word lines such as a name.
 MIN_KEY_CHARS = 12
+# The ingest flow strips what it learned from a site's stored stories from every later page of the site, until
+# `monitor reextract` learns from the pages again: so it learns only from sites with this many stored stories (one
+# article per story). A line must then be on at least 5 stories (MIN_SHARE of 20): a sentence that a few stories
+# of a running event quote, or a liveblog's updates repeat, stays news.
+MIN_STORED_STORIES = 20
 
 
 def _keys(lines) -> set[str]:
@@ -39,10 +45,11 @@ def _keys(lines) -> set[str]:
 
 
 def learn(articles: list[Article]) -> dict[str, frozenset[str]]:
-    """Per host, the keys (`htmltext.text_key`) of the body lines and captions that are that site's furniture."""
+    """Per host, the keys (`htmltext.text_key`) of the body lines and captions that are that site's furniture
+    (Rejections among `articles` are no page of the site's to count)."""
     pages: Counter = Counter()
     seen: dict[str, Counter] = defaultdict(Counter)
-    for article in articles:
+    for article in (a for a in articles if isinstance(a, Article)):
         host = host_of(article.url)
         pages[host] += 1
         seen[host].update(_keys(article.body.split("\n")) | _keys(c.text for c in article.captions))
@@ -55,6 +62,16 @@ def learn(articles: list[Article]) -> dict[str, frozenset[str]]:
         if found:
             furniture[host] = found
     return furniture
+
+
+def learn_stored(articles: list[Article]) -> dict[str, frozenset[str]]:
+    """As `learn`, over stored stories (one article each), for every site with at least MIN_STORED_STORIES of them:
+    each such site is answered for, with no keys when it has no furniture."""
+    articles = [a for a in articles if isinstance(a, Article)]
+    stories = Counter(host_of(a.url) for a in articles)
+    enough = [a for a in articles if stories[host_of(a.url)] >= MIN_STORED_STORIES]
+    found = learn(enough)
+    return {host: found.get(host, frozenset()) for host in sorted({host_of(a.url) for a in enough} - {""})}
 
 
 def strip(article: Article, furniture: frozenset[str]) -> Article:

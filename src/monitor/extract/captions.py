@@ -124,6 +124,18 @@ def harvest_captions(tree: etree._Element, url: str = "") -> tuple[Caption, ...]
     return tuple(found)
 
 
+def merge_captions(found: tuple[Caption, ...], more: tuple[Caption, ...]) -> tuple[Caption, ...]:
+    """`found` and then those of `more` that neither print nor are printed by one already there."""
+    keys = [caption_key(c.text) for c in found]
+    merged = list(found)
+    for caption in more:
+        key = caption_key(caption.text)
+        if not any(key in k or k in key for k in keys):
+            keys.append(key)
+            merged.append(caption)
+    return tuple(merged)
+
+
 def is_caption_element(element: etree._Element) -> bool:
     return element.tag == "figcaption" or bool(_CAPTION_CLASS.search(classes_of(element)))
 
