@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,12 +26,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from monitor import config  # noqa: E402
 from monitor.tagging import Tagger  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from geo_languages import read  # noqa: E402  (the corpus's JSON Lines, read as geo_languages reads them)
+
 DETAILED = ("eng", "fra")  # the languages of the BBC World Service bars
-
-
-def read(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
-        return [json.loads(line) for line in lines]
 
 
 def main() -> None:
