@@ -1,5 +1,5 @@
 """The shipped topic evidence for the 17 top-level IPTC Media Topics: an English classifier and a lexicon in 35
-languages.
+languages (and English words the keyword rules of config/topics.toml lack).
 
 The classifier is made by scripts/train_topic_model.py (see src/monitor/data/NOTICE.md for what it learned from).
 Two views of a text, averaged: complement naive Bayes over the words present, and a logistic regression over the
