@@ -141,3 +141,34 @@ def test_the_lexicon_file_names_only_known_topics():
 def test_an_unknown_topic_key_is_a_clear_error():
     with pytest.raises(ValueError, match=r"\[xx\] has an unknown topic 'wars'"):
         topicmodel.build_lexicon({"xx": {"wars": ["war"]}})
+
+
+def test_english_keyword_rules_are_silent_in_french(tagger):
+    # the rules' "coup*" (a coup d'etat) matches "coupe" (a cup) and "pet*" matches "petit": not in French
+    title, text = "La coupe au village", "Un petit village a fêté la finale de la coupe : l'équipe a gagné le match."
+    rules = tagger.rule_evidence(title, text)
+    silent = tagger.rule_evidence(title, text, rules_weight=0.0)
+    conflict = tagger.topic_codes.index(CONFLICT)
+    assert rules[conflict] > silent[conflict] == 0  # the rules would have fired; the French lexicon does not
+    assert tagger.score_topics(title, text, language="fr")[0].code == SPORT
+    assert "fr" in topicmodel.RULES_SILENT_LANGUAGES and "pcm" not in topicmodel.RULES_SILENT_LANGUAGES
+
+
+def test_the_classifier_alone_knows_the_topics_the_bbc_set_lacks():
+    # Balanced classes and hand-written articles: unbalanced, the classifier never predicted health at all
+    model = topicmodel.load()
+    for text, want in [
+        ("Doctors at the hospital treated patients with measles and the clinic ran out of vaccines and medicines.",
+         HEALTH),
+        ("Troops and rebels fought for the town; air strikes and shelling killed soldiers and civilians.", CONFLICT),
+        ("Police arrested the suspect and prosecutors charged him with murder; the trial opens in court next month.",
+         CRIME),
+    ]:
+        scores = model.log_probabilities(text)
+        assert model.classes[int(scores.argmax())] == want, text
+
+
+def test_english_lexicon_covers_current_technology_words():
+    lexicon = topicmodel.lexicon()
+    science = lexicon.codes.index(SCIENCE)
+    assert lexicon.evidence("The fintech start-up's chatbot runs on mobile money and social media")[science] >= 3

@@ -39,7 +39,8 @@ NARROWER_MIN_HITS = 2
 RULE_PRIOR = 0.5
 # The keyword rules' say in the final score for English text with no keyword hits; the classifier has the rest.
 # Chosen on AG News, where rules alone scored macro-F1 0.77, the classifier alone 0.87 and this blend 0.89
-# (docs/benchmarks.md). For text that is not English the rules and the multilingual lexicon have all the say.
+# (docs/benchmarks.md). For text that is not English the rules and the multilingual lexicon have all the say (the
+# rules only where they cannot misread the language's own words: topicmodel.RULES_SILENT_LANGUAGES).
 RULES_SHARE = 0.35
 # The classifier's say shrinks as keyword evidence piles up: at RULES_HALF hits it has half its share. It learned
 # from short 2004-05 BBC texts and knows only 5 of the 17 topics from articles, so a long current article with
@@ -154,7 +155,9 @@ class Tagger:
         else:
             english = 1.0 if language == "en" else 0.0
         title_words, text_words = _TextWords(title), _TextWords(text)
-        evidence = self.rule_evidence(title, text, (title_words, text_words))
+        # the keyword rules are English words: silent in the languages whose own words they would match
+        rules_weight = 0.0 if language in topicmodel.RULES_SILENT_LANGUAGES else 1.0
+        evidence = self.rule_evidence(title, text, (title_words, text_words), rules_weight)
         rules = evidence + RULE_PRIOR
         combined = np.log(rules / rules.sum())
         if english > 0:
@@ -208,12 +211,16 @@ class Tagger:
                 out.append(TopicScore(best, narrower.labels[best], round(parent.score * share, 4), level=2))
         return tuple(out)
 
-    def rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None
-                      ) -> np.ndarray:
-        """Keyword evidence per topic (in `topic_codes` order), the title counting double. `words` are those of
-        title and text, split once for the keyword rules and the lexicon alike."""
+    def rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None,
+                      rules_weight: float = 1.0) -> np.ndarray:
+        """Keyword evidence per topic (in `topic_codes` order), the title counting double: the rules of
+        topics.toml times `rules_weight`, plus the lexicon. `words` are those of title and text, split once for
+        the keyword rules and the lexicon alike."""
         title_words, text_words = words or (_TextWords(title), _TextWords(text))
-        rules = 2.0 * self.keywords.evidence(title, title_words.glued) + self.keywords.evidence(text, text_words.glued)
+        rules = 0.0
+        if rules_weight:
+            rules = rules_weight * (2.0 * self.keywords.evidence(title, title_words.glued)
+                                    + self.keywords.evidence(text, text_words.glued))
         lexicon = topicmodel.lexicon()
         found = np.add(np.multiply(lexicon.evidence(title, title_words.plain), 2.0),
                        lexicon.evidence(text, text_words.plain))
