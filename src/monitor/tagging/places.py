@@ -78,8 +78,7 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     words, bounds = _split(_TOKEN_PARTS, text)
     distinct = set(words)
     cased = set(filterfalse(str.islower, distinct))  # the few not in lower case, picked out in C
-    starts = _STARTS
-    starters = {w for w in cased if (starts.get(w) if w in starts else _learn_start(w))}
+    starters = _starters(cased)
     if not starters:
         return []
     tokens = _Tokens(text, bounds, words)
@@ -123,16 +122,24 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
 
 # Remembered per distinct word or phrase (the gazetteer never changes in a process); bounds memory only.
 MAX_CACHED_NAMES = 200_000
-_STARTS: dict[str, bool] = {}  # token -> whether it may start a name
+# [(every capitalised token seen, those that may start a name)]: replaced whole when full, never cleared, so a
+# text (or another thread) reading the old pair reads a consistent one
+_STARTS: list[tuple[set[str], set[str]]] = [(set(), set())]
 _LOOKUPS: dict[str, tuple | None] = {}
 
 
-def _learn_start(token: str) -> bool:
-    """Whether `token` may start a name (capitalised, and `_may_start_a_name`), remembered."""
-    if len(_STARTS) > MAX_CACHED_NAMES:
-        _STARTS.clear()
-    may = _STARTS[token] = token[0].isupper() and _may_start_a_name(token, gazetteer.first_words())
-    return may
+def _starters(cased: set[str]) -> set[str]:
+    """The tokens of `cased` that may start a name (capitalised, and `_may_start_a_name`), remembered per token:
+    only the unseen ones are tried, and the rest are found by set operations in C."""
+    if len(_STARTS[0][0]) > MAX_CACHED_NAMES:
+        _STARTS[0] = (set(), set())
+    seen, starters = _STARTS[0]
+    unseen = cased.difference(seen)
+    if unseen:
+        first = gazetteer.first_words()
+        starters.update(t for t in unseen if t[0].isupper() and _may_start_a_name(t, first))
+        seen.update(unseen)  # last: a token in `seen` is already in `starters` if it may start a name
+    return cased.intersection(starters)
 
 
 def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:

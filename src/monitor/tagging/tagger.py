@@ -74,8 +74,7 @@ class Tagger:
         self.keywords = KeywordIndex(topics)
         codes = topicmodel.lexicon().codes
         # Lexicon hits land on the configured topics they name; a topic missing from config/topics.toml is ignored.
-        self.lexicon_columns = np.array([codes.index(code) if code in codes else len(codes)
-                                         for code in self.topic_codes])
+        self.lexicon_slots = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
         # the classifier's column of each configured topic, when it knows them all
         classes = topicmodel.load().classes
         self.model_columns = np.array([classes.index(code) for code in self.topic_codes]) \
@@ -154,18 +153,23 @@ class Tagger:
         else:
             english = 1.0 if language == "en" else 0.0
         title_words, text_words = _TextWords(title), _TextWords(text)
-        evidence = self.rule_evidence(title, text, (title_words, text_words))
-        rules = evidence + RULE_PRIOR
-        combined = np.log(rules / rules.sum())
+        evidence = self._rule_evidence(title, text, (title_words, text_words))
+        # the evidence is whole numbers and quarters, so these sums are exact in any order
+        hits = sum(evidence)
+        rules = np.array(evidence) + RULE_PRIOR
+        combined = np.log(rules / (hits + RULE_PRIOR * len(evidence)))
+        doubled = title + "\n" + title + "\n" + text  # the title counts twice
         if english > 0:
-            learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice
+            learned = model.log_probabilities(doubled)
             if self.model_columns is not None:
                 learned = learned[self.model_columns]
             else:  # a configured topic the classifier does not know gets a uniform share
                 by_code = dict(zip(model.classes, learned))
                 uniform = -math.log(len(codes))
                 learned = np.array([by_code.get(code, uniform) for code in codes])
-            share = english * (1 - RULES_SHARE) * RULES_HALF / (RULES_HALF + evidence.sum())
+            # a numpy float64, not a Python float: the classifier's scores are float32, and with a Python float the
+            # blend would be computed in float32
+            share = english * (1 - RULES_SHARE) * RULES_HALF / np.float64(RULES_HALF + hits)
             combined = share * learned + (1 - share) * combined
         probability = np.exp(combined - combined.max())
         probability /= probability.sum()
@@ -186,13 +190,15 @@ class Tagger:
         out = [scored(k) for k in ranked] if every else kept
         # the narrower topics' words of title, title and text are those of each: "\n" joins no word
         words = title_words.words + title_words.words + text_words.words
-        return tuple(out) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
+        return tuple(out) + self.narrower_topics(kept, doubled, words)
 
     def narrower_topics(self, top: list[TopicScore], text: str, words: list[str] | None = None
                         ) -> tuple[TopicScore, ...]:
         """For each confident top-level topic, its second-level topic whose labels the text uses most, if any
         is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits.
         `words`, when given, are the words of `text` as `topicmodel.narrower` splits them."""
+        if all(parent.score < NARROWER_MIN_PARENT for parent in top):
+            return ()  # no parent to name one under: the text need not be read
         narrower = topicmodel.narrower()
         hits = narrower.evidence(text, words)
         out = []
@@ -212,12 +218,20 @@ class Tagger:
                       ) -> np.ndarray:
         """Keyword evidence per topic (in `topic_codes` order), the title counting double. `words` are those of
         title and text, split once for the keyword rules and the lexicon alike."""
+        return np.array(self._rule_evidence(title, text, words))
+
+    def _rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None
+                       ) -> list[float]:
+        """`rule_evidence` as a list: summed in Python, as 17 numbers are added faster than numpy starts up. The
+        terms are whole numbers and quarters, so the sums are exact and the same as numpy's."""
         title_words, text_words = words or (_TextWords(title), _TextWords(text))
-        rules = 2.0 * self.keywords.evidence(title, title_words.glued) + self.keywords.evidence(text, text_words.glued)
+        keywords = self.keywords.scores
         lexicon = topicmodel.lexicon()
-        found = np.add(np.multiply(lexicon.evidence(title, title_words.plain), 2.0),
-                       lexicon.evidence(text, text_words.plain))
-        return rules + np.append(found, 0.0)[self.lexicon_columns]  # the appended 0 is for unknown codes
+        found = [2.0 * a + b for a, b in zip(lexicon.evidence(title, title_words.plain),
+                                             lexicon.evidence(text, text_words.plain))]
+        found.append(0.0)  # for a configured topic the lexicon does not name
+        return [2.0 * a + b + found[k] for a, b, k in zip(keywords(title, title_words.glued),
+                                                          keywords(text, text_words.glued), self.lexicon_slots)]
 
 
 def tag_articles(articles: list[Article], regions: Regions, topics: Topics, settings: TaggingSettings) -> list[Tags]:
