@@ -6,7 +6,6 @@ related links and footers, so countries named only there are never tagged.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections import Counter
@@ -16,7 +15,9 @@ from monitor.tagging import gazetteer
 from monitor.tagging.foreign import _find_foreign
 from monitor.tagging.names import _in_organisation, _Match, _Mention, _split, _Tokens
 
-_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
+# Possessive (*+): nothing after a part can fail, so giving characters back never finds another match, and the
+# engine is spared remembering where it could (the splits are the same; about a tenth faster)
+_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*+(?:\.[^\W\d_]+)*+\.?|\d++")
 _TOKEN_PARTS = re.compile(f"({_TOKEN.pattern})")  # the same words, for re.split
 _POSSESSIVE = re.compile(r"['’]s?$")
 _COMMA = re.compile(r"\s*,\s*")
@@ -63,7 +64,7 @@ def _merge(english: list[_Mention], foreign: list[_Mention]) -> list[_Mention]:
             continue
         codes = {p.code for p in merged[k].places}
         places = merged[k].places + tuple(p for p in m.places if p.code not in codes)
-        merged[k] = dataclasses.replace(merged[k], places=tuple(sorted(places, key=lambda p: -p.population)))
+        merged[k] = merged[k]._replace(places=tuple(sorted(places, key=lambda p: -p.population)))
     ordered = sorted(merged + rest, key=lambda m: (m.start, -(m.end - m.start)))
     out: list[_Mention] = []
     for m in ordered:

@@ -6,7 +6,6 @@ related links and footers, so countries named only there are never tagged.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 from collections import Counter
@@ -84,16 +83,25 @@ class Tagger:
             language: str | None = None, every_topic: bool = False) -> Tags:
         """Tag one document from its title, body and caption texts: places, then topics. `language` is the article's
         (ISO 639-1, as extraction found it); without it the tagger detects it from the text."""
-        places = self.tag_places(doc_id, title, body, captions, language)
+        language = self._language(title, body, language)
         # the language read for places tells the topic blend how much of the English classifier to hear
-        topics = self.score_topics(title, body + "\n" + "\n".join(captions), places.language, every_topic)
-        return dataclasses.replace(places, topics=topics)
+        topics = self.score_topics(title, body + "\n" + "\n".join(captions), language, every_topic)
+        return self._tag_places(doc_id, title, body, captions, language, topics)
 
     def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
                    language: str | None = None) -> Tags:
         """Countries (mentioned, about, in captions) and regions, without topics."""
-        language = (language or "").replace("_", "-").split("-")[0].lower() \
-            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")  # "pt_BR", "de-DE" -> "pt", "de"
+        return self._tag_places(doc_id, title, body, captions, self._language(title, body, language))
+
+    @staticmethod
+    def _language(title: str, body: str, language: str | None) -> str | None:
+        """The given language's ISO 639-1 code ("pt_BR", "de-DE" -> "pt", "de"), else the one detected."""
+        return (language or "").replace("_", "-").split("-")[0].lower() \
+            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")
+
+    def _tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...], language: str | None,
+                    topics: tuple[TopicScore, ...] = ()) -> Tags:
+        """`tag_places` for a language already read, with `topics` when they are known (one record made)."""
         status = "ok" if language is None or language in LANGUAGES else "unsupported-language"
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
@@ -134,7 +142,7 @@ class Tagger:
                 region_share[region] += confidence[c]
         regions_about = tuple(sorted({r for c in about for r in self.region_of.get(c, ())}))
         confidence.update({r: round(min(share, 1.0), 4) for r, share in region_share.items()})
-        return Tags(doc_id, countries, about, tuple(sorted(region_share)), (), mentions,
+        return Tags(doc_id, countries, about, tuple(sorted(region_share)), topics, mentions,
                     tuple(sorted(caption_codes)), confidence, self.version, language=language, status=status,
                     regions_about=regions_about)
 
