@@ -4,6 +4,7 @@ and Hangul (the gazetteer's foreign index)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from itertools import compress
 
 from monitor.tagging import gazetteer, gazetteer_foreign
@@ -107,11 +108,15 @@ def _in_a_word(text: str, bounds: list[int]) -> list[tuple[int, int]]:
     if not joiners:
         return []
     count = len(bounds) // 2  # bounds ends with the end of the text
-    ends = dict(zip(bounds[1::2], range(count)))  # where a word ends -> which word
     spans = set()
     for at in joiners:
-        j = ends.get(at)
-        if j is None or j + 1 >= count or bounds[2 * j + 2] != at + 1:
+        # the word that ends here, if one does: ends sit at odd places in `bounds`, which only rises (a word is
+        # never empty, so no word starts where another ends)
+        p = bisect_left(bounds, at)
+        if p % 2 == 0 or p >= len(bounds) or bounds[p] != at:
+            continue
+        j = p // 2
+        if j + 1 >= count or bounds[2 * j + 2] != at + 1:
             continue  # not between two words
         start, end = bounds[2 * j], at
         if _LETTER.match(text, start) and (start == 0 or text[start - 1] not in "'’-"):
@@ -168,16 +173,17 @@ def _find_wide(text: str, index: gazetteer_foreign.ForeignIndex) -> list[_Mentio
     """Names inside runs of Han, kana and Hangul, longest first at each position. A katakana name must not be part
     of a longer katakana word ("インド" in "インドア"), and a Hangul name must start a word (particles follow it)."""
     found: list[_Mention] = []
-    wide, first, lengths = index.wide, index.wide_first, index.wide_lengths
+    wide, by_first = index.wide, index.wide_lengths
     for run in gazetteer_foreign.WIDE_RUN.finditer(text):
         s, base = run.group(), run.start()
         i, size = 0, len(s)
         while i < size:
-            if s[i] not in first:
+            lengths = by_first.get(s[i])
+            if lengths is None:
                 i += 1
                 continue
             step = 1
-            for length in lengths:
+            for length in lengths:  # only the lengths of names that start with this character, longest first
                 if length > size - i:
                     continue
                 name = s[i : i + length]

@@ -54,8 +54,7 @@ class ForeignIndex:
     demonym_languages: dict[str, frozenset[str]]
     longest: int
     wide: dict[str, tuple[Place, ...]]
-    wide_first: frozenset[str]
-    wide_lengths: tuple[int, ...]
+    wide_lengths: dict[str, tuple[int, ...]]  # first character -> the lengths of the wide names it opens, longest first
     compounds: dict[str, tuple[str, ...]]
 
 
@@ -158,7 +157,14 @@ def _build_foreign() -> ForeignIndex:
                            for n in range(1, len(parts))),
         longest=min(max(k.count(" ") + 1 for k in words), MAX_FOREIGN_WORDS),
         wide=wide_out,
-        wide_first=frozenset(k[0] for k in wide_out),
-        wide_lengths=tuple(sorted({len(k) for k in wide_out}, reverse=True)),
+        wide_lengths=_lengths_by_first(wide_out),
         compounds=dict(i18n.COMPOUNDS),
     )
+
+
+def _lengths_by_first(names) -> dict[str, tuple[int, ...]]:
+    """First character -> the lengths of the names it opens, longest first: only those are tried at a position."""
+    lengths: dict[str, set[int]] = {}
+    for name in names:
+        lengths.setdefault(name[0], set()).add(len(name))
+    return {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}

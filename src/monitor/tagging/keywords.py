@@ -43,6 +43,9 @@ class KeywordIndex:
         self.longest = max((len(w) for w in (*self.exact, *self.prefix)), default=1)
         self.prefix_lengths = sorted({len(w[-1]) for w in self.prefix}, reverse=True)
         self.first_words = {w[0] for w in (*self.exact, *self.prefix) if len(w) > 1}
+        # the words before the last of every phrase: only the last word may be a stem, so a phrase whose other words
+        # are none of these matches nothing
+        self.heads = frozenset(w[:-1] for w in (*self.exact, *self.prefix) if len(w) > 1)
         self.memo: tuple[dict, dict, set] = ({}, {}, set())  # see _memo
         # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
         self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
@@ -96,10 +99,12 @@ class KeywordIndex:
             count = counts[word]
             for k, weight in hits[word]:
                 scores[k] += weight * count
-        first_words = self.first_words
+        first_words, heads = self.first_words, self.heads
         if not first_words.isdisjoint(counts):
             for i in compress(range(len(words)), map(first_words.__contains__, words)):
                 for n in range(min(self.longest, len(words) - i), 1, -1):
+                    if tuple(words[i : i + n - 1]) not in heads:
+                        continue
                     for k, weight in self._entries(tuple(words[i : i + n])):
                         scores[k] += weight
         return scores
