@@ -239,6 +239,8 @@ def _evidence(mentions: list[_Mention]) -> Counter:
 
 def _unambiguous(m: _Mention) -> bool:
     top = m.places[0]
+    if len(m.places) == 1:  # most names: one country, so only a small town's size can make it doubtful
+        return top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY
     if top.kind in ("admin", "country"):  # a region's name is not made ambiguous by a small town of that name
         codes = {p.code for p in m.places if p.kind != "city" or p.population >= gazetteer.MIN_STANDALONE_CITY}
     else:
@@ -274,7 +276,7 @@ def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
     places = m.places
     if places[0].kind != "city":  # a country or state name means a town only in the town's own state's news
         places = tuple(p for p in places if p.kind != "city" or evidence[(p.code, p.region)]) or places
-    best = max(places, key=score)
+    best = max(places, key=score) if len(places) > 1 else places[0]  # one place needs no scoring
     if best.kind == "city" and best.population < gazetteer.MIN_STANDALONE_CITY and not evidence[best.code]:
         return None  # a small town's name with nothing in the text to place it: too often a word or a person
     return _Match(best.code, m.phrase, m.start, best.kind)
