@@ -124,6 +124,9 @@ class _TextWords:
         self.words = words = pieces[1::2]
         self.plain = words if "_" not in lowered and "\u0307" not in lowered else None
         # _WORD runs on over one "-", "'" or "’" between words; every other separator ends a word
+        if "-" not in lowered and "'" not in lowered and "’" not in lowered:  # no joiner at all (found by memchr)
+            self.glued = words
+            return
         joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
         if not joins:
             self.glued = words
