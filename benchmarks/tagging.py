@@ -7,7 +7,8 @@
    and topics). Each text's language is passed, as the pipeline passes the language extraction found: the
    multilingual texts' own label, and "en" for GeoVirus (English WikiNews) and LGL (US local news), which carry
    none. The whole tagger is also timed with no language passed ("no language"), which includes detecting it,
-   as `monitor tag --jsonl` does for input without one.
+   as `monitor tag --jsonl` does for input without one. The best of `--rounds` runs is the measure; the whole
+   tagger's median and worst runs and the 1-minute load average are printed beside it, as the machine may be shared.
    Per-language country and focus F1: benchmarks/geo_languages.py.
 
 The corpus is read from ../shared/corpus; without it only the speed part runs, on generated text, and the line
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -66,13 +69,18 @@ def documents(corpus: Path) -> tuple[list[tuple[str, str, str]], str]:
 
 def rate(function, docs: list[tuple[str, str, str]], rounds: int, language: bool = True) -> float:
     """Best articles/s over `rounds` runs, each text's language passed unless `language` is False."""
-    best = 0.0
+    return max(rates(function, docs, rounds, language))
+
+
+def rates(function, docs: list[tuple[str, str, str]], rounds: int, language: bool = True) -> list[float]:
+    """Articles/s of each of `rounds` runs, each text's language passed unless `language` is False."""
+    out = []
     for _ in range(rounds):
         start = time.perf_counter()
         for title, text, lang in docs:
             function("d", title, text, (), lang if language else None)
-        best = max(best, len(docs) / (time.perf_counter() - start))
-    return best
+        out.append(len(docs) / (time.perf_counter() - start))
+    return out
 
 
 def main() -> None:
@@ -86,10 +94,13 @@ def main() -> None:
     docs, kind = documents(corpus)
     tagger.tag("warm", "up", "Armenia")  # loads the gazetteer and the model outside the timing
     places = rate(tagger.tag_places, docs, args.rounds)
-    whole = rate(tagger.tag, docs, args.rounds)
+    wholes = rates(tagger.tag, docs, args.rounds)
+    whole = max(wholes)
     unlabelled = rate(tagger.tag, docs, args.rounds, language=False)
+    # the best round is the measure; the median and worst rounds and the load average say how busy the machine was
     speed = (f"places {places:,.0f} articles/s, places+topics {whole:,.0f} articles/s "
-             f"(no language: {unlabelled:,.0f}) ({kind}, {len(docs)} docs, language given)")
+             f"(no language: {unlabelled:,.0f}) ({kind}, {len(docs)} docs, language given; places+topics rounds "
+             f"median {statistics.median(wholes):,.0f} worst {min(wholes):,.0f}, load {os.getloadavg()[0]:.1f})")
     if not (corpus / "score.py").exists():
         print(f"tagging quality skipped (no corpus at {corpus}); {speed}")
         return

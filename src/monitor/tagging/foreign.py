@@ -4,9 +4,10 @@ and Hangul (the gazetteer's foreign index)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from itertools import compress
 
-from monitor.tagging import gazetteer
+from monitor.tagging import gazetteer, gazetteer_foreign
 from monitor.tagging.gazetteer_i18n import LANGUAGE_LEADS, LANGUAGE_WORDS
 from monitor.tagging.names import _SENTENCE_END, _in_organisation, _Mention, _split, _Tokens
 
@@ -17,7 +18,7 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     same word is used in lower case elsewhere in the text ("la réunion" makes "Réunion" a meeting too). In an English
     text only names in other scripts are read: a Latin-script spelling that English lacks is there far more often a
     word or a surname ("Valley", "Manning") than German or Polish for a place."""
-    index = gazetteer.foreign()
+    index = gazetteer_foreign.foreign()
     words, first_words = index.words, index.first_words
     english = language == "en"
     # Only German capitalises every noun, so only there (or when the language is unknown) does a capitalised
@@ -32,7 +33,7 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     # character a word character or not (tests/test_tagging.py checks every code point)
     if len(lowered) != len(text):  # a capital whose lower case is longer ("İ"): fold word by word
         folded, bounds = _split(_FOREIGN_PARTS, text)
-        folded = [gazetteer.fold(w) for w in folded]
+        folded = [gazetteer_foreign.fold(w) for w in folded]
     else:
         folded, bounds = _split(_FOREIGN_PARTS, lowered)
         if "ё" in lowered:
@@ -56,7 +57,7 @@ def _find_foreign(text: str, language: str | None = None) -> list[_Mention]:
     lowercase: set[str] | None = None
     count = len(tokens)
     resume = 0
-    lower_first = gazetteer.foreign_lower_first_words()
+    lower_first = gazetteer_foreign.foreign_lower_first_words()
     for i in starts:
         key = folded[i]
         if i < resume:
@@ -107,11 +108,15 @@ def _in_a_word(text: str, bounds: list[int]) -> list[tuple[int, int]]:
     if not joiners:
         return []
     count = len(bounds) // 2  # bounds ends with the end of the text
-    ends = dict(zip(bounds[1::2], range(count)))  # where a word ends -> which word
     spans = set()
     for at in joiners:
-        j = ends.get(at)
-        if j is None or j + 1 >= count or bounds[2 * j + 2] != at + 1:
+        # the word that ends here, if one does: ends sit at odd places in `bounds`, which only rises (a word is
+        # never empty, so no word starts where another ends)
+        p = bisect_left(bounds, at)
+        if p % 2 == 0 or p >= len(bounds) or bounds[p] != at:
+            continue
+        j = p // 2
+        if j + 1 >= count or bounds[2 * j + 2] != at + 1:
             continue  # not between two words
         start, end = bounds[2 * j], at
         if _LETTER.match(text, start) and (start == 0 or text[start - 1] not in "'’-"):
@@ -152,7 +157,7 @@ def _demonym_plausible(text: str, tokens: list, folded: list, i: int, n: int, or
     return True
 
 
-_FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer.key(), so text and names split alike
+_FOREIGN_WORDS = re.compile(r"\w+")  # the words of gazetteer_foreign.key(), so text and names split alike
 _FOREIGN_PARTS = re.compile(r"(\w+)")  # the same words, for re.split
 # A capitalised word joined to the next by a hyphen or apostrophe, or following an apostrophe: "US-Wahlen",
 # "Türkiye'de", "l'Ukraine".
@@ -164,20 +169,21 @@ _KATAKANA = re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
 
-def _find_wide(text: str, index: gazetteer.ForeignIndex) -> list[_Mention]:
+def _find_wide(text: str, index: gazetteer_foreign.ForeignIndex) -> list[_Mention]:
     """Names inside runs of Han, kana and Hangul, longest first at each position. A katakana name must not be part
     of a longer katakana word ("インド" in "インドア"), and a Hangul name must start a word (particles follow it)."""
     found: list[_Mention] = []
-    wide, first, lengths = index.wide, index.wide_first, index.wide_lengths
-    for run in gazetteer.WIDE_RUN.finditer(text):
+    wide, by_first = index.wide, index.wide_lengths
+    for run in gazetteer_foreign.WIDE_RUN.finditer(text):
         s, base = run.group(), run.start()
         i, size = 0, len(s)
         while i < size:
-            if s[i] not in first:
+            lengths = by_first.get(s[i])
+            if lengths is None:
                 i += 1
                 continue
             step = 1
-            for length in lengths:
+            for length in lengths:  # only the lengths of names that start with this character, longest first
                 if length > size - i:
                     continue
                 name = s[i : i + length]

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from monitor.tagging import gazetteer
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
+class _Match(NamedTuple):  # a tuple: made for every name found, and a tuple is made several times faster
     code: str
     phrase: str
     start: int
     kind: str = "country"  # the kind of name that made it: country, demonym, admin or city
 
 
-@dataclass(frozen=True, slots=True)
-class _Mention:
+class _Mention(NamedTuple):
     places: tuple[gazetteer.Place, ...]
     phrase: str
     start: int
     qualifier: tuple[tuple[str, str], ...]  # what ", Tenn." or ", Ontario" after the name says
     end: int = -1
-
 
 
 # Words right before a place name that make it part of an organisation's name ("Real Madrid", "Air France"), and

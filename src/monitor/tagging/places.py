@@ -6,7 +6,6 @@ related links and footers, so countries named only there are never tagged.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections import Counter
@@ -16,7 +15,9 @@ from monitor.tagging import gazetteer
 from monitor.tagging.foreign import _find_foreign
 from monitor.tagging.names import _in_organisation, _Match, _Mention, _split, _Tokens
 
-_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*(?:\.[^\W\d_]+)*\.?|\d+")
+# Possessive (*+): nothing after a part can fail, so giving characters back never finds another match, and the
+# engine is spared remembering where it could (the splits are the same; about a tenth faster)
+_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*+(?:\.[^\W\d_]+)*+\.?|\d++")
 _TOKEN_PARTS = re.compile(f"({_TOKEN.pattern})")  # the same words, for re.split
 _POSSESSIVE = re.compile(r"['’]s?$")
 _COMMA = re.compile(r"\s*,\s*")
@@ -63,7 +64,7 @@ def _merge(english: list[_Mention], foreign: list[_Mention]) -> list[_Mention]:
             continue
         codes = {p.code for p in merged[k].places}
         places = merged[k].places + tuple(p for p in m.places if p.code not in codes)
-        merged[k] = dataclasses.replace(merged[k], places=tuple(sorted(places, key=lambda p: -p.population)))
+        merged[k] = merged[k]._replace(places=tuple(sorted(places, key=lambda p: -p.population)))
     ordered = sorted(merged + rest, key=lambda m: (m.start, -(m.end - m.start)))
     out: list[_Mention] = []
     for m in ordered:
@@ -78,8 +79,7 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
     words, bounds = _split(_TOKEN_PARTS, text)
     distinct = set(words)
     cased = set(filterfalse(str.islower, distinct))  # the few not in lower case, picked out in C
-    starts = _STARTS
-    starters = {w for w in cased if (starts.get(w) if w in starts else _learn_start(w))}
+    starters = _starters(cased)
     if not starters:
         return []
     tokens = _Tokens(text, bounds, words)
@@ -123,16 +123,24 @@ def _find_mentions(text: str, language: str | None = None) -> list[_Mention]:
 
 # Remembered per distinct word or phrase (the gazetteer never changes in a process); bounds memory only.
 MAX_CACHED_NAMES = 200_000
-_STARTS: dict[str, bool] = {}  # token -> whether it may start a name
+# [(every capitalised token seen, those that may start a name)]: replaced whole when full, never cleared, so a
+# text (or another thread) reading the old pair reads a consistent one
+_STARTS: list[tuple[set[str], set[str]]] = [(set(), set())]
 _LOOKUPS: dict[str, tuple | None] = {}
 
 
-def _learn_start(token: str) -> bool:
-    """Whether `token` may start a name (capitalised, and `_may_start_a_name`), remembered."""
-    if len(_STARTS) > MAX_CACHED_NAMES:
-        _STARTS.clear()
-    may = _STARTS[token] = token[0].isupper() and _may_start_a_name(token, gazetteer.first_words())
-    return may
+def _starters(cased: set[str]) -> set[str]:
+    """The tokens of `cased` that may start a name (capitalised, and `_may_start_a_name`), remembered per token:
+    only the unseen ones are tried, and the rest are found by set operations in C."""
+    if len(_STARTS[0][0]) > MAX_CACHED_NAMES:
+        _STARTS[0] = (set(), set())
+    seen, starters = _STARTS[0]
+    unseen = cased.difference(seen)
+    if unseen:
+        first = gazetteer.first_words()
+        starters.update(t for t in unseen if t[0].isupper() and _may_start_a_name(t, first))
+        seen.update(unseen)  # last: a token in `seen` is already in `starters` if it may start a name
+    return cased.intersection(starters)
 
 
 def _may_start_a_name(token: str, starts: frozenset[str]) -> bool:
@@ -231,6 +239,8 @@ def _evidence(mentions: list[_Mention]) -> Counter:
 
 def _unambiguous(m: _Mention) -> bool:
     top = m.places[0]
+    if len(m.places) == 1:  # most names: one country, so only a small town's size can make it doubtful
+        return top.kind != "city" or top.population >= gazetteer.MIN_STANDALONE_CITY
     if top.kind in ("admin", "country"):  # a region's name is not made ambiguous by a small town of that name
         codes = {p.code for p in m.places if p.kind != "city" or p.population >= gazetteer.MIN_STANDALONE_CITY}
     else:
@@ -266,7 +276,7 @@ def _resolve(m: _Mention, evidence: Counter) -> _Match | None:
     places = m.places
     if places[0].kind != "city":  # a country or state name means a town only in the town's own state's news
         places = tuple(p for p in places if p.kind != "city" or evidence[(p.code, p.region)]) or places
-    best = max(places, key=score)
+    best = max(places, key=score) if len(places) > 1 else places[0]  # one place needs no scoring
     if best.kind == "city" and best.population < gazetteer.MIN_STANDALONE_CITY and not evidence[best.code]:
         return None  # a small town's name with nothing in the text to place it: too often a word or a person
     return _Match(best.code, m.phrase, m.start, best.kind)

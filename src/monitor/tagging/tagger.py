@@ -6,7 +6,6 @@ related links and footers, so countries named only there are never tagged.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 from collections import Counter
@@ -75,8 +74,7 @@ class Tagger:
         self.keywords = KeywordIndex(topics)
         codes = topicmodel.lexicon().codes
         # Lexicon hits land on the configured topics they name; a topic missing from config/topics.toml is ignored.
-        self.lexicon_columns = np.array([codes.index(code) if code in codes else len(codes)
-                                         for code in self.topic_codes])
+        self.lexicon_slots = [codes.index(code) if code in codes else len(codes) for code in self.topic_codes]
         # the classifier's column of each configured topic, when it knows them all
         classes = topicmodel.load().classes
         self.model_columns = np.array([classes.index(code) for code in self.topic_codes]) \
@@ -86,16 +84,25 @@ class Tagger:
             language: str | None = None, every_topic: bool = False) -> Tags:
         """Tag one document from its title, body and caption texts: places, then topics. `language` is the article's
         (ISO 639-1, as extraction found it); without it the tagger detects it from the text."""
-        places = self.tag_places(doc_id, title, body, captions, language)
+        language = self._language(title, body, language)
         # the language read for places tells the topic blend how much of the English classifier to hear
-        topics = self.score_topics(title, body + "\n" + "\n".join(captions), places.language, every_topic)
-        return dataclasses.replace(places, topics=topics)
+        topics = self.score_topics(title, body + "\n" + "\n".join(captions), language, every_topic)
+        return self._tag_places(doc_id, title, body, captions, language, topics)
 
     def tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...] = (),
                    language: str | None = None) -> Tags:
         """Countries (mentioned, about, in captions) and regions, without topics."""
-        language = (language or "").replace("_", "-").split("-")[0].lower() \
-            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")  # "pt_BR", "de-DE" -> "pt", "de"
+        return self._tag_places(doc_id, title, body, captions, self._language(title, body, language))
+
+    @staticmethod
+    def _language(title: str, body: str, language: str | None) -> str | None:
+        """The given language's ISO 639-1 code ("pt_BR", "de-DE" -> "pt", "de"), else the one detected."""
+        return (language or "").replace("_", "-").split("-")[0].lower() \
+            or detect_language(f"{title}\n{body[:DETECT_CHARS]}")
+
+    def _tag_places(self, doc_id: str, title: str, body: str, captions: tuple[str, ...], language: str | None,
+                    topics: tuple[TopicScore, ...] = ()) -> Tags:
+        """`tag_places` for a language already read, with `topics` when they are known (one record made)."""
         status = "ok" if language is None or language in LANGUAGES else "unsupported-language"
         paragraphs = [p for p in body.split("\n") if p.strip()]
         lead, rest = (paragraphs[0], "\n".join(paragraphs[1:])) if paragraphs else ("", "")
@@ -136,7 +143,7 @@ class Tagger:
                 region_share[region] += confidence[c]
         regions_about = tuple(sorted({r for c in about for r in self.region_of.get(c, ())}))
         confidence.update({r: round(min(share, 1.0), 4) for r, share in region_share.items()})
-        return Tags(doc_id, countries, about, tuple(sorted(region_share)), (), mentions,
+        return Tags(doc_id, countries, about, tuple(sorted(region_share)), topics, mentions,
                     tuple(sorted(caption_codes)), confidence, self.version, language=language, status=status,
                     regions_about=regions_about)
 
@@ -157,18 +164,23 @@ class Tagger:
         title_words, text_words = _TextWords(title), _TextWords(text)
         # the keyword rules are English words: silent in the languages whose own words they would match
         rules_weight = 0.0 if language in topicmodel.RULES_SILENT_LANGUAGES else 1.0
-        evidence = self.rule_evidence(title, text, (title_words, text_words), rules_weight)
-        rules = evidence + RULE_PRIOR
-        combined = np.log(rules / rules.sum())
+        evidence = self._rule_evidence(title, text, (title_words, text_words), rules_weight)
+        # the evidence is whole numbers and quarters, so these sums are exact in any order
+        hits = sum(evidence)
+        rules = np.array(evidence) + RULE_PRIOR
+        combined = np.log(rules / (hits + RULE_PRIOR * len(evidence)))
+        doubled = title + "\n" + title + "\n" + text  # the title counts twice
         if english > 0:
-            learned = model.log_probabilities(title + "\n" + title + "\n" + text)  # the title counts twice
+            learned = model.log_probabilities(doubled)
             if self.model_columns is not None:
                 learned = learned[self.model_columns]
             else:  # a configured topic the classifier does not know gets a uniform share
                 by_code = dict(zip(model.classes, learned))
                 uniform = -math.log(len(codes))
                 learned = np.array([by_code.get(code, uniform) for code in codes])
-            share = english * (1 - RULES_SHARE) * RULES_HALF / (RULES_HALF + evidence.sum())
+            # a numpy float64, not a Python float: the classifier's scores are float32, and with a Python float the
+            # blend would be computed in float32
+            share = english * (1 - RULES_SHARE) * RULES_HALF / np.float64(RULES_HALF + hits)
             combined = share * learned + (1 - share) * combined
         probability = np.exp(combined - combined.max())
         probability /= probability.sum()
@@ -189,13 +201,15 @@ class Tagger:
         out = [scored(k) for k in ranked] if every else kept
         # the narrower topics' words of title, title and text are those of each: "\n" joins no word
         words = title_words.words + title_words.words + text_words.words
-        return tuple(out) + self.narrower_topics(kept, title + "\n" + title + "\n" + text, words)
+        return tuple(out) + self.narrower_topics(kept, doubled, words)
 
     def narrower_topics(self, top: list[TopicScore], text: str, words: list[str] | None = None
                         ) -> tuple[TopicScore, ...]:
         """For each confident top-level topic, its second-level topic whose labels the text uses most, if any
         is used at least NARROWER_MIN_HITS times; scored as the parent's score times its share of those hits.
         `words`, when given, are the words of `text` as `topicmodel.narrower` splits them."""
+        if all(parent.score < NARROWER_MIN_PARENT for parent in top):
+            return ()  # no parent to name one under: the text need not be read
         narrower = topicmodel.narrower()
         hits = narrower.evidence(text, words)
         out = []
@@ -216,15 +230,23 @@ class Tagger:
         """Keyword evidence per topic (in `topic_codes` order), the title counting double: the rules of
         topics.toml times `rules_weight`, plus the lexicon. `words` are those of title and text, split once for
         the keyword rules and the lexicon alike."""
+        return np.array(self._rule_evidence(title, text, words, rules_weight))
+
+    def _rule_evidence(self, title: str, text: str, words: tuple[_TextWords, _TextWords] | None = None,
+                       rules_weight: float = 1.0) -> list[float]:
+        """`rule_evidence` as a list: summed in Python, as 17 numbers are added faster than numpy starts up. The
+        terms are whole numbers and quarters, so the sums are exact and the same as numpy's."""
         title_words, text_words = words or (_TextWords(title), _TextWords(text))
-        rules = 0.0
-        if rules_weight:
-            rules = rules_weight * (2.0 * self.keywords.evidence(title, title_words.glued)
-                                    + self.keywords.evidence(text, text_words.glued))
+        keywords = self.keywords.scores
         lexicon = topicmodel.lexicon()
-        found = np.add(np.multiply(lexicon.evidence(title, title_words.plain), 2.0),
-                       lexicon.evidence(text, text_words.plain))
-        return rules + np.append(found, 0.0)[self.lexicon_columns]  # the appended 0 is for unknown codes
+        found = [2.0 * a + b for a, b in zip(lexicon.evidence(title, title_words.plain),
+                                             lexicon.evidence(text, text_words.plain))]
+        found.append(0.0)  # for a configured topic the lexicon does not name
+        if not rules_weight:  # the keyword rules are silent: the lexicon alone
+            return [found[k] for k in self.lexicon_slots]
+        return [rules_weight * (2.0 * a + b) + found[k]
+                for a, b, k in zip(keywords(title, title_words.glued), keywords(text, text_words.glued),
+                                   self.lexicon_slots)]
 
 
 def tag_articles(articles: list[Article], regions: Regions, topics: Topics, settings: TaggingSettings) -> list[Tags]:
