@@ -9,6 +9,7 @@ the executors of flows/_execution.py. Each step it takes is one task or one pure
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import time
 import uuid
@@ -21,8 +22,8 @@ from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
 from flows._execution import (
-    EXTRACTIONS_QUEUED, FETCHES_IN_FLIGHT, IDLE_SECONDS, Parcel, Stopwatch, choose_cpu_runner, cpu_stages,
-    has_finished, progress, runner_named, submit_cpu, workers_for,
+    CPU_SLOTS_PER_WORKER, EXTRACTIONS_QUEUED, FETCHES_IN_FLIGHT, IDLE_SECONDS, WAVE_MAX_WAIT_SECONDS, Parcel, Stopwatch,
+    choose_cpu_runner, cpu_stages, has_finished, progress, runner_named, submit_cpu, workers_for,
 )
 from flows.tasks import (
     check_watches, cluster_articles, extract_pages, fetch_feeds, fetch_pages, load, parse_feeds, prepare_warehouse, read_feed_states,
@@ -50,6 +51,7 @@ class IngestRun:
         self.stack = ExitStack()  # the run's worker pool or Dask cluster, closed when go() returns
         self.pool = None
         self.workers = workers_for(self.runner)
+        self.cpu_slots = 1  # CPU-bound tasks at once that use the cores fully: threads share one interpreter lock
         self.bases = {s.name: health.base_minutes(s, cfg.sources.schedule, self.settings.feeds) for s in chosen}
         self.states: dict = {}
         self.skipped: dict[str, str] = {}
@@ -67,12 +69,18 @@ class IngestRun:
         # pages
         self.planned: set[str] = set()
         self.pages_total = self.pages_done = self.fetched = 0
-        self.waiting: deque = deque()
-        self.fetching: deque = deque()
-        self.extracting: deque = deque()
-        self.finishing: deque = deque()  # (articles, tag future, sketch future) in batch order
+        # Every page batch carries its group: the pages one batch of feeds (or the pending entries) planned.
+        self.waiting: deque = deque()  # (group, requests)
+        self.fetching: deque = deque()  # (group, fetch future)
+        self.extracting: deque = deque()  # (group, extract future, pages)
+        self.finishing: deque = deque()  # (group, articles, tag future, sketch future) in batch order
         self.ready: tuple[list, list, list] = ([], [], [])  # articles, tags, sketches waiting for their wave
         self.ready_rejections: list = []
+        self.groups = itertools.count()
+        self.open_batches: Counter = Counter()  # group -> its page batches not yet ready
+        self.group_done = False  # a group's last batch became ready since the last wave
+        self.ready_since: float | None = None  # when the oldest article waiting for a wave became ready
+        self.quiet_loads: list[LoadBatch] = []  # feed batches that planned no pages, loaded once the pages are idle
         self.storing: list = []  # page-store writes (threads beside the loop), awaited before the run's record
         # results
         self.prior: list | None = None
@@ -90,6 +98,7 @@ class IngestRun:
         with self.stack:
             if self.runner not in (None, "auto"):
                 self.pool = self.stack.enter_context(cpu_stages(self.runner))
+                self.cpu_slots = CPU_SLOTS_PER_WORKER * self.workers
             return self._go()
 
     def _go(self) -> dict:
@@ -121,10 +130,11 @@ class IngestRun:
                 self.seconds["feeds"] = round(time.perf_counter() - loop_started, 3)
             pages_idle = not (self.waiting or self.fetching or self.extracting or self.finishing)
             idle = pages_idle and not (self.feed_tasks or self.retries)
-            # a full wave, or every page so far done (the rest may wait on a slow feed: what is done is loaded)
-            wave = len(self.ready[0]) >= self.settings.pipeline.load_wave_articles
-            if wave or (pages_idle and (self.ready[0] or self.ready_rejections)):
+            if self.wave_due(pages_idle):
                 self.load_wave()
+                moved = True
+            if pages_idle and self.quiet_loads:
+                self.write_quiet()
                 moved = True
             if idle:
                 break
@@ -186,8 +196,16 @@ class IngestRun:
         progress("feeds", self.feeds_settled, self.feeds_total)
         done = set(self.known) | self.planned
         self.deferred.update(planning.deferred_by_since(entries, done, self.since))
+        planned = self.pages_total
         self.queue_pages(planning.plan_pages(entries, [], done, self.chosen, self.since))
-        self.write(outcomes.feed_batch(self.run_id, fetches, parses, self.known, states))
+        batch = outcomes.feed_batch(self.run_id, fetches, parses, self.known, states)
+        if self.pages_total > planned:  # stored before their pages, so a run that dies finds those pending
+            self.write(batch)
+        else:
+            # Failed, unchanged or fully known feeds plan no pages: their fetch log and polling state wait until
+            # the pages in flight are done, so that a dead feed's last retry does not hold the loop (and the
+            # cores) with a transaction of its own while other sources' articles are on their way.
+            self.quiet_loads.append(batch)
 
     # --- pages ---------------------------------------------------------------------------------------------
 
@@ -203,54 +221,99 @@ class IngestRun:
         self.pages_total += len(requests)
         if self.pool is None and self.runner == "auto" and choose_cpu_runner("auto", self.pages_total):
             self.pool = self.stack.enter_context(cpu_stages("processes"))  # the run turned out big
-        self.waiting.extend(planning.page_batches(requests, self.settings.pipeline.page_batch_size, self.workers))
+            self.cpu_slots = CPU_SLOTS_PER_WORKER * self.workers
+        group, batches = next(self.groups), planning.page_batches(requests, self.settings.pipeline.page_batch_size,
+                                                                   self.workers)
+        self.open_batches[group] = len(batches)
+        self.waiting.extend((group, batch) for batch in batches)
         progress("pages", self.pages_done, self.pages_total)
 
     def step_pages(self) -> bool:
         """Move the page stream on by what has finished; True if anything moved."""
         settings, moved = self.settings, False
         while len(self.fetching) < FETCHES_IN_FLIGHT and self.waiting:
-            self.fetching.append(fetch_pages.submit(settings.http, quote(self.waiting.popleft())))
+            group, batch = self.waiting.popleft()
+            self.fetching.append((group, fetch_pages.submit(settings.http, quote(batch))))
             moved = True
         # A finished extraction is taken up first, so its tagging queues behind the extractions already waiting,
         # not behind all of them: otherwise the run ends with every batch's tagging still to do.
-        if self.extracting and has_finished(self.extracting[0][0]):
-            future, size = self.extracting.popleft()
+        if self.extracting and has_finished(self.extracting[0][1]):
+            group, future, size = self.extracting.popleft()
             articles, rejected = planning.split(future.result(), Article)
             self.ready_rejections += rejected
-            if articles:
+            if not articles:
+                self.batch_ready(group)
+            else:
                 # quoted: Prefect walking the whole configuration for futures cost about 10 ms a task (20 vs 9 ms)
                 self.finishing.append((
-                    articles,
+                    group, articles,
                     submit_cpu(self.pool, tag_articles, articles=Parcel(articles), cfg=quote(self.cfg)),
                     submit_cpu(self.pool, sketch_articles, articles=Parcel(articles),
                                shingle_size=settings.dedup.shingle_size)))
             self.pages_done += size
             progress("pages", self.pages_done, self.pages_total)
             moved = True
-        elif self.fetching and has_finished(self.fetching[0]) and len(self.extracting) < EXTRACTIONS_QUEUED:
-            got, rejected = planning.split(self.fetching.popleft().result(), Page)
+        # The first fetch batch that has finished, not only the oldest: a page that hangs until its time budget
+        # holds back its own batch, not every batch fetched after it.
+        elif ((fetched := next((f for f in self.fetching if has_finished(f[1])), None))
+              and len(self.extracting) < EXTRACTIONS_QUEUED and not self.cpu_held(fetched[0])):
+            self.fetching.remove(fetched)
+            group, future = fetched
+            got, rejected = planning.split(future.result(), Page)
             self.fetched += len(got)
             self.ready_rejections += rejected
             if got and self.settings.pages.store and not self.dry_run:
                 self.storing.append(store_pages.submit(quote(got), settings.pages, self.path))
-            self.extracting.append((submit_cpu(self.pool, extract_pages, pages=Parcel(got),
-                                               min_body_chars=settings.pipeline.min_body_chars),
+            self.extracting.append((group, submit_cpu(self.pool, extract_pages, pages=Parcel(got),
+                                                      min_body_chars=settings.pipeline.min_body_chars),
                                     len(got) + len(rejected)))
             moved = True
-        while self.finishing and has_finished(self.finishing[0][1]) and has_finished(self.finishing[0][2]):
-            articles, tags, sketches = self.finishing.popleft()
+        while self.finishing and has_finished(self.finishing[0][2]) and has_finished(self.finishing[0][3]):
+            group, articles, tags, sketches = self.finishing.popleft()
             self.ready[0].extend(articles)
             self.ready[1].extend(tags.result())
             self.ready[2].extend(sketches.result())
+            self.batch_ready(group)
             moved = True
         return moved
+
+    def cpu_held(self, group: int) -> bool:
+        """Whether a group's fetched pages wait before extraction: while an earlier group's extraction and tagging
+        fill the CPU slots. Groups take the cores in the order their feeds settled, so one batch of feeds finishes
+        (and loads) before the next takes the cores from it: a hostile host's pages, planned a moment after a good
+        host's, no longer share the good pages' cores and finish with them (issue 16). Pages still being fetched
+        hold nothing back: the next group goes on while the earlier one waits on the network."""
+        busy = [g for g, *_ in itertools.chain(self.extracting, self.finishing)]
+        return any(g < group for g in busy) and len(busy) >= self.cpu_slots
+
+    def wave_due(self, pages_idle: bool) -> bool:
+        """Whether to load the finished articles now: a full wave; every page of a group of pages done (one batch
+        of feeds' pages never waits for another's, such as a hostile host's bombs or a retried feed's pages); every
+        page so far done (the rest may wait on a slow feed); or the oldest finished article has waited
+        WAVE_MAX_WAIT_SECONDS (a page hanging until its time budget holds back its own group no longer). Rejections
+        alone never call for a wave of their own: they go with the next one."""
+        if not (self.ready[0] or self.ready_rejections):
+            self.group_done = False
+            return False
+        if self.ready_since is None and self.ready[0]:
+            self.ready_since = time.perf_counter()
+        waited = self.ready_since is not None and time.perf_counter() - self.ready_since >= WAVE_MAX_WAIT_SECONDS
+        full = len(self.ready[0]) >= self.settings.pipeline.load_wave_articles
+        return full or self.group_done or pages_idle or waited
+
+    def batch_ready(self, group: int) -> None:
+        """One page batch's results are in `ready`; its group is done when it was the group's last."""
+        self.open_batches[group] -= 1
+        if self.open_batches[group] <= 0:
+            del self.open_batches[group]
+            self.group_done = True
 
     def load_wave(self) -> None:
         """Deduplicate the finished articles against the warehouse and the run's earlier waves, and load them."""
         began = time.perf_counter()
         extracted, tag_list, sketch_list = self.ready
         rejections, self.ready, self.ready_rejections = self.ready_rejections, ([], [], []), []
+        self.group_done, self.ready_since = False, None
         unique = [a for a in dedup.unique_articles(extracted) if a.article_id not in self.seen]
         self.seen.update(a.article_id for a in unique)
         sketches = outcomes.first_per_article(sketch_list, unique)
@@ -271,6 +334,11 @@ class IngestRun:
 
     # --- the end -------------------------------------------------------------------------------------------
 
+    def write_quiet(self) -> None:
+        """Load the feed batches that planned no pages, in the order they settled."""
+        while self.quiet_loads:
+            self.write(self.quiet_loads.pop(0))
+
     def write(self, batch: LoadBatch) -> None:
         if self.dry_run:
             return
@@ -282,6 +350,7 @@ class IngestRun:
     def finish(self, clock: Stopwatch) -> dict:
         for stored in self.storing:  # a page store that cannot be written fails its task, not the run
             stored.result(raise_on_failure=False)
+        self.write_quiet()
         rejections = (self.rejections + outcomes.entry_rejections(self.entries)
                       + outcomes.feed_rejections(self.fetches, self.parses))
         inputs = outcomes.RunInputs(
