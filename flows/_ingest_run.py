@@ -20,6 +20,7 @@ from pathlib import Path
 
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
+from prefect.utilities.math import clamped_poisson_interval
 
 from flows._execution import (
     CPU_SLOTS_PER_WORKER, EXTRACTIONS_QUEUED, FETCHES_IN_FLIGHT, IDLE_SECONDS, WAVE_MAX_WAIT_SECONDS, Parcel, Stopwatch,
@@ -59,6 +60,7 @@ class IngestRun:
         # feeds
         self.requests: dict[str, FeedRequest] = {}
         self.feed_tasks: list = []
+        self.held: list[tuple[float, str]] = []  # (when its retry may start, source): feeds waiting to be retried
         self.retries: list = []
         self.feeds_total = self.feeds_settled = 0
         self.fetches: list[FeedFetch] = []
@@ -126,10 +128,10 @@ class IngestRun:
         while True:
             moved = self.poll_feeds()
             moved = self.step_pages() or moved
-            if not (self.feed_tasks or self.retries) and not self.seconds["feeds"]:
+            if not (self.feed_tasks or self.held or self.retries) and not self.seconds["feeds"]:
                 self.seconds["feeds"] = round(time.perf_counter() - loop_started, 3)
             pages_idle = not (self.waiting or self.fetching or self.extracting or self.finishing)
-            idle = pages_idle and not (self.feed_tasks or self.retries)
+            idle = pages_idle and not (self.feed_tasks or self.held or self.retries)
             if self.wave_due(pages_idle):
                 self.load_wave()
                 moved = True
@@ -154,27 +156,30 @@ class IngestRun:
     # --- feeds ---------------------------------------------------------------------------------------------
 
     def poll_feeds(self) -> bool:
-        """Take up every feed batch and retry that has finished; True if any had."""
+        """Take up every feed batch and retry that has finished, and start the retries that are due; True if any."""
         http = self.settings.http
+        waits = planning.feed_retry_waits(http.retries, http.retry_delay_seconds)
         done = [f for f in self.feed_tasks if has_finished(f)]
         for future in done:
             self.feed_tasks.remove(future)
             results = future.result()
-            again = [r for r in results if r.status == "transient" and http.retries > 0]
-            self.settle_feeds([r for r in results if not (r.status == "transient" and http.retries > 0)])
-            retrying = retry_feed.with_options(
-                retries=max(0, http.retries - 1),
-                retry_delay_seconds=[http.retry_delay_seconds * 2 ** (i + 1) for i in range(max(0, http.retries - 1))],
-                retry_jitter_factor=0.5,  # feeds that failed together (one host down) do not retry in lockstep
-            )
-            self.retries += [(r.source, retrying.submit(http, self.requests[r.source], self.settings.sitemaps))
-                             for r in again]
+            again = [r for r in results if r.status == "transient" and waits]
+            self.settle_feeds([r for r in results if not (r.status == "transient" and waits)])
+            now = time.perf_counter()
+            self.held += [(now + clamped_poisson_interval(waits[0], planning.RETRY_JITTER), r.source) for r in again]
+        due = [(when, source) for when, source in self.held if when <= time.perf_counter()]
+        if due:
+            retrying = retry_feed.with_options(retries=len(waits) - 1, retry_delay_seconds=waits[1:],
+                                               retry_jitter_factor=planning.RETRY_JITTER)
+            for held in due:
+                self.held.remove(held)
+                self.retries.append((held[1], retrying.submit(http, self.requests[held[1]], self.settings.sitemaps)))
         finished = [(source, f) for source, f in self.retries if has_finished(f)]
         for source, future in finished:
             self.retries.remove((source, future))
             outcome = future.result(raise_on_failure=False)  # the exception itself when every retry failed
             self.settle_feeds([fetch.settle(self.requests[source], outcome)])
-        return bool(done or finished)
+        return bool(done or due or finished)
 
     def settle_feeds(self, results: list[FeedFetch]) -> None:
         """Parse settled feeds, plan their new pages, and load the feeds' rows in one transaction."""
