@@ -258,10 +258,8 @@ class IngestRun:
             self.pages_done += size
             progress("pages", self.pages_done, self.pages_total)
             moved = True
-        # The first fetch batch that has finished, not only the oldest: a page that hangs until its time budget
-        # holds back its own batch, not every batch fetched after it.
-        elif ((fetched := next((f for f in self.fetching if has_finished(f[1])), None))
-              and len(self.extracting) < EXTRACTIONS_QUEUED and not self.cpu_held(fetched[0])):
+        elif ((fetched := self.next_fetched()) and len(self.extracting) < EXTRACTIONS_QUEUED
+              and not self.cpu_held(fetched[0])):
             self.fetching.remove(fetched)
             group, future = fetched
             got, rejected = planning.split(future.result(), Page)
@@ -281,6 +279,17 @@ class IngestRun:
             self.batch_ready(group)
             moved = True
         return moved
+
+    def next_fetched(self) -> tuple | None:
+        """The first finished fetch batch whose group has no earlier batch still fetching. A page that hangs until
+        its time budget then holds back the later batches of its own group only, not every batch fetched after it;
+        within a group the batches keep their order (of two pages of one story, the first listed is the one kept)."""
+        waiting: set[int] = set()
+        for entry in self.fetching:
+            if entry[0] not in waiting and has_finished(entry[1]):
+                return entry
+            waiting.add(entry[0])
+        return None
 
     def cpu_held(self, group: int) -> bool:
         """Whether a group's fetched pages wait before extraction: while an earlier group's extraction and tagging
