@@ -124,8 +124,16 @@ def submit_cpu(pool, cpu_task, **parameters):
 # workers sat idle for 11 s.
 FETCHES_IN_FLIGHT = 2
 EXTRACTIONS_QUEUED = 2 * PROCESS_WORKERS + 2
+# When a later group of pages may start its extraction beside an earlier group's CPU work: while fewer tasks than
+# this per worker are in flight. Two: one running, one queued behind it, so a worker never waits on the loop's
+# next submission. Threads (no worker pool) get one slot, as they share one interpreter lock.
+CPU_SLOTS_PER_WORKER = 2
 # The run's loop waits this long when nothing moved: far below a page's fetch time, far above the loop's own cost.
 IDLE_SECONDS = 0.02
+# Finished articles wait at most this long for the rest of their group before they are loaded anyway: a page that
+# hangs until its time budget (http.total_timeout) then holds back its batch-mates' articles no longer than this,
+# while a steady stream still loads in waves (at 50 to 100 articles a second, a wave of hundreds), not per article.
+WAVE_MAX_WAIT_SECONDS = 5.0
 
 
 def has_finished(future) -> bool:

@@ -194,3 +194,32 @@ def test_a_dead_feed_is_skipped_until_a_forced_run_revives_it(tmp_path, prefect_
     assert (row["health"], row["consecutive_failures"], row["last_status"]) == ("ok", 0, "ok")
     # limit=0 fetched no pages: the entries wait for the next run instead of being lost.
     assert _rows(path, "SELECT count(*) FROM entries WHERE article_id IS NULL") == [(3,)]
+
+
+def test_a_feed_retry_waits_the_planned_waits_and_the_fetch_itself_never_sleeps(tmp_path, prefect_harness):
+    """A feed that answers 500 twice is retried within the run, after `retry_delay_seconds` and then twice that
+    (each spread by jitter), and its third answer is ingested. The waits are `planning.feed_retry_waits`, held by
+    the flow (the first) and by Prefect (the rest); before, the library slept the first wait again in every retry."""
+    from monitor import planning
+
+    assert planning.feed_retry_waits(3, 1.0) == [1.0, 2.0, 4.0] and planning.feed_retry_waits(0, 5.0) == []
+    times: list[float] = []
+
+    class Flaky(Hostile):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path != "/flaky.xml":
+                return self.send(404)
+            times.append(time.monotonic())
+            if len(times) <= 2:
+                return self.send(500, b"try later")
+            return self.send(200, rss(f"http://{self.headers['Host']}", "flaky").encode())
+
+    with serve_handler(Flaky) as base:
+        config_dir = write_config(tmp_path / "config", f'[[source]]\nname = "flaky"\nurl = "{base}/flaky.xml"\n',
+                                  "[http]\nretries = 2\nretry_delay_seconds = 1\n")
+        path = tmp_path / "w.duckdb"
+        ingest(warehouse_path=str(path), config_dir=str(config_dir), limit=0)
+    assert len(times) == 3
+    low = 1 - planning.RETRY_JITTER  # below Prefect's clamped jitter (never under 0.63 of the wait at this factor)
+    assert times[1] - times[0] >= low * 1.0 and times[2] - times[1] >= low * 2.0
+    assert _rows(path, "SELECT count(*) FROM entries WHERE source = 'flaky'") == [(3,)]

@@ -9,6 +9,7 @@ flows and `monitor run` processes, real DuckDB files.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -79,16 +80,43 @@ def one(path: Path, sql: str):
     return warehouse.query(path, sql)[1][0][0]
 
 
-COUNT = "import sys; from monitor import warehouse; print(warehouse.query(__import__('pathlib').Path(sys.argv[1]), " \
-        "sys.argv[2])[1][0][0])"
+ROWS = "import sys, json; from monitor import warehouse; " \
+       "print(json.dumps(warehouse.query(__import__('pathlib').Path(sys.argv[1]), sys.argv[2])[1]))"
+
+
+def peek_rows(path: Path, sql: str) -> list:
+    """Rows read by another process, as an analyst's `monitor sql` would while a run writes (DuckDB refuses a
+    read-only connection beside a writing one in the same process); [] while the file is missing or busy."""
+    result = subprocess.run([sys.executable, "-c", ROWS, str(path), sql], env=ENV, capture_output=True, text=True,
+                            timeout=60)
+    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else []
 
 
 def peek(path: Path, sql: str) -> int:
-    """A count read by another process, as an analyst's `monitor sql` would while a run writes (DuckDB refuses a
-    read-only connection beside a writing one in the same process); 0 while the file is missing or busy."""
-    result = subprocess.run([sys.executable, "-c", COUNT, str(path), sql], env=ENV, capture_output=True, text=True,
-                            timeout=60)
-    return int(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else 0
+    """A count read by another process (see `peek_rows`); 0 while the file is missing or busy."""
+    rows = peek_rows(path, sql)
+    return int(rows[0][0]) if rows else 0
+
+
+def while_hanging(room, path: Path, config_dir: Path, sql: str, enough) -> tuple[list, bool, dict]:
+    """Run ingest in a thread while `room` holds its hanging requests, reading `sql` from another process until
+    `enough(rows)`; then let the room answer and wait for the run. Returns (rows read, whether the room still hung
+    when they were read, the run's summary)."""
+    from flows.ingest import ingest
+
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(ingest(warehouse_path=str(path),
+                                                                  config_dir=str(config_dir))))
+    runner.start()
+    rows: list = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not enough(rows) and runner.is_alive():
+        time.sleep(0.5)
+        rows = peek_rows(path, sql)
+    still_hanging = not room.release.is_set() and runner.is_alive()
+    room.release.set()
+    runner.join(150)
+    return rows, still_hanging, result
 
 
 def test_repeated_guids_inside_a_feed_and_across_feeds_never_stop_the_load(tmp_path, prefect_harness):
@@ -124,8 +152,6 @@ def test_repeated_guids_inside_a_feed_and_across_feeds_never_stop_the_load(tmp_p
 
 def test_a_slow_feed_delays_only_its_own_pages(tmp_path, prefect_harness):
     """The good source's articles are committed while the other host's feed still hangs."""
-    from flows.ingest import ingest
-
     good_feeds: dict[str, bytes] = {}
     slow_feeds: dict[str, bytes] = {}
     _, good_server = newsroom(good_feeds)
@@ -137,20 +163,37 @@ def test_a_slow_feed_delays_only_its_own_pages(tmp_path, prefect_harness):
             tmp_path / "config",
             f'[[source]]\nname = "good"\nurl = "{good}/good.xml"\n[[source]]\nname = "slow"\nurl = "{late}/slow.xml"\n',
             "[http]\nread_timeout = 90\ntotal_timeout = 120\nretries = 0\n")
-        path = tmp_path / "w.duckdb"
-        result: dict = {}
-        runner = threading.Thread(target=lambda: result.update(
-            ingest(warehouse_path=str(path), config_dir=str(config_dir))))
-        runner.start()
-        stored, deadline = 0, time.monotonic() + 90
-        while time.monotonic() < deadline and not stored and runner.is_alive():
-            time.sleep(0.5)
-            stored = peek(path, "SELECT count(*) FROM articles WHERE source = 'good'")
-        feed_still_hanging = not slow.release.is_set() and runner.is_alive()
-        slow.release.set()
-        runner.join(150)
-    assert stored == 3 and feed_still_hanging  # committed before the slow feed had even answered
+        rows, feed_still_hanging, result = while_hanging(
+            slow, tmp_path / "w.duckdb", config_dir, "SELECT count(*) FROM articles WHERE source = 'good'",
+            lambda rows: rows and rows[0][0])
+    assert rows == [[3]] and feed_still_hanging  # committed before the slow feed had even answered
     assert result["counts"].count("articles", "new") == 4
+
+
+def test_a_hanging_page_holds_back_neither_another_feed_batch_nor_its_own_batch_for_long(tmp_path, prefect_harness):
+    """While one page hangs, the articles of the other host's feed batch are committed as soon as that batch's pages
+    are done, and its own feed's other articles within WAVE_MAX_WAIT_SECONDS; before, every wave waited for the
+    whole page stream, so nothing was queryable until the hanging page gave up."""
+    from flows._execution import WAVE_MAX_WAIT_SECONDS
+
+    good_feeds: dict[str, bytes] = {}
+    mixed_feeds: dict[str, bytes] = {}
+    _, good_server = newsroom(good_feeds)
+    mixed, mixed_server = newsroom(mixed_feeds)
+    with good_server as good, mixed_server as other:
+        good_feeds["/good.xml"] = rss([(f"g{i}", f"{good}/a/good-{i}.html", f"Good {i}") for i in range(3)])
+        mixed_feeds["/mixed.xml"] = rss([(f"m{i}", f"{other}/a/m-{i}.html", f"M {i}") for i in range(2)]
+                                        + [("h", f"{other}/a/hang-1.html", "Hang")])
+        config_dir = write_config(
+            tmp_path / "config", f'[[source]]\nname = "good"\nurl = "{good}/good.xml"\n'
+            f'[[source]]\nname = "mixed"\nurl = "{other}/mixed.xml"\n',
+            "[http]\nread_timeout = 90\ntotal_timeout = 120\nretries = 0\n")
+        rows, page_still_hanging, result = while_hanging(
+            mixed, tmp_path / "w.duckdb", config_dir, "SELECT source, count(*) FROM articles GROUP BY 1 ORDER BY 1",
+            lambda rows: sum(n for _, n in rows) >= 5)
+    assert rows == [["good", 3], ["mixed", 2]] and page_still_hanging  # both committed while the page hung
+    assert WAVE_MAX_WAIT_SECONDS < 30  # what "for long" means above
+    assert result["counts"].count("articles", "new") == 6
 
 
 def test_a_run_killed_late_keeps_the_waves_it_loaded(tmp_path):

@@ -107,6 +107,21 @@ def feed_batches(requests: list[FeedRequest], largest: int) -> list[list[FeedReq
     return [sorted(b, key=lambda r: order[id(r)]) for b in batches if b]
 
 
+# A feed that fails transiently (timeout, reset, 5xx, 429) is tried again within the run, `http.retries` times:
+# the first after `http.retry_delay_seconds`, each later one after twice the wait before it, so that a host that
+# blipped is back soon and a host that is down is asked less and less. This is the one schedule: the flow holds a
+# feed for the first wait before its retry task starts (Prefect cannot delay a task's first attempt) and gives the
+# later waits to Prefect as that task's retry delays; the fetch itself never sleeps.
+RETRY_GROWTH = 2
+# Feeds that failed together (one host down) do not come back together: every wait is spread by up to this factor.
+RETRY_JITTER = 0.5
+
+
+def feed_retry_waits(retries: int, first_seconds: float) -> list[float]:
+    """The seconds to wait before each of a feed's retries in this run (see RETRY_GROWTH), before jitter."""
+    return [first_seconds * RETRY_GROWTH ** attempt for attempt in range(retries)]
+
+
 def page_batches(requests: list[PageRequest], largest: int, workers: int) -> list[list[PageRequest]]:
     """The requests, interleaved across hosts, in batches of at most `largest`: smaller when the run is small."""
     size = max(1, min(largest, -(-len(requests) // (BATCHES_PER_WORKER * max(1, workers)))))

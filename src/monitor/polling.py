@@ -26,8 +26,9 @@ def fetch_feeds(http: HttpSettings, requests: list[FeedRequest], limits: Sitemap
 
 
 def refetch_feed(http: HttpSettings, request: FeedRequest, limits: SitemapSettings) -> FeedFetch:
-    """`fetch.refetch_feed` (a retry after a transient failure), a sitemap index expanded as above."""
-    return expand(http, request, fetch.refetch_feed(http, request), limits)
+    """One feed again after a transient failure (the flow has waited `planning.feed_retry_waits` before it),
+    a sitemap index expanded as above; raises `fetch.TransientFetchError` if it fails again."""
+    return expand(http, request, fetch.fetch_feed(http, request), limits)
 
 
 def expand(http: HttpSettings, request: FeedRequest, fetched: FeedFetch, limits: SitemapSettings) -> FeedFetch:
