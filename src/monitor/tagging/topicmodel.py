@@ -189,7 +189,9 @@ class Lexicon:
     def evidence(self, text: str, words: list[str] | None = None) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once. `words`, when
         given, are the words of `text` as the lexicon reads them (`words(text)`)."""
-        if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
+        # _MARKED and _SUBSTRING_RUN match only characters beyond ASCII: an ASCII text (told in C) is not scanned
+        if not text.isascii() and _MARKED.search(text):
+            # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
             bare = _without_marks(text)
             if bare != text:
                 return [max(a, b) for a, b in zip(self._evidence(text, words), self._evidence(bare))]
@@ -220,7 +222,7 @@ class Lexicon:
                 i = words.index(first, i + 1)
                 for k in self._phrase(words, i):
                     scores[k] += 1
-        if self.substrings:
+        if self.substrings and not text.isascii():
             for run in _SUBSTRING_RUN.findall(text):
                 for k in self._substrings(run):
                     scores[k] += 1
