@@ -114,32 +114,38 @@ class _TextWords:
     """The lower-cased words of a text, split once for every topic reader that can use them: `words` as \\w+ finds
     them (the narrower topics), `plain` the same when they are the lexicon's (no "_" to split at, no Turkish
     dotted capital I) else None, `glued` joined at single hyphens and apostrophes as _WORD finds them (the
-    keyword rules)."""
+    keyword rules), `quoted` joined only where a lone "'" stands between them (the classifier's stretches of text:
+    its `[a-z]+(?:'[a-z]+)?` words never cross any other gap between words)."""
 
-    __slots__ = ("words", "plain", "glued")
+    __slots__ = ("words", "plain", "glued", "quoted")
 
     def __init__(self, text: str) -> None:
         lowered = text.lower()
         pieces = _WORD_PARTS.split(lowered)  # separator, word, separator, ..., word, separator
         self.words = words = pieces[1::2]
         self.plain = words if "_" not in lowered and "\u0307" not in lowered else None
+        self.glued = self.quoted = words
         # _WORD runs on over one "-", "'" or "’" between words; every other separator ends a word
-        if "-" not in lowered and "'" not in lowered and "’" not in lowered:  # no joiner at all (found by memchr)
-            self.glued = words
-            return
-        joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
-        if not joins:
-            self.glued = words
-            return
-        glued, last, j = [], 0, 0
-        while j < len(joins):
-            first = end = joins[j]
-            while j + 1 < len(joins) and joins[j + 1] == end + 1:
-                j, end = j + 1, end + 1
-            glued += words[last:first]
-            glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
-            last, j = end + 2, j + 1
-        self.glued = glued + words[last:]
+        if "'" in lowered or "-" in lowered or "’" in lowered:  # else no joiner at all (found by memchr)
+            joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
+            self.glued = _glue(words, pieces, joins)
+            self.quoted = _glue(words, pieces, [i for i in joins if pieces[2 * i + 2] == "'"])
+
+
+def _glue(words: list[str], pieces: list[str], joins: list[int]) -> list[str]:
+    """`words` with each run of words joined at the separators after the words numbered in `joins` made one word,
+    its separators kept (`pieces` are the words and the separators around and between them)."""
+    if not joins:
+        return words
+    glued, last, j = [], 0, 0
+    while j < len(joins):
+        first = end = joins[j]
+        while j + 1 < len(joins) and joins[j + 1] == end + 1:
+            j, end = j + 1, end + 1
+        glued += words[last:first]
+        glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
+        last, j = end + 2, j + 1
+    return glued + words[last:]
 
 
 _WORD_PARTS = re.compile(r"(\w+)")

@@ -20,7 +20,7 @@ import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
 # The two views get equal say: neither was better on its own in every class.
 NB_SHARE = 0.5
 EVIDENCE_WORDS = 10
+MAX_CACHED_STRETCHES = 200_000  # distinct stretches of text whose word ids are remembered: bounds memory only
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,19 @@ class TopicModel:
     lr_bias: np.ndarray
     rank_weight: np.ndarray  # rarer words weigh more in the mean vector, as in training
     digest: str  # names this exact model in the tagger's version
+    # [stretch of text -> the ids of its known TOKEN words]: replaced whole when full, never cleared (see Lexicon.memo)
+    memo: list = dataclasses.field(default_factory=lambda: [{}], compare=False)
 
-    def log_probabilities(self, text: str) -> np.ndarray:
-        """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known."""
-        words = TOKEN.findall(text.lower())
-        # the known words' ids in text order (looked up in C; -1 marks an unknown word)
-        ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+    def log_probabilities(self, text: str, stretches: list[str] | None = None) -> np.ndarray:
+        """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known.
+        `stretches`, when given, are `text` lower-cased, cut at every gap between \\w+ words but a lone "'"
+        (`_TextWords.quoted`): no TOKEN word crosses such a gap, so each stretch is read alone, once per process."""
+        if stretches is None:
+            words = TOKEN.findall(text.lower())
+            # the known words' ids in text order (looked up in C; -1 marks an unknown word)
+            ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        else:
+            ids = self._ids(stretches)
         ids = ids[ids >= 0]
         if not len(ids):
             return np.full(len(self.classes), -np.log(len(self.classes)))
@@ -59,6 +67,20 @@ class TopicModel:
         weights = self.rank_weight[ids]
         lr = self.lr_bias + (self.lr[ids].astype(np.float32) * weights[:, None]).sum(axis=0) / weights.sum()
         return NB_SHARE * _log_softmax(nb) + (1 - NB_SHARE) * _log_softmax(lr)
+
+
+    def _ids(self, stretches: list[str]) -> np.ndarray:
+        """The ids of the known TOKEN words of `stretches`, in text order (each stretch's looked up in C once seen)."""
+        if len(self.memo[0]) > MAX_CACHED_STRETCHES:
+            self.memo[0] = {}
+        memo = self.memo[0]
+        try:
+            return np.fromiter(chain.from_iterable(map(memo.__getitem__, stretches)), dtype=np.intp)
+        except KeyError:  # a stretch not seen before: every one is looked up, then the ids read again
+            index = self.index
+            for stretch in set(stretches).difference(memo):
+                memo[stretch] = tuple(index[w] for w in TOKEN.findall(stretch) if w in index)
+            return np.fromiter(chain.from_iterable(map(memo.__getitem__, stretches)), dtype=np.intp)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
