@@ -204,9 +204,15 @@ class Lexicon:
     # whole when full, never cleared, so a text (or another thread) reading the old one reads a consistent one
     memo: list = dataclasses.field(default_factory=lambda: [({}, {}, set())], compare=False)
     phrase_firsts: frozenset = frozenset()  # the keys of `phrases`
+    # first word -> the second words of its phrases, which a text must hold for one to match; None when one of them
+    # is a stem (its phrases are then always tried). Some first words are common ("a", "an", "al"), their phrases not
+    phrase_seconds: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phrase_firsts", frozenset(self.phrases))
+        self.phrase_seconds.update({
+            first: None if any(stem and len(rest) == 1 for rest, stem, _ in found) else frozenset(
+                rest[0] for rest, _, _ in found) for first, found in self.phrases.items()})
 
     def evidence(self, text: str, words: list[str] | None = None) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once. `words`, when
@@ -238,7 +244,10 @@ class Lexicon:
             count = counts[word]                # numbers, so the order they are added in changes nothing
             for k in hits[word]:
                 scores[k] += count
+        seconds = self.phrase_seconds
         for first in distinct & self.phrase_firsts:  # found by index(): a walk over every word costs more
+            if seconds[first] is not None and seconds[first].isdisjoint(distinct):
+                continue  # no phrase it starts can match: none of their second words is here
             i = -1
             for _ in range(counts[first]):
                 i = words.index(first, i + 1)
