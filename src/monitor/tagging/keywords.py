@@ -46,6 +46,13 @@ class KeywordIndex:
         # the words before the last of every phrase: only the last word may be a stem, so a phrase whose other words
         # are none of these matches nothing
         self.heads = frozenset(w[:-1] for w in (*self.exact, *self.prefix) if len(w) > 1)
+        # first word -> the second words of its phrases, one of which a text must hold for them to match; None when
+        # one of them is a stem ("climate chang*"): its phrases are then always tried
+        self.seconds: dict[str, frozenset[str] | None] = {}
+        for first in self.first_words:
+            after = [w[1:] for w in (*self.exact, *self.prefix) if len(w) > 1 and w[0] == first]
+            stem = any(w[0] == first and len(w) == 2 for w in self.prefix)
+            self.seconds[first] = None if stem else frozenset(rest[0] for rest in after)
         self.memo: tuple[dict, dict, set] = ({}, {}, set())  # see _memo
         # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
         self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
@@ -99,8 +106,11 @@ class KeywordIndex:
             count = counts[word]
             for k, weight in hits[word]:
                 scores[k] += weight * count
-        first_words, heads = self.first_words, self.heads
-        if not first_words.isdisjoint(counts):
+        heads, seconds = self.heads, self.seconds
+        # the first words here that may open a phrase here (a phrase's second word is whole unless it is its last)
+        first_words = {w for w in self.first_words.intersection(distinct)
+                       if seconds[w] is None or not seconds[w].isdisjoint(distinct)}
+        if first_words:
             for i in compress(range(len(words)), map(first_words.__contains__, words)):
                 for n in range(min(self.longest, len(words) - i), 1, -1):
                     if tuple(words[i : i + n - 1]) not in heads:
