@@ -65,7 +65,7 @@ class TopicModel:
         # EVIDENCE_WORDS distinct words its scores are scaled down to that many words' worth.
         nb = self.nb[present].sum(axis=0) * min(1.0, EVIDENCE_WORDS / len(present))
         weights = self.rank_weight[ids]
-        lr = self.lr_bias + (self.lr[ids].astype(np.float32) * weights[:, None]).sum(axis=0) / weights.sum()
+        lr = self.lr_bias + (self.lr[ids] * weights[:, None]).sum(axis=0) / weights.sum()
         return NB_SHARE * _log_softmax(nb) + (1 - NB_SHARE) * _log_softmax(lr)
 
 
@@ -97,7 +97,7 @@ def load() -> TopicModel:
             classes=tuple(str(c) for c in data["classes"]),
             index={w: i for i, w in enumerate(words)},
             nb=data["nb"].astype(np.float32),  # stored as float16 to keep the file small
-            lr=data["lr"],
+            lr=data["lr"].astype(np.float32),  # float16 in the file; widened once here, not per text
             lr_bias=data["lr_bias"],
             rank_weight=np.log1p(np.arange(len(words)) / 100.0).astype(np.float32),
             digest=hashlib.sha1(MODEL.read_bytes()).hexdigest()[:12],
