@@ -32,6 +32,7 @@ TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
 # The two views get equal say: neither was better on its own in every class.
 NB_SHARE = 0.5
 EVIDENCE_WORDS = 10
+NO_WORD, SEVERAL_WORDS = -1, -2  # a stretch of text with no known word, or more than one
 MAX_CACHED_STRETCHES = 200_000  # distinct stretches of text whose word ids are remembered: bounds memory only
 
 
@@ -44,8 +45,9 @@ class TopicModel:
     lr_bias: np.ndarray
     rank_weight: np.ndarray  # rarer words weigh more in the mean vector, as in training
     digest: str  # names this exact model in the tagger's version
-    # [stretch of text -> the ids of its known TOKEN words]: replaced whole when full, never cleared (see Lexicon.memo)
-    memo: list = dataclasses.field(default_factory=lambda: [{}], compare=False)
+    # [stretch of text -> the id of its one known TOKEN word, else NO_WORD or SEVERAL_WORDS; stretch -> the ids of
+    # those with several]: replaced whole when full, never cleared (see Lexicon.memo)
+    memo: list = dataclasses.field(default_factory=lambda: [({}, {})], compare=False)
 
     def log_probabilities(self, text: str, stretches: list[str] | None = None) -> np.ndarray:
         """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known.
@@ -70,17 +72,25 @@ class TopicModel:
 
 
     def _ids(self, stretches: list[str]) -> np.ndarray:
-        """The ids of the known TOKEN words of `stretches`, in text order (each stretch's looked up in C once seen)."""
-        if len(self.memo[0]) > MAX_CACHED_STRETCHES:
-            self.memo[0] = {}
-        memo = self.memo[0]
+        """The ids of the known TOKEN words of `stretches`, in text order, NO_WORD among them (each stretch is read
+        once per process; nearly all hold one word or none, so their ids are read in C without a flattening)."""
+        if len(self.memo[0][0]) > MAX_CACHED_STRETCHES:
+            self.memo[0] = ({}, {})
+        memo, several = self.memo[0]
         try:
-            return np.fromiter(chain.from_iterable(map(memo.__getitem__, stretches)), dtype=np.intp)
-        except KeyError:  # a stretch not seen before: every one is looked up, then the ids read again
+            ids = np.fromiter(map(memo.__getitem__, stretches), dtype=np.intp, count=len(stretches))
+        except KeyError:  # a stretch not seen before: every one is read, then the ids looked up again
             index = self.index
             for stretch in set(stretches).difference(memo):
-                memo[stretch] = tuple(index[w] for w in TOKEN.findall(stretch) if w in index)
-            return np.fromiter(chain.from_iterable(map(memo.__getitem__, stretches)), dtype=np.intp)
+                found = tuple(index[w] for w in TOKEN.findall(stretch) if w in index)
+                if len(found) > 1:
+                    several[stretch] = found  # first: a stretch in `memo` is already here
+                memo[stretch] = found[0] if len(found) == 1 else SEVERAL_WORDS if found else NO_WORD
+            ids = np.fromiter(map(memo.__getitem__, stretches), dtype=np.intp, count=len(stretches))
+        if (ids == SEVERAL_WORDS).any():  # "rock'n'roll", "covid19th": rare, read in Python
+            ids = np.fromiter(chain.from_iterable(several[s] if s in several else (memo[s],) for s in stretches),
+                              dtype=np.intp)
+        return ids
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
