@@ -128,6 +128,13 @@ class Narrower:
     phrases: dict[tuple[str, ...], str]  # label words (of it or a descendant) -> second-level code
     longest: int
     first_words: frozenset[str]  # words that start some label: the rest are skipped at once
+    # first word -> the lengths of the label phrases it starts, longest first (most start only one- or two-word ones)
+    lengths: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for phrase in self.phrases:
+            self.lengths.setdefault(phrase[0], set()).add(len(phrase))
+        self.lengths.update({first: sorted(found, reverse=True) for first, found in self.lengths.items()})
 
     def evidence(self, text: str, words: list[str] | None = None) -> dict[str, int]:
         """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive. `words`,
@@ -135,8 +142,11 @@ class Narrower:
         if words is None:
             words = _LABEL_WORD.findall(text.lower())
         hits: dict[str, int] = {}
+        lengths, left = self.lengths, len(words)
         for i in compress(range(len(words)), map(self.first_words.__contains__, words)):
-            for n in range(min(self.longest, len(words) - i), 0, -1):
+            for n in lengths[words[i]]:  # longest first, as a longer label is the more specific
+                if n > left - i:
+                    continue
                 code = self.phrases.get(tuple(words[i : i + n]))
                 if code:
                     hits[code] = hits.get(code, 0) + 1
