@@ -126,7 +126,6 @@ class Narrower:
     labels: dict[str, str]  # second-level code -> its label
     parent: dict[str, str]  # second-level code -> top-level code
     phrases: dict[tuple[str, ...], str]  # label words (of it or a descendant) -> second-level code
-    longest: int
     first_words: frozenset[str]  # words that start some label: the rest are skipped at once
     # first word -> the lengths of the label phrases it starts, longest first (most start only one- or two-word ones)
     lengths: dict = dataclasses.field(default_factory=dict, compare=False)
@@ -172,7 +171,7 @@ def narrower() -> Narrower:
         words = tuple(_LABEL_WORD.findall(c["label"].lower()))
         for form in (words, (*words[:-1], words[-1] + "s")):  # "election", "elections"
             phrases.setdefault(form, second)
-    return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
+    return Narrower(labels, parent, phrases, frozenset(p[0] for p in phrases))
 
 
 LEXICON = Path(__file__).parents[1] / "data" / "topic_lexicon.toml"
