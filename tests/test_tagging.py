@@ -117,18 +117,21 @@ def test_keyword_rules_match_words_prefixes_phrases_and_capitals():
 
 
 @pytest.mark.parametrize("text", ["", "record-breaking rock'n’roll--twice", "a-b-c d- -e 'f g'h", "x_y İstanbul ΟΔΟΣ",
-                                  "covid-19's 2nd wave\nthe WHO’s - plan", "-'’", "ab", "don't\n\nstop—now"])
+                                  "covid-19's 2nd wave\nthe WHO’s - plan", "-'’", "ab", "don't\n\nstop—now",
+                                  "rock'n'roll 1990's 'quoted' x''y naïve's covid19th é'a"])
 def test_topic_words_are_split_once_as_each_reader_splits_them(text):
     import re
 
     from monitor.tagging.keywords import _WORD, _TextWords
-    from monitor.tagging.topicmodel import Lexicon
+    from monitor.tagging.topicmodel import TOKEN, Lexicon
 
     words = _TextWords(text)
     assert words.glued == _WORD.findall(text.lower())  # the keyword rules' words
     assert words.words == re.findall(r"\w+", text.lower())  # the narrower topics' words
     assert words.plain in (None, Lexicon.words(text))  # the lexicon's, when they are the same
     assert (words.plain is None) == ("_" in text or "İ" in text)
+    # the classifier's words, read stretch by stretch
+    assert [w for s in words.quoted for w in TOKEN.findall(s)] == TOKEN.findall(text.lower())
 
 
 def test_lower_casing_keeps_every_character_a_word_character_or_not():

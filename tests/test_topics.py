@@ -172,3 +172,14 @@ def test_english_lexicon_covers_current_technology_words():
     lexicon = topicmodel.lexicon()
     science = lexicon.codes.index(SCIENCE)
     assert lexicon.evidence("The fintech start-up's chatbot runs on mobile money and social media")[science] >= 3
+
+
+def test_the_classifier_reads_the_shared_word_split_as_it_reads_the_text():
+    # the stretches between word gaps (a lone "'" joins them) give the same words, so the same scores, to the bit
+    from monitor.tagging.keywords import _TextWords
+
+    model = topicmodel.load()
+    for text in ["Rock'n'roll won't save the economy's 2nd-quarter covid19th-century naïve shares' rally bank2rates",
+                 "Prices rose; the central bank's rates rose too.", "１２３ ΟΔΟΣ", ""]:
+        assert model.log_probabilities(text, _TextWords(text).quoted).tolist() == \
+            model.log_probabilities(text).tolist(), text

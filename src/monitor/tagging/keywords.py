@@ -46,6 +46,13 @@ class KeywordIndex:
         # the words before the last of every phrase: only the last word may be a stem, so a phrase whose other words
         # are none of these matches nothing
         self.heads = frozenset(w[:-1] for w in (*self.exact, *self.prefix) if len(w) > 1)
+        # first word -> the second words of its phrases, one of which a text must hold for them to match; None when
+        # one of them is a stem ("climate chang*"): its phrases are then always tried
+        self.seconds: dict[str, frozenset[str] | None] = {}
+        for first in self.first_words:
+            after = [w[1:] for w in (*self.exact, *self.prefix) if len(w) > 1 and w[0] == first]
+            stem = any(w[0] == first and len(w) == 2 for w in self.prefix)
+            self.seconds[first] = None if stem else frozenset(rest[0] for rest in after)
         self.memo: tuple[dict, dict, set] = ({}, {}, set())  # see _memo
         # any capitals keyword written anywhere, even inside a word: a text without one needs no word split for them
         self.capital_letters = re.compile("|".join(map(re.escape, self.capitals)) or "(?!)")
@@ -99,8 +106,11 @@ class KeywordIndex:
             count = counts[word]
             for k, weight in hits[word]:
                 scores[k] += weight * count
-        first_words, heads = self.first_words, self.heads
-        if not first_words.isdisjoint(counts):
+        heads, seconds = self.heads, self.seconds
+        # the first words here that may open a phrase here (a phrase's second word is whole unless it is its last)
+        first_words = {w for w in self.first_words.intersection(distinct)
+                       if seconds[w] is None or not seconds[w].isdisjoint(distinct)}
+        if first_words:
             for i in compress(range(len(words)), map(first_words.__contains__, words)):
                 for n in range(min(self.longest, len(words) - i), 1, -1):
                     if tuple(words[i : i + n - 1]) not in heads:
@@ -114,32 +124,38 @@ class _TextWords:
     """The lower-cased words of a text, split once for every topic reader that can use them: `words` as \\w+ finds
     them (the narrower topics), `plain` the same when they are the lexicon's (no "_" to split at, no Turkish
     dotted capital I) else None, `glued` joined at single hyphens and apostrophes as _WORD finds them (the
-    keyword rules)."""
+    keyword rules), `quoted` joined only where a lone "'" stands between them (the classifier's stretches of text:
+    its `[a-z]+(?:'[a-z]+)?` words never cross any other gap between words)."""
 
-    __slots__ = ("words", "plain", "glued")
+    __slots__ = ("words", "plain", "glued", "quoted")
 
     def __init__(self, text: str) -> None:
         lowered = text.lower()
         pieces = _WORD_PARTS.split(lowered)  # separator, word, separator, ..., word, separator
         self.words = words = pieces[1::2]
         self.plain = words if "_" not in lowered and "\u0307" not in lowered else None
+        self.glued = self.quoted = words
         # _WORD runs on over one "-", "'" or "’" between words; every other separator ends a word
-        if "-" not in lowered and "'" not in lowered and "’" not in lowered:  # no joiner at all (found by memchr)
-            self.glued = words
-            return
-        joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
-        if not joins:
-            self.glued = words
-            return
-        glued, last, j = [], 0, 0
-        while j < len(joins):
-            first = end = joins[j]
-            while j + 1 < len(joins) and joins[j + 1] == end + 1:
-                j, end = j + 1, end + 1
-            glued += words[last:first]
-            glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
-            last, j = end + 2, j + 1
-        self.glued = glued + words[last:]
+        if "'" in lowered or "-" in lowered or "’" in lowered:  # else no joiner at all (found by memchr)
+            joins = list(compress(range(len(words) - 1), map(_WORD_JOINS.__contains__, pieces[2:-1:2])))
+            self.glued = _glue(words, pieces, joins)
+            self.quoted = _glue(words, pieces, [i for i in joins if pieces[2 * i + 2] == "'"])
+
+
+def _glue(words: list[str], pieces: list[str], joins: list[int]) -> list[str]:
+    """`words` with each run of words joined at the separators after the words numbered in `joins` made one word,
+    its separators kept (`pieces` are the words and the separators around and between them)."""
+    if not joins:
+        return words
+    glued, last, j = [], 0, 0
+    while j < len(joins):
+        first = end = joins[j]
+        while j + 1 < len(joins) and joins[j + 1] == end + 1:
+            j, end = j + 1, end + 1
+        glued += words[last:first]
+        glued.append("".join(pieces[2 * first + 1 : 2 * end + 4]))  # words first .. end+1 and their joins
+        last, j = end + 2, j + 1
+    return glued + words[last:]
 
 
 _WORD_PARTS = re.compile(r"(\w+)")

@@ -171,7 +171,8 @@ class Tagger:
         combined = np.log(rules / (hits + RULE_PRIOR * len(evidence)))
         doubled = title + "\n" + title + "\n" + text  # the title counts twice
         if english > 0:
-            learned = model.log_probabilities(doubled)
+            # "\n" ends every stretch: those of title, title and text are the doubled text's
+            learned = model.log_probabilities(doubled, title_words.quoted + title_words.quoted + text_words.quoted)
             if self.model_columns is not None:
                 learned = learned[self.model_columns]
             else:  # a configured topic the classifier does not know gets a uniform share

@@ -20,7 +20,7 @@ import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,8 @@ TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")  # as in the training script
 # The two views get equal say: neither was better on its own in every class.
 NB_SHARE = 0.5
 EVIDENCE_WORDS = 10
+NO_WORD, SEVERAL_WORDS = -1, -2  # a stretch of text with no known word, or more than one
+MAX_CACHED_STRETCHES = 200_000  # distinct stretches of text whose word ids are remembered: bounds memory only
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,20 @@ class TopicModel:
     lr_bias: np.ndarray
     rank_weight: np.ndarray  # rarer words weigh more in the mean vector, as in training
     digest: str  # names this exact model in the tagger's version
+    # [stretch of text -> the id of its one known TOKEN word, else NO_WORD or SEVERAL_WORDS; stretch -> the ids of
+    # those with several]: replaced whole when full, never cleared (see Lexicon.memo)
+    memo: list = dataclasses.field(default_factory=lambda: [({}, {})], compare=False)
 
-    def log_probabilities(self, text: str) -> np.ndarray:
-        """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known."""
-        words = TOKEN.findall(text.lower())
-        # the known words' ids in text order (looked up in C; -1 marks an unknown word)
-        ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+    def log_probabilities(self, text: str, stretches: list[str] | None = None) -> np.ndarray:
+        """Log-probability of each class (in `classes` order) for `text`; uniform when no word is known.
+        `stretches`, when given, are `text` lower-cased, cut at every gap between \\w+ words but a lone "'"
+        (`_TextWords.quoted`): no TOKEN word crosses such a gap, so each stretch is read alone, once per process."""
+        if stretches is None:
+            words = TOKEN.findall(text.lower())
+            # the known words' ids in text order (looked up in C; -1 marks an unknown word)
+            ids = np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        else:
+            ids = self._ids(stretches)
         ids = ids[ids >= 0]
         if not len(ids):
             return np.full(len(self.classes), -np.log(len(self.classes)))
@@ -57,8 +67,30 @@ class TopicModel:
         # EVIDENCE_WORDS distinct words its scores are scaled down to that many words' worth.
         nb = self.nb[present].sum(axis=0) * min(1.0, EVIDENCE_WORDS / len(present))
         weights = self.rank_weight[ids]
-        lr = self.lr_bias + (self.lr[ids].astype(np.float32) * weights[:, None]).sum(axis=0) / weights.sum()
+        lr = self.lr_bias + (self.lr[ids] * weights[:, None]).sum(axis=0) / weights.sum()
         return NB_SHARE * _log_softmax(nb) + (1 - NB_SHARE) * _log_softmax(lr)
+
+
+    def _ids(self, stretches: list[str]) -> np.ndarray:
+        """The ids of the known TOKEN words of `stretches`, in text order, NO_WORD among them (each stretch is read
+        once per process; nearly all hold one word or none, so their ids are read in C without a flattening)."""
+        if len(self.memo[0][0]) > MAX_CACHED_STRETCHES:
+            self.memo[0] = ({}, {})
+        memo, several = self.memo[0]
+        try:
+            ids = np.fromiter(map(memo.__getitem__, stretches), dtype=np.intp, count=len(stretches))
+        except KeyError:  # a stretch not seen before: every one is read, then the ids looked up again
+            index = self.index
+            for stretch in set(stretches).difference(memo):
+                found = tuple(index[w] for w in TOKEN.findall(stretch) if w in index)
+                if len(found) > 1:
+                    several[stretch] = found  # first: a stretch in `memo` is already here
+                memo[stretch] = found[0] if len(found) == 1 else SEVERAL_WORDS if found else NO_WORD
+            ids = np.fromiter(map(memo.__getitem__, stretches), dtype=np.intp, count=len(stretches))
+        if (ids == SEVERAL_WORDS).any():  # "rock'n'roll", "covid19th": rare, read in Python
+            ids = np.fromiter(chain.from_iterable(several[s] if s in several else (memo[s],) for s in stretches),
+                              dtype=np.intp)
+        return ids
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -75,7 +107,7 @@ def load() -> TopicModel:
             classes=tuple(str(c) for c in data["classes"]),
             index={w: i for i, w in enumerate(words)},
             nb=data["nb"].astype(np.float32),  # stored as float16 to keep the file small
-            lr=data["lr"],
+            lr=data["lr"].astype(np.float32),  # float16 in the file; widened once here, not per text
             lr_bias=data["lr_bias"],
             rank_weight=np.log1p(np.arange(len(words)) / 100.0).astype(np.float32),
             digest=hashlib.sha1(MODEL.read_bytes()).hexdigest()[:12],
@@ -94,8 +126,14 @@ class Narrower:
     labels: dict[str, str]  # second-level code -> its label
     parent: dict[str, str]  # second-level code -> top-level code
     phrases: dict[tuple[str, ...], str]  # label words (of it or a descendant) -> second-level code
-    longest: int
     first_words: frozenset[str]  # words that start some label: the rest are skipped at once
+    # first word -> the lengths of the label phrases it starts, longest first (most start only one- or two-word ones)
+    lengths: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for phrase in self.phrases:
+            self.lengths.setdefault(phrase[0], set()).add(len(phrase))
+        self.lengths.update({first: sorted(found, reverse=True) for first, found in self.lengths.items()})
 
     def evidence(self, text: str, words: list[str] | None = None) -> dict[str, int]:
         """Hits per second-level code: each label phrase found in `text`, whole words, case-insensitive. `words`,
@@ -103,8 +141,11 @@ class Narrower:
         if words is None:
             words = _LABEL_WORD.findall(text.lower())
         hits: dict[str, int] = {}
+        lengths, left = self.lengths, len(words)
         for i in compress(range(len(words)), map(self.first_words.__contains__, words)):
-            for n in range(min(self.longest, len(words) - i), 0, -1):
+            for n in lengths[words[i]]:  # longest first, as a longer label is the more specific
+                if n > left - i:
+                    continue
                 code = self.phrases.get(tuple(words[i : i + n]))
                 if code:
                     hits[code] = hits.get(code, 0) + 1
@@ -130,7 +171,7 @@ def narrower() -> Narrower:
         words = tuple(_LABEL_WORD.findall(c["label"].lower()))
         for form in (words, (*words[:-1], words[-1] + "s")):  # "election", "elections"
             phrases.setdefault(form, second)
-    return Narrower(labels, parent, phrases, max(len(p) for p in phrases), frozenset(p[0] for p in phrases))
+    return Narrower(labels, parent, phrases, frozenset(p[0] for p in phrases))
 
 
 LEXICON = Path(__file__).parents[1] / "data" / "topic_lexicon.toml"
@@ -182,14 +223,22 @@ class Lexicon:
     # whole when full, never cleared, so a text (or another thread) reading the old one reads a consistent one
     memo: list = dataclasses.field(default_factory=lambda: [({}, {}, set())], compare=False)
     phrase_firsts: frozenset = frozenset()  # the keys of `phrases`
+    # first word -> the second words of its phrases, which a text must hold for one to match; None when one of them
+    # is a stem (its phrases are then always tried). Some first words are common ("a", "an", "al"), their phrases not
+    phrase_seconds: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phrase_firsts", frozenset(self.phrases))
+        self.phrase_seconds.update({
+            first: None if any(stem and len(rest) == 1 for rest, stem, _ in found) else frozenset(
+                rest[0] for rest, _, _ in found) for first, found in self.phrases.items()})
 
     def evidence(self, text: str, words: list[str] | None = None) -> list[float]:
         """Hits per topic in `text` (in `codes` order): every occurrence of every entry counts once. `words`, when
         given, are the words of `text` as the lexicon reads them (`words(text)`)."""
-        if _MARKED.search(text):  # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
+        # _MARKED and _SUBSTRING_RUN match only characters beyond ASCII: an ASCII text (told in C) is not scanned
+        if not text.isascii() and _MARKED.search(text):
+            # read both ways: "città" keeps its accent, "ìwòsàn" is found as "iwosan"
             bare = _without_marks(text)
             if bare != text:
                 return [max(a, b) for a, b in zip(self._evidence(text, words), self._evidence(bare))]
@@ -214,13 +263,16 @@ class Lexicon:
             count = counts[word]                # numbers, so the order they are added in changes nothing
             for k in hits[word]:
                 scores[k] += count
+        seconds = self.phrase_seconds
         for first in distinct & self.phrase_firsts:  # found by index(): a walk over every word costs more
+            if seconds[first] is not None and seconds[first].isdisjoint(distinct):
+                continue  # no phrase it starts can match: none of their second words is here
             i = -1
             for _ in range(counts[first]):
                 i = words.index(first, i + 1)
                 for k in self._phrase(words, i):
                     scores[k] += 1
-        if self.substrings:
+        if self.substrings and not text.isascii():
             for run in _SUBSTRING_RUN.findall(text):
                 for k in self._substrings(run):
                     scores[k] += 1
