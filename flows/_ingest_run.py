@@ -27,9 +27,9 @@ from flows._execution import (
     choose_cpu_runner, cpu_stages, has_finished, progress, runner_named, submit_cpu, workers_for,
 )
 from flows.tasks import (
-    check_watches, cluster_articles, extract_pages, fetch_feeds, fetch_pages, load, parse_feeds, prepare_warehouse, read_feed_states,
-    read_known_links, read_pending, read_recent, read_site_furniture, refresh_site_furniture, retry_feed,
-    sketch_articles, store_pages, tag_articles,
+    check_watches, cluster_articles, extract_pages, fetch_feeds, fetch_pages, load, parse_feeds, prepare_tagger,
+    prepare_warehouse, read_feed_states, read_known_links, read_pending, read_recent, read_site_furniture,
+    refresh_site_furniture, retry_feed, sketch_articles, store_pages, tag_articles,
 )
 from monitor import config, dedup, fetch, health, outcomes, planning, warehouse
 from monitor.models import Article, FeedFetch, FeedRequest, LoadBatch, Page, RunOptions
@@ -86,6 +86,7 @@ class IngestRun:
         self.quiet_loads: list[LoadBatch] = []  # feed batches that planned no pages, loaded once the pages are idle
         self.storing: list = []  # page-store writes (threads beside the loop), awaited before the run's record
         self.furniture: dict = {}  # per host, the site furniture the warehouse knows (removed during extraction)
+        self.warming = None  # the tagger's indexes being built in this process while the first pages are fetched
         # results
         self.prior: list | None = None
         self.seen: set[str] = set()
@@ -230,6 +231,8 @@ class IngestRun:
         if self.pool is None and self.runner == "auto" and choose_cpu_runner("auto", self.pages_total):
             self.pool = self.stack.enter_context(cpu_stages("processes"))  # the run turned out big
             self.cpu_slots = CPU_SLOTS_PER_WORKER * self.workers
+        if self.pool is None and self.warming is None:  # tagging runs in this process: build its indexes meanwhile
+            self.warming = prepare_tagger.submit(self.cfg)
         group, batches = next(self.groups), planning.page_batches(requests, self.settings.pipeline.page_batch_size,
                                                                    self.workers)
         self.open_batches[group] = len(batches)

@@ -114,6 +114,11 @@ def tag_articles(articles: Parcel, cfg: config.Config) -> list:
     return on_items(articles, tagging.tag_articles, cfg.regions, cfg.topics, cfg.settings.tagging)
 
 
+@task(name="prepare-tagger")
+def prepare_tagger(cfg: config.Config) -> str:
+    return tagging.prepare(cfg.regions, cfg.topics, cfg.settings.tagging)
+
+
 @task(name="load")
 def load(path: Path, batch) -> None:
     warehouse.load(path, batch)

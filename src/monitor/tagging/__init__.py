@@ -1,7 +1,8 @@
 """Tagging: the countries a text mentions and is about, its world regions and IPTC topics (one stage).
 
 The package's modules are its private structure; callers use the names re-exported here:
-`Tagger` (configured once from config/), `tag_articles` (a batch) and `find_countries` (one text).
+`Tagger` (configured once from config/), `tag_articles` (a batch), `find_countries` (one text) and `prepare`
+(builds the lazy indexes ahead of the first batch).
 
 - tagger.py          Tagger: places, focus ("about"), regions and the topic blend for one document
 - places.py          country mentions: names, demonyms, states and cities, each resolved to one country
@@ -15,6 +16,6 @@ The package's modules are its private structure; callers use the names re-export
 
 from monitor.tagging.keywords import KeywordIndex
 from monitor.tagging.places import find_countries
-from monitor.tagging.tagger import TAGGER, Tagger, tag_articles, tagger_version
+from monitor.tagging.tagger import TAGGER, Tagger, prepare, tag_articles, tagger_version
 
-__all__ = ["TAGGER", "KeywordIndex", "Tagger", "find_countries", "tag_articles", "tagger_version"]
+__all__ = ["TAGGER", "KeywordIndex", "Tagger", "find_countries", "prepare", "tag_articles", "tagger_version"]
