@@ -103,8 +103,8 @@ def tag_articles(articles: Parcel, cfg: config.Config) -> list:
 
 
 @task(name="load")
-def load(path: Path, batch) -> None:
-    warehouse.load(path, batch)
+def load(path: Path, batch, check=None) -> None:
+    warehouse.load(path, batch, check)
 
 
 @task(name="check-watches")
