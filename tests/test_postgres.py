@@ -38,7 +38,7 @@ SAME = {
     "tagging": "SELECT article_id, status FROM article_tagging",
     # Each story once, with the same articles: which article names it, and what each copy duplicates, depends on
     # which copies each run had seen; loads settle the stories against each other's commits (warehouse/clusters.py)
-    "clusters": "SELECT list(article_id ORDER BY article_id) FROM article_clusters GROUP BY cluster_id",
+    "clusters": "SELECT string_agg(article_id, ' ' ORDER BY article_id) FROM article_clusters GROUP BY cluster_id",
     "captions": "SELECT article_id, position, text FROM captions",
 }
 
