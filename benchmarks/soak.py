@@ -19,6 +19,7 @@ The soak compresses time: one-minute schedules stand for hourly ones. What the P
 a database flat here is flat over weeks of serve; `--real-retention` keeps the real settings.
 
 Usage: .venv/bin/python benchmarks/soak.py [--minutes 30] [--publish-seconds 4] [--feeds 6] [--real-retention]
+       [--database-url postgresql+asyncpg://...]  (the Prefect DB size printed is then SQLite's: 0)
 """
 
 from __future__ import annotations
@@ -219,6 +220,9 @@ def main() -> None:
     parser.add_argument("--publish-seconds", type=float, default=4.0)
     parser.add_argument("--feeds", type=int, default=6)
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and Prefect data for inspection")
+    parser.add_argument("--database-url", default=None,
+                        help="the Prefect server's database (PREFECT_API_DATABASE_CONNECTION_URL, e.g. Postgres's "
+                             "postgresql+asyncpg://user@127.0.0.1:5432/prefect); default: SQLite in its home")
     parser.add_argument("--real-retention", action="store_true",
                         help="the Prefect server keeps what `monitor serve` sets, not that divided by 60")
     args = parser.parse_args()
@@ -240,7 +244,8 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                     "PREFECT_HOME": str(work / "prefect-client"),
-                    **({} if args.real_retention else compressed_retention())})
+                    **({} if args.real_retention else compressed_retention()),
+                    **({"PREFECT_API_DATABASE_CONNECTION_URL": args.database_url} if args.database_url else {})})
         for _ in range(3):
             room.publish()
         served = subprocess.Popen([*CLI, "--config", str(config), "serve", "--warehouse", str(path),

@@ -100,7 +100,7 @@ def test_ducklake_with_a_postgres_catalog_from_settings_ingests_and_reads(pg, ne
     assert "<svg id=" in page.read_text()
 
 
-WAVES = 3  # loads per writer, each started together with the other's: DuckLake refuses some commits, the loser retries
+WAVES = 2  # loads per writer, each started together with the other's: DuckLake refuses some commits, the loser retries
 
 
 def test_two_writers_at_once_on_a_postgres_lake_store_each_row_once_and_each_story_once(pg, tmp_path, caplog):
