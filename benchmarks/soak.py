@@ -14,7 +14,12 @@ and prints one line:
   the run for the long-lived ones (flat after warm-up or not);
 - open files of the tree, peak and final; the Prefect database's size; child processes left after serve exited.
 
-Usage: .venv/bin/python benchmarks/soak.py [--minutes 30] [--publish-seconds 4] [--feeds 6]
+The soak compresses time: one-minute schedules stand for hourly ones. What the Prefect server keeps
+(monitor.cli.serve.SERVER_SETTINGS: hours of events, the clean-up's period) is compressed by the same factor, so that
+a database flat here is flat over weeks of serve; `--real-retention` keeps the real settings.
+
+Usage: .venv/bin/python benchmarks/soak.py [--minutes 30] [--publish-seconds 4] [--feeds 6] [--real-retention]
+       [--database-url postgresql+asyncpg://...]  (the Prefect DB size printed is then SQLite's: 0)
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from monitor import warehouse  # noqa: E402
+from monitor.cli.serve import SERVER_SETTINGS, TASK_RUN_EVENTS_KEPT_SECONDS  # noqa: E402
 from monitor.demo.server import serve_handler  # noqa: E402
 
 CLI = [sys.executable, "-m", "monitor.cli"]
@@ -47,7 +53,20 @@ ITEMS_PER_FEED = 20  # a feed lists its newest 20 items, as most news feeds do
 NOT_FOUND_EVERY = 10  # every tenth item's page is a 404
 DRAIN_SECONDS = 120  # after publishing stops: two one-minute cycles to pick up the last items
 SAMPLE_SECONDS = 5  # how often the process tree is measured
+TIME_SCALE = 60  # a one-minute schedule stands for an hourly one
 SYLLABLES = "ka lo mi ne ru sa te vi do pa ge zu fo ri na be tu mo li se da ko pi ra".split()
+
+
+def compressed_retention() -> dict[str, str]:
+    """The Prefect server's retention settings divided by TIME_SCALE (a day of events: 24 minutes)."""
+    overrides = {name: max(1, seconds // TIME_SCALE) for name, seconds in
+                 json.loads(SERVER_SETTINGS["PREFECT_SERVER_SERVICES_DB_VACUUM_EVENT_RETENTION_OVERRIDES"]).items()}
+    assert max(overrides.values()) == TASK_RUN_EVENTS_KEPT_SECONDS // TIME_SCALE
+    return {"PREFECT_SERVER_SERVICES_DB_VACUUM_EVENT_RETENTION_OVERRIDES": json.dumps(overrides),
+            "PREFECT_SERVER_EVENTS_RETENTION_PERIOD": f"PT{24 * 60 // TIME_SCALE}M",
+            "PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS":
+                str(int(SERVER_SETTINGS["PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS"]) // TIME_SCALE)}
+    # finished flow runs stay a week / 60 = 2.8 h: longer than a soak (and Prefect's minimum is an hour)
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -163,6 +182,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def db_mb(work: Path) -> float:
+    """The Prefect database's size, its write-ahead log included (SQLite folds it in at checkpoints)."""
+    base = work / ".monitor" / "prefect" / "prefect.db"
+    return sum(p.stat().st_size for p in (base, base.with_name("prefect.db-wal")) if p.exists()) / 1e6
+
+
 def open_files(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -195,6 +220,11 @@ def main() -> None:
     parser.add_argument("--publish-seconds", type=float, default=4.0)
     parser.add_argument("--feeds", type=int, default=6)
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and Prefect data for inspection")
+    parser.add_argument("--database-url", default=None,
+                        help="the Prefect server's database (PREFECT_API_DATABASE_CONNECTION_URL, e.g. Postgres's "
+                             "postgresql+asyncpg://user@127.0.0.1:5432/prefect); default: SQLite in its home")
+    parser.add_argument("--real-retention", action="store_true",
+                        help="the Prefect server keeps what `monitor serve` sets, not that divided by 60")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="monitor-soak-"))
     room, base = Newsroom(args.feeds), [""]
@@ -213,7 +243,9 @@ def main() -> None:
         path = work / "warehouse" / "soak.duckdb"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                    "PREFECT_HOME": str(work / "prefect-client")})
+                    "PREFECT_HOME": str(work / "prefect-client"),
+                    **({} if args.real_retention else compressed_retention()),
+                    **({"PREFECT_API_DATABASE_CONNECTION_URL": args.database_url} if args.database_url else {})})
         for _ in range(3):
             room.publish()
         served = subprocess.Popen([*CLI, "--config", str(config), "serve", "--warehouse", str(path),
@@ -244,6 +276,7 @@ def main() -> None:
                     by_role[name] = by_role.get(name, 0.0) + rss_mb(pid)
                 for name, mb in by_role.items():
                     peak[name] = max(peak.get(name, 0.0), mb)
+                by_role["prefect-db"] = db_mb(work)
                 samples.append((now - began, by_role))
                 files_final = open_files(pids)
                 files_peak = max(files_peak, files_final)
@@ -279,7 +312,8 @@ def main() -> None:
         return sum(values) / len(values) if values else 0.0
 
     flat = {r: f"{mean(r, samples[:thirds]):.0f}->{mean(r, samples[-thirds:]):.0f}"
-            for r in ("monitor-serve", "prefect-server")}
+            for r in ("monitor-serve", "prefect-server", "prefect-db")}
+    peak.pop("prefect-db", None)
     db = work / ".monitor" / "prefect" / "prefect.db"
     memory = ", ".join(f"{r} peak {peak[r]:.0f} final {final.get(r, 0.0):.0f} MB" for r in sorted(peak))
     print(f"soak {args.minutes:g} min, 1 item / {args.publish_seconds:g} s on {args.feeds} feeds (1 failing, every "
@@ -289,7 +323,8 @@ def main() -> None:
           f"{runs.get('RUNNING', 0) + runs.get('PENDING', 0)} running at the end (those scheduled ahead left out); "
           f"memory "
           f"{memory}; mean RSS first->last third (MB) {flat}; open files peak {files_peak} final {files_final}; "
-          f"Prefect DB {db.stat().st_size / 1e6 if db.exists() else 0:.1f} MB; children left {len(left)}; "
+          f"Prefect DB {db.stat().st_size / 1e6 if db.exists() else 0:.1f} MB (with its log {db_mb(work):.1f} MB); "
+          f"retention {'real' if args.real_retention else f'/{TIME_SCALE}'}; children left {len(left)}; "
           f"serve exit {served.returncode}" + (f"; data in {work}" if args.keep else ""))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -9,6 +9,7 @@ the executors of flows/_execution.py. Each step it takes is one task or one pure
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import time
@@ -351,7 +352,14 @@ class IngestRun:
         self.tags += tags
         self.rejections += rejections
         self.write(outcomes.page_wave(self.run_id, self.entries, extracted, unique, clusters, tags, rejections,
-                                      self.taxonomy))
+                                      self.taxonomy), self.cluster_check())
+
+    def cluster_check(self) -> warehouse.ClusterCheck:
+        """What the load needs to settle this wave's stories against other writers' commits (issue 23)."""
+        s = self.settings.dedup
+        match = functools.partial(dedup.rematch, shingle_size=s.shingle_size, threshold=s.near_threshold,
+                                  min_shingles=s.min_shingles)
+        return warehouse.ClusterCheck(frozenset(d.doc_id for d in self.prior), s.window_days, match)
 
     # --- the end -------------------------------------------------------------------------------------------
 
@@ -360,11 +368,11 @@ class IngestRun:
         while self.quiet_loads:
             self.write(self.quiet_loads.pop(0))
 
-    def write(self, batch: LoadBatch) -> None:
+    def write(self, batch: LoadBatch, check: warehouse.ClusterCheck | None = None) -> None:
         if self.dry_run:
             return
         began = time.perf_counter()
-        load(self.path, quote(outcomes.with_retry_waits(batch, self.settings.pipeline)))
+        load(self.path, quote(outcomes.with_retry_waits(batch, self.settings.pipeline)), quote(check))
         self.exists = True
         self.seconds["load"] += time.perf_counter() - began
 

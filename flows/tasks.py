@@ -120,8 +120,8 @@ def prepare_tagger(cfg: config.Config) -> str:
 
 
 @task(name="load")
-def load(path: Path, batch) -> None:
-    warehouse.load(path, batch)
+def load(path: Path, batch, check=None) -> None:
+    warehouse.load(path, batch, check)
 
 
 @task(name="check-watches")

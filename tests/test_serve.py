@@ -188,6 +188,30 @@ def test_the_served_ui_is_told_the_api_url_of_its_own_port_unless_one_is_set(tmp
     assert LocalServer(tmp_path, 8123).environment()["PREFECT_UI_API_URL"] == "https://monitor.example.org/prefect/api"
 
 
+def test_the_server_we_start_keeps_a_bounded_history_and_the_environment_can_say_otherwise(tmp_path, monkeypatch):
+    """SERVER_SETTINGS are settings Prefect accepts, with the values meant (docs/scaling.md, "Prefect's server over
+    time"); one set in the environment wins."""
+    from datetime import timedelta
+
+    from prefect.settings import Settings
+
+    from monitor.cli.serve import SERVER_SETTINGS, LocalServer
+
+    for key in SERVER_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    env = LocalServer(tmp_path, 8123).environment()
+    for key, value in SERVER_SETTINGS.items():
+        monkeypatch.setenv(key, env[key])
+    server = Settings().server
+    assert server.services.triggers.enabled is False
+    assert server.events.retention_period == timedelta(days=1)
+    vacuum = server.services.db_vacuum
+    assert {"events", "flow_runs"} <= vacuum.enabled_vacuum_types and vacuum.retention_period == timedelta(days=7)
+    assert vacuum.event_retention_overrides["prefect.task-run.Completed"] == timedelta(hours=1)
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS", "10")
+    assert LocalServer(tmp_path, 8123).environment()["PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS"] == "10"
+
+
 def test_prefect_yaml_declares_what_serve_serves():
     import yaml
 

@@ -238,6 +238,21 @@ def _match(doc: DedupDoc, cluster_of: dict[str, str], by_url: dict[str, str], by
     return DedupResult(doc.doc_id, doc.doc_id)
 
 
+def rematch(docs: list[DedupDoc], others: list[DedupDoc], *, shingle_size: int = 3, threshold: float = 0.6,
+            min_shingles: int = 20) -> list[DedupResult]:
+    """Each of `docs` (each the first of its cluster) matched against `others` alone (already clustered, never seen
+    by the clustering that put `docs` where they are), as `cluster` would have matched it had `others` come first;
+    the docs that match none are left out. A load settles writers at once with this (warehouse.clusters).
+
+    One doc at a time, so that docs never match each other: their clustering already decided that."""
+    found = []
+    for doc in docs:
+        (result,) = cluster([doc], others, shingle_size=shingle_size, threshold=threshold, min_shingles=min_shingles)
+        if result.duplicate_of is not None and result.duplicate_of != doc.doc_id:
+            found.append(result)
+    return found
+
+
 # News agencies whose copy outlets run, by the names they are credited with. Keys are how they appear in text.
 AGENCIES = {
     "Reuters": "Reuters", "REUTERS": "Reuters", "AP": "AP", "Associated Press": "AP", "AFP": "AFP",

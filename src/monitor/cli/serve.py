@@ -43,6 +43,31 @@ UNFINISHED = ("RUNNING", "PENDING", "CANCELLING")
 LOG_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "monitor"}
 ADDRESS_FILE = "server.json"  # in the server's home while it serves: {"api_url": ..., "pid": ...}
 
+# What the Prefect server we start keeps, so that its memory and database stay flat over months of schedules
+# (issue 23; measured in docs/scaling.md, "Prefect's server over time"). The environment wins over each of these.
+# Task-run state events were 3 of every 4 rows and most of the bytes of the database in the soak (about 100 events,
+# 1 MB, a run): their content is in the task_run and task_run_state tables too, so the event feed keeps them one
+# hour. Prefect's states (prefect.client.schemas.objects.StateType plus its named states) name the event types.
+TASK_RUN_EVENTS_KEPT_SECONDS = 3600
+TASK_RUN_STATE_NAMES = ("Scheduled", "Late", "AwaitingRetry", "AwaitingConcurrencySlot", "Pending", "Running",
+                        "Retrying", "Paused", "Suspended", "Completed", "Cached", "RolledBack", "Failed", "Crashed",
+                        "Cancelling", "Cancelled", "TimedOut")
+SERVER_SETTINGS = {
+    # monitor defines no automations: the triggers service would only hold events' resources in memory for them
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    # other events (flow-run states, deployments, artifacts) a day: the event feed is for looking into recent runs
+    "PREFECT_SERVER_EVENTS_RETENTION_PERIOD": "P1D",  # an ISO 8601 duration: this setting takes no seconds
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_EVENT_RETENTION_OVERRIDES": json.dumps(
+        {**{f"prefect.task-run.{name}": TASK_RUN_EVENTS_KEPT_SECONDS for name in TASK_RUN_STATE_NAMES},
+         "prefect.flow-run.heartbeat": TASK_RUN_EVENTS_KEPT_SECONDS}),
+    # finished flow runs (with their task runs, states and, later, logs) a week: the warehouse's `runs` table is
+    # the lasting record of every run (`monitor status`); Prefect's default keeps them for ever
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(7 * 24 * 3600),
+    # the clean-up every 10 minutes (Prefect's default is hourly), so at most that much more than the above builds up
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_LOOP_SECONDS": "600",
+}
+
 
 def server_home(config_root: Path) -> Path:
     """Where `monitor serve` keeps its Prefect server's data: .monitor/prefect beside config/."""
@@ -72,9 +97,11 @@ class LocalServer:
         self.advertised = False
 
     def environment(self) -> dict[str, str]:
-        """The server's environment: its home, its address, and the API URL its UI pages call (the UI otherwise
-        calls port 4200 whatever port the server is on; PREFECT_UI_API_URL, when set, wins)."""
-        env = {**os.environ, **PREFECT_ENV, "PREFECT_HOME": str(self.home), "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        """The server's environment: its home, its address, what it keeps (SERVER_SETTINGS, unless the environment
+        says otherwise), and the API URL its UI pages call (the UI otherwise calls port 4200 whatever port the
+        server is on; PREFECT_UI_API_URL, when set, wins)."""
+        env = {**SERVER_SETTINGS, **os.environ, **PREFECT_ENV, "PREFECT_HOME": str(self.home),
+               "PREFECT_SERVER_API_HOST": "127.0.0.1",
                "PREFECT_SERVER_API_PORT": str(self.port),
                "PREFECT_UI_API_URL": os.environ.get("PREFECT_UI_API_URL") or self.url}
         env.pop("PREFECT_API_URL", None)

@@ -17,6 +17,7 @@ import pyarrow as pa
 from monitor.config import Source
 from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tags, text_hash  # noqa: F401
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
+from monitor.warehouse.clusters import ClusterCheck, settle
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
     migrations, read_only, require, run_lock, schema_version, transaction)
@@ -175,8 +176,10 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
     con.unregister("src")
 
 
-def load(path: Path, batch: LoadBatch) -> None:
-    """Write one batch of a run in a single transaction: all of it lands, or none of it."""
+def load(path: Path, batch: LoadBatch, check: ClusterCheck | None = None) -> None:
+    """Write one batch of a run in a single transaction: all of it lands, or none of it. With `check`, the batch's
+    story clusters are settled in that transaction against what other writers committed meanwhile
+    (warehouse/clusters.py), so runs writing at once never split one story into two clusters."""
     began = time.perf_counter()
     now = datetime.now(timezone.utc)
     tables = _tables(batch, now)
@@ -190,6 +193,9 @@ def load(path: Path, batch: LoadBatch) -> None:
                 for statement in _WRITES[name]:
                     con.execute(statement)
                 con.unregister(f"{name}_in")
+        if check is not None and tables["article_clusters"].num_rows:
+            clusters = tables["article_clusters"]
+            settle(con, clusters["article_id"].to_pylist(), clusters["cluster_id"].to_pylist(), check)
         if indexing:  # the search index takes in this batch's articles (and any the index lacks) with them,
             while search_index.index_new(con, at_most=search_index.INDEX_CHUNK):  # a chunk at a time (memory)
                 pass
