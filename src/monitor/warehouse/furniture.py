@@ -1,4 +1,4 @@
-"""Each site's furniture as the warehouse keeps it (`site_furniture`, migration 014): what the ingest flow hands to
+"""Each site's furniture as the warehouse keeps it (`site_furniture`, migration 013): what the ingest flow hands to
 extraction, so that a site's standards line or newsletter pitch stops reaching bodies and tags once the site has
 enough stored stories; learned again after each run from the stored articles of the sites the run touched, and
 replaced site by site by `monitor reextract`, which learns from the stored pages.

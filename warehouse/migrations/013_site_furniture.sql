@@ -1,4 +1,4 @@
--- Migration 014 (issue 21): each site's furniture (body lines and captions that recur on many of one site's pages:
+-- Migration 013 (issue 21): each site's furniture (body lines and captions that recur on many of one site's pages:
 -- a standards line, a sign-in prompt, a newsletter pitch), kept so that the ingest flow, which extracts page by page
 -- with the sites mixed, removes it from the new pages of a site it already knows. Learned from the stored articles
 -- after each ingest run (a key once learned stays: the articles after it no longer show it) and replaced, site by
