@@ -103,11 +103,11 @@ def test_a_retried_run_reads_its_feeds_back_instead_of_fetching_them_again(tmp_p
     shutil.copytree(SEED, site)
     real_load, loads = warehouse.load, []
 
-    def load_failing_once(path, batch):
+    def load_failing_once(path, batch, check=None):
         loads.append(path)
         if len(loads) == 1:
             raise warehouse.WarehouseError("the disk was full (injected once)")
-        real_load(path, batch)
+        real_load(path, batch, check)
 
     monkeypatch.setattr(warehouse, "load", load_failing_once)
     with serve_handler(functools.partial(Counting, directory=str(site))) as base:
