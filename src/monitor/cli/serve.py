@@ -183,9 +183,25 @@ def prefect_api(verbose: int, config_root: Path | None = None):
     try:
         yield
     finally:
+        drain_to_server()
         os.environ.pop("PREFECT_API_URL", None)
         prefect.context.refresh_global_settings_context()
         server.stop()
+
+
+# How long the logs and events a run left queued may take to reach the temporary server before it stops. Sent after
+# it stopped, Prefect's workers retried the connection for 75-80 s before giving up, and `monitor run` waited for them
+# (seen in about half the runs of benchmarks/reliability.py, whose runs end on a failed feed retry's logs).
+DRAIN_SECONDS = 10
+
+
+def drain_to_server() -> None:
+    """Send what Prefect's log and event workers still hold while the server is up."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=DRAIN_SECONDS)
 
 
 def free_port() -> int:
