@@ -17,7 +17,7 @@ import pyarrow as pa
 from monitor.config import Source
 from monitor.models import Article, Caption, DedupDoc, FeedState, LoadBatch, Tags, text_hash  # noqa: F401
 from monitor.warehouse import connection  # noqa: F401 - `warehouse.connection` for callers and tests
-from monitor.warehouse.clusters import ClusterCheck, settle
+from monitor.warehouse.clusters import ClusterCheck, settle, stored_docs
 from monitor.warehouse.connection import (  # noqa: F401 - the package's API, re-exported
     QueryError, WarehouseError, _connect, _first_line, _open_for_writing, _rollback, _sandbox, exists, migrate,
     migrations, read_only, require, run_lock, schema_version, transaction)
@@ -150,13 +150,7 @@ def recent_docs(path: Path, window_days: int) -> list[DedupDoc]:
     """
     since = datetime.now(timezone.utc) - timedelta(days=window_days)
     with read_only(path) as con:
-        rows = con.execute(
-            """SELECT a.article_id, CASE WHEN c.signature IS NULL THEN a.body ELSE '' END, a.url, a.canonical_url,
-                      a.title, a.published, c.cluster_id, c.signature, coalesce(c.shingle_count, 0), a.body_hash
-               FROM articles a JOIN article_clusters c USING (article_id) WHERE a.first_seen >= ?""",
-            [since],
-        ).fetchall()
-    return [DedupDoc(r[0], r[1], r[2], r[3], r[4] or "", r[5], r[6], r[7], r[8], r[9]) for r in rows]
+        return stored_docs(con, "a.first_seen >= ?", [since])
 
 
 def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:

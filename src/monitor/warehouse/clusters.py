@@ -46,7 +46,8 @@ _DOCS = """SELECT a.article_id, a.url, a.canonical_url, a.title, a.published, c.
            FROM articles a JOIN article_clusters c USING (article_id) WHERE {where}"""
 
 
-def _docs(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[DedupDoc]:
+def stored_docs(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[DedupDoc]:
+    """Stored articles as clustering reads them (bodies only of those stored before their signatures were)."""
     rows = con.execute(_DOCS.format(where=where), params).fetchall()
     return [DedupDoc(r[0], r[9], r[1], r[2], r[3] or "", r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
@@ -63,11 +64,11 @@ def settle(con: duckdb.DuckDBPyConnection, batch_ids: list[str], cluster_ids: li
                              AND f.cluster_id <> article_clusters.cluster_id
                              AND article_clusters.article_id IN (SELECT article_id FROM settle_batch)""")
         since = datetime.now(timezone.utc) - timedelta(days=check.window_days)
-        unseen = _docs(con, """a.first_seen >= ? AND a.article_id NOT IN (SELECT article_id FROM settle_known)
+        unseen = stored_docs(con, """a.first_seen >= ? AND a.article_id NOT IN (SELECT article_id FROM settle_known)
                                AND a.article_id NOT IN (SELECT article_id FROM settle_batch)""", [since])
         if not unseen:
             return 0
-        founders = _docs(con, "c.cluster_id = c.article_id AND c.article_id IN (SELECT article_id FROM settle_batch)",
+        founders = stored_docs(con, "c.cluster_id = c.article_id AND c.article_id IN (SELECT article_id FROM settle_batch)",
                          [])
         joined = 0
         for found in check.match(founders, unseen) if founders else []:
